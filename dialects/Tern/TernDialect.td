@@ -1,0 +1,34 @@
+//===- TernDialect.td - the tern dialect -------------------*- tablegen -*-===//
+#ifndef TERN_DIALECT
+#define TERN_DIALECT
+
+include "mlir/IR/OpBase.td"
+
+def Tern_Dialect : Dialect {
+  let name = "tern";
+  let cppNamespace = "::mfc::tern";
+  let summary = "Ternary-weight (MatMul-free) language model operations";
+  let description = [{
+    The contract between mfc's ONNX front end and its CPU, GPU and HLS back ends.
+    It models the MatMul-free LM (HGRN-Bit) building blocks: a matrix product with
+    ternary weights computed as an int32 add/subtract accumulation (`tern.matmul`),
+    per-token absmax int8 activation quantization (`tern.quantize_act`), the fused
+    BitLinear layer (`tern.bitlinear`) and the MLGRU element-wise gated recurrence
+    (`tern.mlgru_scan`).
+
+    Packed ternary weights are ordinary `tensor<N x ceil(K/4) x i8>` values, normally an
+    `arith.constant dense_resource<...>` so that a large weight is one blob and never a
+    per-element attribute. Row `n` holds the K weights of output channel `n`; weight `k`
+    lives in byte `k / 4`, bits `[2 * (k % 4), 2 * (k % 4) + 1]`, as a 2-bit two's
+    complement code: `0b00` = 0, `0b01` = +1, `0b11` = -1 (`0b10` is invalid). Padding
+    codes past K are 0. The scale that turns the ternary `T` back into the weight
+    `W ~ a * T` is a separate `tensor<1xf32>` (per tensor) or `tensor<Nxf32>`
+    (per output channel).
+  }];
+  let hasConstantMaterializer = 1;
+}
+
+class Tern_Op<string mnemonic, list<Trait> traits = []>
+    : Op<Tern_Dialect, mnemonic, traits>;
+
+#endif // TERN_DIALECT

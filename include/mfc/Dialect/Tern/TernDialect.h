@@ -1,0 +1,19 @@
+//===- TernDialect.h - the tern dialect -------------------------*- C++ -*-===//
+#ifndef MFC_DIALECT_TERN_TERNDIALECT_H
+#define MFC_DIALECT_TERN_TERNDIALECT_H
+
+// The generated op classes need these before the .inc files.
+#include "mlir/Bytecode/BytecodeOpInterface.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include "mlir/IR/Dialect.h"
+#include "mlir/IR/OpDefinition.h"
+#include "mlir/IR/OpImplementation.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+
+#include "Tern/TernOpsDialect.h.inc"
+
+#define GET_OP_CLASSES
+#include "Tern/TernOps.h.inc"
+
+#endif // MFC_DIALECT_TERN_TERNDIALECT_H

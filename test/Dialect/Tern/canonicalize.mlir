@@ -1,0 +1,59 @@
+// RUN: mfc-opt %s --split-input-file --canonicalize | FileCheck %s
+
+// All-zero codes: every weight is 0, the accumulation is 0.
+// CHECK-LABEL: func.func @fold_zero_weights
+// CHECK-NOT: tern.matmul
+// CHECK: %[[Z:.+]] = arith.constant dense<0> : tensor<3x16xi32>
+// CHECK: return %[[Z]]
+func.func @fold_zero_weights(%x: tensor<3x8xi8>) -> tensor<3x16xi32> {
+  %w = arith.constant dense<0> : tensor<16x2xi8>
+  %0 = tern.matmul %x, %w : tensor<3x8xi8>, tensor<16x2xi8> -> tensor<3x16xi32>
+  return %0 : tensor<3x16xi32>
+}
+
+// -----
+
+// CHECK-LABEL: func.func @fold_zero_input
+// CHECK-NOT: tern.matmul
+// CHECK: arith.constant dense<0> : tensor<3x16xi32>
+func.func @fold_zero_input(%w: tensor<16x2xi8>) -> tensor<3x16xi32> {
+  %x = arith.constant dense<0> : tensor<3x8xi8>
+  %0 = tern.matmul %x, %w : tensor<3x8xi8>, tensor<16x2xi8> -> tensor<3x16xi32>
+  return %0 : tensor<3x16xi32>
+}
+
+// -----
+
+// A splat of +1 codes (0b01010101 = 85) is not zero: no fold.
+// CHECK-LABEL: func.func @no_fold_nonzero_splat
+// CHECK: tern.matmul
+func.func @no_fold_nonzero_splat(%x: tensor<3x8xi8>) -> tensor<3x16xi32> {
+  %w = arith.constant dense<85> : tensor<16x2xi8>
+  %0 = tern.matmul %x, %w : tensor<3x8xi8>, tensor<16x2xi8> -> tensor<3x16xi32>
+  return %0 : tensor<3x16xi32>
+}
+
+// -----
+
+// The result shape is not known at compile time: no constant can stand for it.
+// CHECK-LABEL: func.func @no_fold_dynamic_result
+// CHECK: tern.matmul
+func.func @no_fold_dynamic_result(%x: tensor<?x8xi8>) -> tensor<?x16xi32> {
+  %w = arith.constant dense<0> : tensor<16x2xi8>
+  %0 = tern.matmul %x, %w : tensor<?x8xi8>, tensor<16x2xi8> -> tensor<?x16xi32>
+  return %0 : tensor<?x16xi32>
+}
+
+// -----
+
+// Unused pure tern ops are erased.
+// CHECK-LABEL: func.func @dead_ops
+// CHECK-NOT: tern.
+// CHECK: return
+func.func @dead_ops(%x: tensor<2x8xf32>, %n: tensor<8xf32>, %w: tensor<4x2xi8>, %a: tensor<1xf32>,
+                    %i: tensor<1x2x8xf32>, %h0: tensor<1x8xf32>) {
+  %q, %s = tern.quantize_act %x : tensor<2x8xf32> -> tensor<2x8xi8>, tensor<2x1xf32>
+  %y = tern.bitlinear %x, %n, %w, %a : (tensor<2x8xf32>, tensor<8xf32>, tensor<4x2xi8>, tensor<1xf32>) -> tensor<2x4xf32>
+  %h, %last = tern.mlgru_scan %i, %i, %h0 : (tensor<1x2x8xf32>, tensor<1x2x8xf32>, tensor<1x8xf32>) -> (tensor<1x2x8xf32>, tensor<1x8xf32>)
+  return
+}

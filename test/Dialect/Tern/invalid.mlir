@@ -1,0 +1,183 @@
+// RUN: mfc-opt %s --split-input-file --verify-diagnostics
+
+func.func @matmul_scalar_input(%x: tensor<i8>, %w: tensor<4x1xi8>) -> tensor<4xi32> {
+  // expected-error @+1 {{input must have at least one dimension (the features)}}
+  %0 = tern.matmul %x, %w : tensor<i8>, tensor<4x1xi8> -> tensor<4xi32>
+  return %0 : tensor<4xi32>
+}
+
+// -----
+
+func.func @matmul_dynamic_features(%x: tensor<2x?xi8>, %w: tensor<4x1xi8>) -> tensor<2x4xi32> {
+  // expected-error @+1 {{the reduction (last) dimension of the input must be static to match packed weights}}
+  %0 = tern.matmul %x, %w : tensor<2x?xi8>, tensor<4x1xi8> -> tensor<2x4xi32>
+  return %0 : tensor<2x4xi32>
+}
+
+// -----
+
+func.func @matmul_row_bytes(%x: tensor<2x40xi8>, %w: tensor<4x8xi8>) -> tensor<2x4xi32> {
+  // expected-error @+1 {{packed weights have 8 bytes per row, but 40 input features need 10 (4 ternary weights per byte)}}
+  %0 = tern.matmul %x, %w : tensor<2x40xi8>, tensor<4x8xi8> -> tensor<2x4xi32>
+  return %0 : tensor<2x4xi32>
+}
+
+// -----
+
+func.func @matmul_result_channels(%x: tensor<2x32xi8>, %w: tensor<64x8xi8>) -> tensor<2x32xi32> {
+  // expected-error @+1 {{expected result of shape 2x64, found 'tensor<2x32xi32>'}}
+  %0 = tern.matmul %x, %w : tensor<2x32xi8>, tensor<64x8xi8> -> tensor<2x32xi32>
+  return %0 : tensor<2x32xi32>
+}
+
+// -----
+
+func.func @matmul_result_rank(%x: tensor<2x3x32xi8>, %w: tensor<64x8xi8>) -> tensor<6x64xi32> {
+  // expected-error @+1 {{expected result of shape 2x3x64, found 'tensor<6x64xi32>'}}
+  %0 = tern.matmul %x, %w : tensor<2x3x32xi8>, tensor<64x8xi8> -> tensor<6x64xi32>
+  return %0 : tensor<6x64xi32>
+}
+
+// -----
+
+func.func @matmul_unpacked_weights(%x: tensor<2x4xi8>, %w: tensor<4x4xf32>) -> tensor<2x4xi32> {
+  // expected-error @+1 {{operand #1 must be packed ternary weights: static tensor<N x ceil(K/4) x i8> of 2-bit codes}}
+  %0 = tern.matmul %x, %w : tensor<2x4xi8>, tensor<4x4xf32> -> tensor<2x4xi32>
+  return %0 : tensor<2x4xi32>
+}
+
+// -----
+
+func.func @matmul_dynamic_weights(%x: tensor<2x4xi8>, %w: tensor<?x1xi8>) -> tensor<2x?xi32> {
+  // expected-error @+1 {{operand #1 must be packed ternary weights}}
+  %0 = tern.matmul %x, %w : tensor<2x4xi8>, tensor<?x1xi8> -> tensor<2x?xi32>
+  return %0 : tensor<2x?xi32>
+}
+
+// -----
+
+func.func @matmul_float_input(%x: tensor<2x4xf32>, %w: tensor<4x1xi8>) -> tensor<2x4xi32> {
+  // expected-error @+1 {{operand #0 must be ranked tensor of 8-bit signless integer values}}
+  %0 = tern.matmul %x, %w : tensor<2x4xf32>, tensor<4x1xi8> -> tensor<2x4xi32>
+  return %0 : tensor<2x4xi32>
+}
+
+// -----
+
+func.func @quantize_act_eps(%x: tensor<2x4xf32>) {
+  // expected-error @+1 {{eps must be positive, found 0}}
+  %q, %s = tern.quantize_act %x {eps = 0.0 : f32} : tensor<2x4xf32> -> tensor<2x4xi8>, tensor<2x1xf32>
+  return
+}
+
+// -----
+
+func.func @quantize_act_quantized_shape(%x: tensor<2x4xf32>) {
+  // expected-error @+1 {{expected quantized result of shape 2x4, found 'tensor<2x5xi8>'}}
+  %q, %s = tern.quantize_act %x : tensor<2x4xf32> -> tensor<2x5xi8>, tensor<2x1xf32>
+  return
+}
+
+// -----
+
+func.func @quantize_act_scale_per_tensor(%x: tensor<2x4xf32>) {
+  // expected-error @+1 {{expected scale of shape 2x1, found 'tensor<1xf32>'}}
+  %q, %s = tern.quantize_act %x : tensor<2x4xf32> -> tensor<2x4xi8>, tensor<1xf32>
+  return
+}
+
+// -----
+
+func.func @quantize_act_scalar(%x: tensor<f32>) {
+  // expected-error @+1 {{input must have at least one dimension (the features)}}
+  %q, %s = tern.quantize_act %x : tensor<f32> -> tensor<i8>, tensor<f32>
+  return
+}
+
+// -----
+
+func.func @bitlinear_norm_size(%x: tensor<2x32xf32>, %n: tensor<16xf32>, %w: tensor<64x8xi8>, %a: tensor<1xf32>) {
+  // expected-error @+1 {{expected norm weight of shape 32, found 'tensor<16xf32>'}}
+  %0 = tern.bitlinear %x, %n, %w, %a : (tensor<2x32xf32>, tensor<16xf32>, tensor<64x8xi8>, tensor<1xf32>) -> tensor<2x64xf32>
+  return
+}
+
+// -----
+
+func.func @bitlinear_scale_count(%x: tensor<2x32xf32>, %n: tensor<32xf32>, %w: tensor<64x8xi8>, %a: tensor<32xf32>) {
+  // expected-error @+1 {{weight scale must have 1 element (per tensor) or 64 (per output channel), found 32}}
+  %0 = tern.bitlinear %x, %n, %w, %a : (tensor<2x32xf32>, tensor<32xf32>, tensor<64x8xi8>, tensor<32xf32>) -> tensor<2x64xf32>
+  return
+}
+
+// -----
+
+func.func @bitlinear_row_bytes(%x: tensor<2x32xf32>, %n: tensor<32xf32>, %w: tensor<64x32xi8>, %a: tensor<1xf32>) {
+  // expected-error @+1 {{packed weights have 32 bytes per row, but 32 input features need 8 (4 ternary weights per byte)}}
+  %0 = tern.bitlinear %x, %n, %w, %a : (tensor<2x32xf32>, tensor<32xf32>, tensor<64x32xi8>, tensor<1xf32>) -> tensor<2x64xf32>
+  return
+}
+
+// -----
+
+func.func @bitlinear_result(%x: tensor<2x32xf32>, %n: tensor<32xf32>, %w: tensor<64x8xi8>, %a: tensor<1xf32>) {
+  // expected-error @+1 {{expected result of shape 2x64, found 'tensor<2x32xf32>'}}
+  %0 = tern.bitlinear %x, %n, %w, %a : (tensor<2x32xf32>, tensor<32xf32>, tensor<64x8xi8>, tensor<1xf32>) -> tensor<2x32xf32>
+  return
+}
+
+// -----
+
+func.func @bitlinear_eps(%x: tensor<2x32xf32>, %n: tensor<32xf32>, %w: tensor<64x8xi8>, %a: tensor<1xf32>) {
+  // expected-error @+1 {{eps must be positive, found -1}}
+  %0 = tern.bitlinear %x, %n, %w, %a {eps = -1.0 : f32} : (tensor<2x32xf32>, tensor<32xf32>, tensor<64x8xi8>, tensor<1xf32>) -> tensor<2x64xf32>
+  return
+}
+
+// -----
+
+func.func @mlgru_rank(%i: tensor<4x16xf32>, %h0: tensor<4x16xf32>) {
+  // expected-error @+1 {{candidate must be [batch, seq, hidden], found 'tensor<4x16xf32>'}}
+  %h, %last = tern.mlgru_scan %i, %i, %h0 : (tensor<4x16xf32>, tensor<4x16xf32>, tensor<4x16xf32>) -> (tensor<4x16xf32>, tensor<4x16xf32>)
+  return
+}
+
+// -----
+
+func.func @mlgru_forget_shape(%i: tensor<1x?x16xf32>, %f: tensor<1x?x8xf32>, %h0: tensor<1x16xf32>) {
+  // expected-error @+1 {{expected forget gate of shape 1x?x16, found 'tensor<1x?x8xf32>'}}
+  %h, %last = tern.mlgru_scan %i, %f, %h0 : (tensor<1x?x16xf32>, tensor<1x?x8xf32>, tensor<1x16xf32>) -> (tensor<1x?x16xf32>, tensor<1x16xf32>)
+  return
+}
+
+// -----
+
+func.func @mlgru_initial_state(%i: tensor<2x?x16xf32>, %h0: tensor<1x16xf32>) {
+  // expected-error @+1 {{expected initial state of shape 2x16, found 'tensor<1x16xf32>'}}
+  %h, %last = tern.mlgru_scan %i, %i, %h0 : (tensor<2x?x16xf32>, tensor<2x?x16xf32>, tensor<1x16xf32>) -> (tensor<2x?x16xf32>, tensor<1x16xf32>)
+  return
+}
+
+// -----
+
+func.func @mlgru_hidden_result(%i: tensor<2x3x16xf32>, %h0: tensor<2x16xf32>) {
+  // expected-error @+1 {{expected hidden result of shape 2x3x16, found 'tensor<2x4x16xf32>'}}
+  %h, %last = tern.mlgru_scan %i, %i, %h0 : (tensor<2x3x16xf32>, tensor<2x3x16xf32>, tensor<2x16xf32>) -> (tensor<2x4x16xf32>, tensor<2x16xf32>)
+  return
+}
+
+// -----
+
+func.func @mlgru_final_state(%i: tensor<2x3x16xf32>, %h0: tensor<2x16xf32>) {
+  // expected-error @+1 {{expected final state of shape 2x16, found 'tensor<2x3x16xf32>'}}
+  %h, %last = tern.mlgru_scan %i, %i, %h0 : (tensor<2x3x16xf32>, tensor<2x3x16xf32>, tensor<2x16xf32>) -> (tensor<2x3x16xf32>, tensor<2x3x16xf32>)
+  return
+}
+
+// -----
+
+func.func @mlgru_lower_bound(%i: tensor<2x3x16xf32>, %h0: tensor<2x16xf32>, %lb: tensor<8xf32>) {
+  // expected-error @+1 {{expected lower bound of shape 16, found 'tensor<8xf32>'}}
+  %h, %last = tern.mlgru_scan %i, %i, %h0 lower_bound %lb : (tensor<2x3x16xf32>, tensor<2x3x16xf32>, tensor<2x16xf32>, tensor<8xf32>) -> (tensor<2x3x16xf32>, tensor<2x16xf32>)
+  return
+}
