@@ -6,12 +6,17 @@
 //
 //===----------------------------------------------------------------------===//
 #include "mfc/Dialect/Tern/TernDialect.h"
+#include "mfc/Import/OnnxImporter.h"
 
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Pass/PassManager.h"
+#include "mlir/Support/FileUtilities.h"
 #include "mlir/Support/Timing.h"
+#include "mlir/IR/DialectRegistry.h"
 #include "llvm/Support/CommandLine.h"
+#include "llvm/Support/ToolOutputFile.h"
+#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -50,6 +55,9 @@ cl::opt<bool> remarks("mfc-remarks",
                       cl::cat(mfcCategory));
 cl::opt<std::string> mcpu("mcpu", cl::desc("Target CPU (default: the host; 'native' allowed)"),
                           cl::init("native"), cl::cat(mfcCategory));
+cl::opt<bool> listOps("list-supported-ops",
+                      cl::desc("List the ONNX ops the importer converts, with their opsets"),
+                      cl::cat(mfcCategory));
 cl::opt<std::string> mtriple("mtriple", cl::desc("Target triple (default: the host)"),
                              cl::cat(mfcCategory));
 } // namespace
@@ -80,11 +88,34 @@ int main(int argc, char **argv) {
       option->setHiddenFlag(cl::Hidden);
   cl::ParseCommandLineOptions(argc, argv, "mfc: compile MatMul-free language models\n");
 
+  if (listOps) {
+    for (const mfc::SupportedOp &op : mfc::supportedOnnxOps())
+      llvm::outs() << op.opType << " " << op.sinceOpset << "-" << op.untilOpset << "\n";
+    return 0;
+  }
   if (inputFilename.empty()) {
     llvm::errs() << "mfc: no input model; see `mfc --help`\n";
     return 1;
   }
-  llvm::errs() << "mfc: error: --emit=" << stageName(emitStage)
-               << " is not implemented yet (the ONNX importer is the next milestone)\n";
-  return 1;
+
+  mlir::DialectRegistry registry;
+  mfc::registerImportDialects(registry);
+  mlir::MLIRContext context(registry);
+  mlir::OwningOpRef<mlir::ModuleOp> module = mfc::importOnnxFile(context, inputFilename);
+  if (!module)
+    return 1;
+  if (emitStage != Stage::Import) {
+    llvm::errs() << "mfc: error: --emit=" << stageName(emitStage)
+                 << " is not implemented yet; only --emit=import works today\n";
+    return 1;
+  }
+  std::string errorMessage;
+  auto output = mlir::openOutputFile(outputFilename, &errorMessage);
+  if (!output) {
+    llvm::errs() << "mfc: " << errorMessage << "\n";
+    return 1;
+  }
+  module->print(output->os());
+  output->keep();
+  return 0;
 }

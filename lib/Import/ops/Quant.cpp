@@ -1,0 +1,3 @@
+#include "../Importer.h"
+using namespace mfc::onnx_import;
+void mfc::onnx_import::registerQuantOps(ConverterTable &) {}
