@@ -122,6 +122,15 @@ public:
   mlir::FailureOr<mlir::Value> elementwise(const Node &node, mlir::ValueRange operands,
                                            mlir::Type resultElemType, ScalarBodyFn body);
 
+  using CombineFn = llvm::function_ref<mlir::Value(mlir::OpBuilder &, mlir::Location,
+                                                   mlir::Value element, mlir::Value acc)>;
+  /// Reduces `x` over `dims` from `init`; reduced dims stay as size 1 if `keepDims`.
+  mlir::Value reduce(mlir::Location loc, mlir::Value x, llvm::ArrayRef<int64_t> dims,
+                     bool keepDims, double init, CombineFn combine);
+
+  /// The ONNX type (from the model or shape inference) of a named value, if known.
+  const onnx::TypeProto *onnxType(llvm::StringRef name) const;
+
   /// Converts a scalar between element types with ONNX Cast semantics.
   mlir::Value castScalar(mlir::OpBuilder &b, mlir::Location loc, mlir::Value v,
                          int32_t fromOnnx, int32_t toOnnx);

@@ -408,6 +408,44 @@ FailureOr<Value> GraphImporter::elementwise(const Node &node, ValueRange operand
   return generic.getResult(0);
 }
 
+/// Reduces `x` over `dims` starting from `init`, keeping reduced dims as size 1 when
+/// `keepDims`.
+Value GraphImporter::reduce(Location loc, Value x, ArrayRef<int64_t> dims, bool keepDims,
+                            double init, CombineFn combine) {
+  OpBuilder &b = builder;
+  auto type = cast<RankedTensorType>(x.getType());
+  int64_t rank = type.getRank();
+  SmallVector<int64_t> shape;
+  SmallVector<Value> dynDims;
+  SmallVector<AffineExpr> outExprs;
+  SmallVector<utils::IteratorType> iterators;
+  for (int64_t d = 0; d < rank; ++d) {
+    bool reduced = llvm::is_contained(dims, d);
+    iterators.push_back(reduced ? utils::IteratorType::reduction : utils::IteratorType::parallel);
+    if (reduced) {
+      if (keepDims) {
+        shape.push_back(1);
+        outExprs.push_back(b.getAffineConstantExpr(0));
+      }
+      continue;
+    }
+    shape.push_back(type.getDimSize(d));
+    outExprs.push_back(b.getAffineDimExpr(d));
+    if (type.isDynamicDim(d))
+      dynDims.push_back(tensor::DimOp::create(b, loc, x, d));
+  }
+  Type elem = type.getElementType();
+  Value empty = emptyTensor(loc, shape, elem, dynDims);
+  Value filled = linalg::FillOp::create(b, loc, scalar(loc, elem, init), empty).getResult(0);
+  SmallVector<AffineMap> maps{b.getMultiDimIdentityMap(rank),
+                              AffineMap::get(rank, 0, outExprs, b.getContext())};
+  return linalg::GenericOp::create(b, loc, filled.getType(), x, filled, maps, iterators,
+                                   [&](OpBuilder &nb, Location l, ValueRange args) {
+                                     linalg::YieldOp::create(nb, l, combine(nb, l, args[0], args[1]));
+                                   })
+      .getResult(0);
+}
+
 Value GraphImporter::castScalar(OpBuilder &b, Location loc, Value v, int32_t from, int32_t to) {
   Type src = v.getType(), dst = elementType(to);
   if (src == dst)
@@ -465,6 +503,11 @@ static std::string nodeDisplayName(const onnx::NodeProto &node, size_t index) {
 InFlightDiagnostic GraphImporter::error(const Node &node, const Twine &message) {
   return emitError(node.loc) << "node '" << node.displayName << "' (" << node.opType()
                              << ", opset " << node.opset << "): " << message;
+}
+
+const onnx::TypeProto *GraphImporter::onnxType(StringRef name) const {
+  auto it = valueTypes.find(name);
+  return it == valueTypes.end() ? nullptr : it->second;
 }
 
 std::optional<OnnxValue> GraphImporter::lookup(StringRef name) const {

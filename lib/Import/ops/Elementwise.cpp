@@ -177,12 +177,26 @@ void mfc::onnx_import::registerElementwiseOps(ConverterTable &table) {
   addBinary(table, "Mul", 13, arithBody<arith::MulFOp, arith::MulIOp>());
   addBinary(table, "Div", 13, arithBody<arith::DivFOp, arith::DivSIOp, arith::DivUIOp>());
   addBinary(table, "Pow", 13, [](OpBuilder &b, Location loc, ValueRange a, int32_t) -> Value {
-    Value exponent = a[1];
-    if (!isFloat(exponent))
-      exponent = arith::SIToFPOp::create(b, loc, a[0].getType(), exponent);
-    else if (exponent.getType() != a[0].getType())
-      exponent = arith::TruncFOp::create(b, loc, a[0].getType(), exponent);
-    return math::PowFOp::create(b, loc, a[0], exponent);
+    Value base = a[0], exponent = a[1];
+    Type type = base.getType();
+    if (!isFloat(base) && !isFloat(exponent))
+      return math::IPowIOp::create(b, loc, base,
+                                   exponent.getType() == type
+                                       ? exponent
+                                       : b.createOrFold<arith::TruncIOp>(loc, type, exponent));
+    // Mixed types: compute in the float type, convert to the base's type.
+    Type floatType = isFloat(base) ? type : exponent.getType();
+    auto toFloat = [&](Value v) -> Value {
+      if (!isFloat(v))
+        return arith::SIToFPOp::create(b, loc, floatType, v);
+      if (v.getType() == floatType)
+        return v;
+      return v.getType().getIntOrFloatBitWidth() > floatType.getIntOrFloatBitWidth()
+                 ? arith::TruncFOp::create(b, loc, floatType, v).getResult()
+                 : arith::ExtFOp::create(b, loc, floatType, v).getResult();
+    };
+    Value result = math::PowFOp::create(b, loc, toFloat(base), toFloat(exponent));
+    return isFloat(base) ? result : arith::FPToSIOp::create(b, loc, type, result).getResult();
   });
   addVariadic(table, "Max", 13, [](OpBuilder &b, Location loc, ValueRange a, int32_t t) {
     return maxOf(b, loc, a[0], a[1], t);

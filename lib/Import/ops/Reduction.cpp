@@ -12,8 +12,6 @@ using namespace mlir;
 using namespace mfc::onnx_import;
 
 namespace {
-using CombineFn = function_ref<Value(OpBuilder &, Location, Value element, Value acc)>;
-
 /// Normalizes ONNX axes (negative counts from the end) to sorted unique dims of a
 /// rank-`rank` tensor; empty `axes` means all dims.
 FailureOr<SmallVector<int64_t>> normalizeAxes(GraphImporter &im, const Node &node,
@@ -30,44 +28,6 @@ FailureOr<SmallVector<int64_t>> normalizeAxes(GraphImporter &im, const Node &nod
   llvm::sort(dims);
   dims.erase(std::unique(dims.begin(), dims.end()), dims.end());
   return dims;
-}
-
-/// Reduces `x` over `dims` starting from `init`, keeping reduced dims as size 1 when
-/// `keepDims`.
-Value reduce(GraphImporter &im, Location loc, Value x, ArrayRef<int64_t> dims, bool keepDims,
-             double init, CombineFn combine) {
-  OpBuilder &b = im.builder;
-  auto type = cast<RankedTensorType>(x.getType());
-  int64_t rank = type.getRank();
-  SmallVector<int64_t> shape;
-  SmallVector<Value> dynDims;
-  SmallVector<AffineExpr> outExprs;
-  SmallVector<utils::IteratorType> iterators;
-  for (int64_t d = 0; d < rank; ++d) {
-    bool reduced = llvm::is_contained(dims, d);
-    iterators.push_back(reduced ? utils::IteratorType::reduction : utils::IteratorType::parallel);
-    if (reduced) {
-      if (keepDims) {
-        shape.push_back(1);
-        outExprs.push_back(b.getAffineConstantExpr(0));
-      }
-      continue;
-    }
-    shape.push_back(type.getDimSize(d));
-    outExprs.push_back(b.getAffineDimExpr(d));
-    if (type.isDynamicDim(d))
-      dynDims.push_back(tensor::DimOp::create(b, loc, x, d));
-  }
-  Type elem = type.getElementType();
-  Value empty = im.emptyTensor(loc, shape, elem, dynDims);
-  Value filled = linalg::FillOp::create(b, loc, im.scalar(loc, elem, init), empty).getResult(0);
-  SmallVector<AffineMap> maps{b.getMultiDimIdentityMap(rank),
-                              AffineMap::get(rank, 0, outExprs, b.getContext())};
-  return linalg::GenericOp::create(b, loc, filled.getType(), x, filled, maps, iterators,
-                                   [&](OpBuilder &nb, Location l, ValueRange args) {
-                                     linalg::YieldOp::create(nb, l, combine(nb, l, args[0], args[1]));
-                                   })
-      .getResult(0);
 }
 
 Value addOf(OpBuilder &b, Location loc, Value x, Value y) {
@@ -123,7 +83,7 @@ ConvertFn reduceConverter(ReduceKind kind) {
       double lowest = isFloat ? -std::numeric_limits<double>::infinity()
                       : isUnsigned ? 0.0
                                    : double(APInt::getSignedMinValue(elem.getIntOrFloatBitWidth()).getSExtValue());
-      result = reduce(im, node.loc, x, *dims, keepDims, lowest,
+      result = im.reduce(node.loc, x, *dims, keepDims, lowest,
                       [&](OpBuilder &b, Location l, Value v, Value acc) -> Value {
                         if (isFloat)
                           return arith::MaximumFOp::create(b, l, v, acc);
@@ -131,7 +91,7 @@ ConvertFn reduceConverter(ReduceKind kind) {
                                           : arith::MaxSIOp::create(b, l, v, acc).getResult();
                       });
     } else {
-      result = reduce(im, node.loc, x, *dims, keepDims, 0, addOf);
+      result = im.reduce(node.loc, x, *dims, keepDims, 0, addOf);
     }
     if (kind == ReduceKind::Mean) {
       Value count = reducedCount(im, node.loc, x, *dims, elem);
@@ -166,7 +126,7 @@ FailureOr<SmallVector<OnnxValue>> convertSoftmax(GraphImporter &im, const Node &
   if (failed(dims))
     return failure();
   // softmax = exp(x - max) / sum(exp(x - max)), along one axis (Softmax-13).
-  Value max = reduce(im, node.loc, x, *dims, true, -std::numeric_limits<double>::infinity(),
+  Value max = im.reduce(node.loc, x, *dims, true, -std::numeric_limits<double>::infinity(),
                      [](OpBuilder &b, Location l, Value v, Value acc) -> Value {
                        return arith::MaximumFOp::create(b, l, v, acc);
                      });
@@ -177,7 +137,7 @@ FailureOr<SmallVector<OnnxValue>> convertSoftmax(GraphImporter &im, const Node &
                                         });
   if (failed(exp))
     return failure();
-  Value sum = reduce(im, node.loc, *exp, *dims, true, 0, addOf);
+  Value sum = im.reduce(node.loc, *exp, *dims, true, 0, addOf);
   FailureOr<Value> result = binary<arith::DivFOp>(im, node, *exp, sum);
   if (failed(result))
     return failure();
@@ -199,7 +159,7 @@ FailureOr<SmallVector<OnnxValue>> convertLayerNorm(GraphImporter &im, const Node
   float eps = node.getFloat("epsilon", 1e-5f);
   Value count = reducedCount(im, node.loc, x, dims, elem);
   auto meanOf = [&](Value v) -> FailureOr<Value> {
-    Value sum = reduce(im, node.loc, v, dims, true, 0, addOf);
+    Value sum = im.reduce(node.loc, v, dims, true, 0, addOf);
     return im.elementwise(node, {sum}, elem, [&](OpBuilder &b, Location l, ValueRange a) -> Value {
       return arith::DivFOp::create(b, l, a[0], count);
     });

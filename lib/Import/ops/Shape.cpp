@@ -1,3 +1,596 @@
+//===- Shape.cpp - constants and data-movement ONNX ops -------------------===//
+//
+// Constant, ConstantOfShape, Shape, Reshape, Transpose, Squeeze, Unsqueeze, Concat,
+// Slice, Split, Expand, Gather: tensor-dialect ops where one exists, linalg otherwise.
+//
+//===----------------------------------------------------------------------===//
 #include "../Importer.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Arith/Utils/Utils.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Utils/ReshapeOpsUtils.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
+
+using namespace mlir;
 using namespace mfc::onnx_import;
-void mfc::onnx_import::registerShapeOps(ConverterTable &) {}
+
+namespace {
+using Results = FailureOr<SmallVector<OnnxValue>>;
+
+Results single(Value v, int32_t elemType) { return SmallVector<OnnxValue>{{v, elemType}}; }
+
+int64_t rankOf(Value v) { return cast<RankedTensorType>(v.getType()).getRank(); }
+
+/// Normalizes a possibly negative axis of a rank-`rank` tensor, or fails.
+FailureOr<int64_t> normalizeAxis(GraphImporter &im, const Node &node, int64_t axis,
+                                 int64_t rank) {
+  if (axis < -rank || axis >= rank)
+    return im.error(node, "axis ") << axis << " is out of range for rank " << rank;
+  return axis < 0 ? axis + rank : axis;
+}
+
+/// Constant ints of input `i`, or an error naming what they are for.
+FailureOr<SmallVector<int64_t>> constantInput(GraphImporter &im, const Node &node, size_t i,
+                                              StringRef what) {
+  std::optional<SmallVector<int64_t>> values = im.constantInts(node.input(i));
+  if (!values)
+    return im.error(node, what) << " (input " << i << ") must be a constant";
+  return *values;
+}
+
+/// Groups dims of the larger rank `bigRank` around the dims that are not unit
+/// extras, for collapse_shape/expand_shape: every group holds exactly one kept dim.
+SmallVector<ReassociationIndices> groupAroundKept(ArrayRef<bool> isExtra) {
+  SmallVector<ReassociationIndices> groups;
+  ReassociationIndices pending;
+  for (auto [d, extra] : llvm::enumerate(isExtra)) {
+    pending.push_back(d);
+    if (!extra) {
+      groups.push_back(pending);
+      pending.clear();
+    }
+  }
+  if (!pending.empty() && !groups.empty())
+    groups.back().append(pending.begin(), pending.end());
+  return groups;
+}
+
+//===----------------------------------------------------------------------===//
+
+Results convertConstant(GraphImporter &im, const Node &node) {
+  OpBuilder &b = im.builder;
+  const onnx::AttributeProto *a = node.proto.attribute_size() == 1 ? &node.proto.attribute(0)
+                                                                   : nullptr;
+  if (!a)
+    return im.error(node, "expected exactly one value attribute");
+  if (a->name() == "value") {
+    onnx::TensorProto tensor = a->t();
+    FailureOr<Value> v = im.importTensor(tensor, node.loc);
+    if (failed(v))
+      return failure();
+    return single(*v, tensor.data_type());
+  }
+  auto ints = [&](ArrayRef<int64_t> values, ArrayRef<int64_t> shape) {
+    auto type = RankedTensorType::get(shape, b.getI64Type());
+    return arith::ConstantOp::create(b, node.loc, DenseElementsAttr::get(type, values));
+  };
+  auto floats = [&](ArrayRef<float> values, ArrayRef<int64_t> shape) {
+    auto type = RankedTensorType::get(shape, b.getF32Type());
+    return arith::ConstantOp::create(b, node.loc, DenseElementsAttr::get(type, values));
+  };
+  const int32_t i64 = onnx::TensorProto::INT64, f32 = onnx::TensorProto::FLOAT;
+  if (a->name() == "value_int")
+    return single(ints({a->i()}, {}), i64);
+  if (a->name() == "value_ints")
+    return single(ints(SmallVector<int64_t>(a->ints().begin(), a->ints().end()), {a->ints_size()}), i64);
+  if (a->name() == "value_float")
+    return single(floats({a->f()}, {}), f32);
+  if (a->name() == "value_floats")
+    return single(floats(SmallVector<float>(a->floats().begin(), a->floats().end()), {a->floats_size()}), f32);
+  return im.error(node, "unsupported constant attribute '") << a->name() << "'";
+}
+
+/// Index values of a 1-D shape tensor (constant or not) with a static length.
+FailureOr<SmallVector<Value>> shapeValues(GraphImporter &im, const Node &node, Value shape) {
+  auto type = cast<RankedTensorType>(shape.getType());
+  if (type.getRank() != 1 || type.isDynamicDim(0))
+    return im.error(node, "shape must be a 1-D tensor of static length, found ") << type;
+  OpBuilder &b = im.builder;
+  SmallVector<Value> dims;
+  for (int64_t i = 0; i < type.getDimSize(0); ++i) {
+    Value idx = arith::ConstantIndexOp::create(b, node.loc, i);
+    Value v = tensor::ExtractOp::create(b, node.loc, shape, idx);
+    dims.push_back(arith::IndexCastOp::create(b, node.loc, b.getIndexType(), v));
+  }
+  return dims;
+}
+
+Results convertConstantOfShape(GraphImporter &im, const Node &node) {
+  OpBuilder &b = im.builder;
+  Type elem = b.getF32Type();
+  int32_t elemType = onnx::TensorProto::FLOAT;
+  Attribute value = b.getFloatAttr(elem, 0.0);
+  if (const onnx::AttributeProto *a = node.attr("value")) {
+    onnx::TensorProto tensor = a->t();
+    FailureOr<Value> v = im.importTensor(tensor, node.loc);
+    if (failed(v))
+      return failure();
+    auto dense = dyn_cast<DenseElementsAttr>(v->getDefiningOp<arith::ConstantOp>().getValue());
+    if (!dense || dense.getNumElements() != 1)
+      return im.error(node, "value must hold exactly one element");
+    value = dense.getValues<Attribute>()[0];
+    elem = dense.getElementType();
+    elemType = tensor.data_type();
+  }
+  SmallVector<int64_t> shape;
+  SmallVector<Value> dynDims;
+  if (std::optional<SmallVector<int64_t>> constant = im.constantInts(node.input(0))) {
+    shape = *constant;
+  } else {
+    FailureOr<SmallVector<Value>> dims = shapeValues(im, node, node.input(0));
+    if (failed(dims))
+      return failure();
+    shape.assign(dims->size(), ShapedType::kDynamic);
+    dynDims = *dims;
+  }
+  Value empty = im.emptyTensor(node.loc, shape, elem, dynDims);
+  Value fill = arith::ConstantOp::create(b, node.loc, cast<TypedAttr>(value));
+  return single(linalg::FillOp::create(b, node.loc, fill, empty).getResult(0), elemType);
+}
+
+Results convertShape(GraphImporter &im, const Node &node) {
+  OpBuilder &b = im.builder;
+  Value x = node.input(0);
+  int64_t rank = rankOf(x);
+  int64_t start = node.getInt("start", 0), end = node.getInt("end", rank);
+  start = std::clamp<int64_t>(start < 0 ? start + rank : start, 0, rank);
+  end = std::clamp<int64_t>(end < 0 ? end + rank : end, 0, rank);
+  SmallVector<Value> dims;
+  for (int64_t d = start; d < end; ++d) {
+    Value dim = tensor::DimOp::create(b, node.loc, x, d);
+    dims.push_back(arith::IndexCastOp::create(b, node.loc, b.getI64Type(), dim));
+  }
+  auto type = RankedTensorType::get({std::max<int64_t>(end - start, 0)}, b.getI64Type());
+  return single(tensor::FromElementsOp::create(b, node.loc, type, dims), onnx::TensorProto::INT64);
+}
+
+Results convertReshape(GraphImporter &im, const Node &node) {
+  OpBuilder &b = im.builder;
+  Location loc = node.loc;
+  Value x = node.input(0);
+  auto type = cast<RankedTensorType>(x.getType());
+  bool allowZero = node.getInt("allowzero", 0) != 0;
+  FailureOr<SmallVector<Value>> requested = shapeValues(im, node, node.input(1));
+  if (failed(requested))
+    return failure();
+  std::optional<SmallVector<int64_t>> constant = im.constantInts(node.input(1));
+  if (constant && llvm::count(*constant, -1) > 1)
+    return im.error(node, "shape has more than one -1");
+
+  // Runtime sizes: 0 copies the input dim (unless allowzero); -1 takes what is left.
+  // With a constant shape everything below folds to constants.
+  Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+  Value minusOne = arith::ConstantIndexOp::create(b, loc, -1);
+  Value total = arith::ConstantIndexOp::create(b, loc, 1);
+  for (int64_t d = 0; d < type.getRank(); ++d)
+    total = b.createOrFold<arith::MulIOp>(loc, total, b.createOrFold<tensor::DimOp>(loc, x, d));
+  SmallVector<Value> sizes;
+  Value known = arith::ConstantIndexOp::create(b, loc, 1);
+  for (auto [i, s] : llvm::enumerate(*requested)) {
+    Value size = s;
+    if (!allowZero && static_cast<int64_t>(i) < type.getRank()) {
+      Value isZero = b.createOrFold<arith::CmpIOp>(loc, arith::CmpIPredicate::eq, s, zero);
+      size = b.createOrFold<arith::SelectOp>(loc, isZero,
+                                             b.createOrFold<tensor::DimOp>(loc, x, i), s);
+    }
+    sizes.push_back(size);
+    Value isInferred = b.createOrFold<arith::CmpIOp>(loc, arith::CmpIPredicate::eq, size, minusOne);
+    known = b.createOrFold<arith::MulIOp>(
+        loc, known, b.createOrFold<arith::SelectOp>(loc, isInferred, arith::ConstantIndexOp::create(b, loc, 1), size));
+  }
+  Value inferred = b.createOrFold<arith::DivUIOp>(loc, total, known);
+  SmallVector<int64_t> shape;
+  SmallVector<Value> shapeI64;
+  for (Value &size : sizes) {
+    Value isInferred = b.createOrFold<arith::CmpIOp>(loc, arith::CmpIPredicate::eq, size, minusOne);
+    size = b.createOrFold<arith::SelectOp>(loc, isInferred, inferred, size);
+    std::optional<int64_t> c = getConstantIntValue(size);
+    shape.push_back(c ? *c : ShapedType::kDynamic);
+    shapeI64.push_back(b.createOrFold<arith::IndexCastOp>(loc, b.getI64Type(), size));
+  }
+  if (type.hasStaticShape() && !llvm::is_contained(shape, ShapedType::kDynamic) &&
+      type.getNumElements() != ShapedType::getNumElements(shape))
+    return im.error(node, "cannot reshape ") << type << " (" << type.getNumElements()
+                                             << " elements) to the requested shape";
+  auto shapeType = RankedTensorType::get({int64_t(shapeI64.size())}, b.getI64Type());
+  Value shapeTensor = tensor::FromElementsOp::create(b, loc, shapeType, shapeI64);
+  auto resultType = RankedTensorType::get(shape, type.getElementType());
+  return single(tensor::ReshapeOp::create(b, loc, resultType, x, shapeTensor), node.inputType(0));
+}
+
+Results convertTranspose(GraphImporter &im, const Node &node) {
+  OpBuilder &b = im.builder;
+  Value x = node.input(0);
+  auto type = cast<RankedTensorType>(x.getType());
+  int64_t rank = type.getRank();
+  SmallVector<int64_t> perm;
+  if (auto attr = node.getInts("perm"))
+    perm = *attr;
+  else
+    for (int64_t d = rank - 1; d >= 0; --d)
+      perm.push_back(d);
+  SmallVector<int64_t> sorted(perm);
+  llvm::sort(sorted);
+  if (int64_t(perm.size()) != rank || llvm::any_of(llvm::enumerate(sorted), [](auto p) {
+        return p.value() != int64_t(p.index());
+      }))
+    return im.error(node, "perm is not a permutation of the ") << rank << " dims";
+  SmallVector<int64_t> shape;
+  SmallVector<Value> dynDims;
+  for (int64_t d : perm) {
+    shape.push_back(type.getDimSize(d));
+    if (type.isDynamicDim(d))
+      dynDims.push_back(tensor::DimOp::create(b, node.loc, x, d));
+  }
+  Value init = im.emptyTensor(node.loc, shape, type.getElementType(), dynDims);
+  return single(linalg::TransposeOp::create(b, node.loc, x, init, perm).getResult()[0],
+                node.inputType(0));
+}
+
+/// Axes of Squeeze/Unsqueeze: the `axes` input (opset 13+).
+FailureOr<SmallVector<int64_t>> axesOf(GraphImporter &im, const Node &node, int64_t rank) {
+  SmallVector<int64_t> axes;
+  if (node.input(1)) {
+    FailureOr<SmallVector<int64_t>> values = constantInput(im, node, 1, "axes");
+    if (failed(values))
+      return failure();
+    axes = *values;
+  }
+  for (int64_t &axis : axes) {
+    FailureOr<int64_t> a = normalizeAxis(im, node, axis, rank);
+    if (failed(a))
+      return failure();
+    axis = *a;
+  }
+  return axes;
+}
+
+Results convertSqueeze(GraphImporter &im, const Node &node) {
+  Value x = node.input(0);
+  auto type = cast<RankedTensorType>(x.getType());
+  FailureOr<SmallVector<int64_t>> axes = axesOf(im, node, type.getRank());
+  if (failed(axes))
+    return failure();
+  SmallVector<bool> squeezed(type.getRank(), false);
+  for (int64_t axis : *axes) {
+    if (type.getDimSize(axis) != 1)
+      return im.error(node, "cannot squeeze axis ") << axis << " of size "
+                                                    << (type.isDynamicDim(axis) ? std::string("?") : std::to_string(type.getDimSize(axis)));
+    squeezed[axis] = true;
+  }
+  if (axes->empty())
+    for (int64_t d = 0; d < type.getRank(); ++d)
+      squeezed[d] = type.getDimSize(d) == 1;
+  SmallVector<int64_t> shape;
+  for (int64_t d = 0; d < type.getRank(); ++d)
+    if (!squeezed[d])
+      shape.push_back(type.getDimSize(d));
+  auto resultType = RankedTensorType::get(shape, type.getElementType());
+  return single(tensor::CollapseShapeOp::create(im.builder, node.loc, resultType, x,
+                                                groupAroundKept(squeezed)),
+                node.inputType(0));
+}
+
+Results convertUnsqueeze(GraphImporter &im, const Node &node) {
+  Value x = node.input(0);
+  auto type = cast<RankedTensorType>(x.getType());
+  size_t numAxes = im.constantInts(node.input(1)) ? im.constantInts(node.input(1))->size() : 0;
+  int64_t rank = type.getRank() + numAxes;
+  FailureOr<SmallVector<int64_t>> axes = axesOf(im, node, rank);
+  if (failed(axes))
+    return failure();
+  SmallVector<bool> inserted(rank, false);
+  for (int64_t axis : *axes) {
+    if (inserted[axis])
+      return im.error(node, "axis ") << axis << " is repeated";
+    inserted[axis] = true;
+  }
+  SmallVector<int64_t> shape;
+  SmallVector<OpFoldResult> outputShape;
+  SmallVector<OpFoldResult> inSizes = im.mixedSizes(node.loc, x);
+  int64_t next = 0;
+  for (int64_t d = 0; d < rank; ++d) {
+    if (inserted[d]) {
+      shape.push_back(1);
+      outputShape.push_back(im.builder.getIndexAttr(1));
+    } else {
+      shape.push_back(type.getDimSize(next));
+      outputShape.push_back(inSizes[next++]);
+    }
+  }
+  auto resultType = RankedTensorType::get(shape, type.getElementType());
+  return single(tensor::ExpandShapeOp::create(im.builder, node.loc, resultType, x,
+                                              groupAroundKept(inserted), outputShape),
+                node.inputType(0));
+}
+
+Results convertConcat(GraphImporter &im, const Node &node) {
+  SmallVector<Value> inputs;
+  for (const OnnxValue &in : node.inputs)
+    if (in.value)
+      inputs.push_back(in.value);
+  FailureOr<int64_t> axis = normalizeAxis(im, node, node.getInt("axis", 0), rankOf(inputs[0]));
+  if (failed(axis))
+    return failure();
+  for (Value v : inputs)
+    if (rankOf(v) != rankOf(inputs[0]))
+      return im.error(node, "inputs have different ranks");
+  if (inputs.size() == 1)
+    return SmallVector<OnnxValue>{node.inputs[0]};
+  return single(tensor::ConcatOp::create(im.builder, node.loc, *axis, inputs), node.inputType(0));
+}
+
+/// tensor.extract_slice, or an empty tensor when a size is statically 0 (the slice
+/// verifier rejects offsets at the end of a dim, which ONNX allows for empty slices).
+Value extractSlice(GraphImporter &im, Location loc, Value x, ArrayRef<OpFoldResult> offsets,
+                   ArrayRef<OpFoldResult> sizes, ArrayRef<OpFoldResult> strides) {
+  if (llvm::any_of(sizes, [](OpFoldResult s) { return isConstantIntValue(s, 0); })) {
+    SmallVector<int64_t> shape;
+    SmallVector<Value> dynDims;
+    dispatchIndexOpFoldResults(sizes, dynDims, shape);
+    return im.emptyTensor(loc, shape, getElementTypeOrSelf(x), dynDims);
+  }
+  return tensor::ExtractSliceOp::create(im.builder, loc, x, offsets, sizes, strides);
+}
+
+/// Extracts `sizes` elements along `axis` starting at `offset` (other dims whole).
+Value sliceAlong(GraphImporter &im, Location loc, Value x, int64_t axis, OpFoldResult offset,
+                 OpFoldResult size) {
+  int64_t rank = rankOf(x);
+  SmallVector<OpFoldResult> offsets(rank, im.builder.getIndexAttr(0));
+  SmallVector<OpFoldResult> sizes = im.mixedSizes(loc, x);
+  SmallVector<OpFoldResult> strides(rank, im.builder.getIndexAttr(1));
+  offsets[axis] = offset;
+  sizes[axis] = size;
+  return extractSlice(im, loc, x, offsets, sizes, strides);
+}
+
+Results convertSlice(GraphImporter &im, const Node &node) {
+  OpBuilder &b = im.builder;
+  Location loc = node.loc;
+  Value x = node.input(0);
+  int64_t rank = rankOf(x);
+  FailureOr<SmallVector<int64_t>> starts = constantInput(im, node, 1, "starts");
+  FailureOr<SmallVector<int64_t>> ends = constantInput(im, node, 2, "ends");
+  if (failed(starts) || failed(ends))
+    return failure();
+  SmallVector<int64_t> axes, steps(starts->size(), 1);
+  if (node.input(3)) {
+    FailureOr<SmallVector<int64_t>> a = constantInput(im, node, 3, "axes");
+    if (failed(a))
+      return failure();
+    axes = *a;
+  } else {
+    for (int64_t i = 0; i < int64_t(starts->size()); ++i)
+      axes.push_back(i);
+  }
+  if (node.input(4)) {
+    FailureOr<SmallVector<int64_t>> s = constantInput(im, node, 4, "steps");
+    if (failed(s))
+      return failure();
+    steps = *s;
+  }
+  if (ends->size() != starts->size() || axes.size() != starts->size() ||
+      steps.size() != starts->size())
+    return im.error(node, "starts, ends, axes and steps have different lengths");
+  SmallVector<OpFoldResult> offsets(rank, b.getIndexAttr(0));
+  SmallVector<OpFoldResult> sizes = im.mixedSizes(loc, x);
+  SmallVector<OpFoldResult> strides(rank, b.getIndexAttr(1));
+  for (size_t i = 0; i < axes.size(); ++i) {
+    FailureOr<int64_t> axis = normalizeAxis(im, node, axes[i], rank);
+    if (failed(axis))
+      return failure();
+    if (steps[i] == 0)
+      return im.error(node, "slice step must not be 0");
+    // Negative start/end count from the end. A positive step clamps both to [0, dim];
+    // a negative one clamps start to [0, dim - 1] and end to [-1, dim - 1].
+    Value dim = getValueOrCreateConstantIndexOp(b, loc, sizes[*axis]);
+    bool forward = steps[i] > 0;
+    auto index = [&](int64_t v) -> Value {
+      int64_t bounded = std::clamp<int64_t>(v, -(int64_t(1) << 62), int64_t(1) << 62);
+      Value c = arith::ConstantIndexOp::create(b, loc, bounded);
+      return bounded < 0 ? b.createOrFold<arith::AddIOp>(loc, dim, c) : c;
+    };
+    auto clamp = [&](Value v, Value lo, Value hi) {
+      return b.createOrFold<arith::MinSIOp>(loc, b.createOrFold<arith::MaxSIOp>(loc, v, lo), hi);
+    };
+    Value c0 = arith::ConstantIndexOp::create(b, loc, 0);
+    Value cm1 = arith::ConstantIndexOp::create(b, loc, -1);
+    Value dimM1 = b.createOrFold<arith::AddIOp>(loc, dim, cm1);
+    Value start = forward ? clamp(index((*starts)[i]), c0, dim) : clamp(index((*starts)[i]), c0, dimM1);
+    Value end = forward ? clamp(index((*ends)[i]), c0, dim) : clamp(index((*ends)[i]), cm1, dimM1);
+    // size = max(0, ceil((end - start) / step))
+    Value step = arith::ConstantIndexOp::create(b, loc, steps[i]);
+    Value span = b.createOrFold<arith::SubIOp>(loc, end, start);
+    Value size = b.createOrFold<arith::MaxSIOp>(loc, b.createOrFold<arith::CeilDivSIOp>(loc, span, step), c0);
+    offsets[*axis] = getAsOpFoldResult(start);
+    sizes[*axis] = getAsOpFoldResult(size);
+    strides[*axis] = b.getIndexAttr(steps[i]);
+  }
+  if (llvm::all_of(strides, [](OpFoldResult s) { return *getConstantIntValue(s) > 0; }))
+    return single(extractSlice(im, loc, x, offsets, sizes, strides), node.inputType(0));
+
+  // Negative steps: out[i...] = x[offset + i * stride ...], gathered element by element.
+  SmallVector<int64_t> shape;
+  SmallVector<Value> dynDims;
+  dispatchIndexOpFoldResults(sizes, dynDims, shape);
+  Value init = im.emptyTensor(loc, shape, getElementTypeOrSelf(x), dynDims);
+  SmallVector<utils::IteratorType> iterators(rank, utils::IteratorType::parallel);
+  Value result = linalg::GenericOp::create(
+      b, loc, init.getType(), ValueRange{}, init, SmallVector<AffineMap>{b.getMultiDimIdentityMap(rank)},
+      iterators, [&](OpBuilder &nb, Location l, ValueRange) {
+        SmallVector<Value> coords;
+        for (int64_t d = 0; d < rank; ++d) {
+          Value i = linalg::IndexOp::create(nb, l, d);
+          Value stride = getValueOrCreateConstantIndexOp(nb, l, strides[d]);
+          Value offset = getValueOrCreateConstantIndexOp(nb, l, offsets[d]);
+          coords.push_back(arith::AddIOp::create(nb, l, offset, arith::MulIOp::create(nb, l, i, stride)));
+        }
+        linalg::YieldOp::create(nb, l, tensor::ExtractOp::create(nb, l, x, coords).getResult());
+      }).getResult(0);
+  return single(result, node.inputType(0));
+}
+
+Results convertSplit(GraphImporter &im, const Node &node) {
+  OpBuilder &b = im.builder;
+  Location loc = node.loc;
+  Value x = node.input(0);
+  FailureOr<int64_t> axis = normalizeAxis(im, node, node.getInt("axis", 0), rankOf(x));
+  if (failed(axis))
+    return failure();
+  size_t n = node.numOutputs();
+  OpFoldResult dim = im.mixedSizes(loc, x)[*axis];
+  SmallVector<OpFoldResult> sizes;
+  if (node.input(1)) {
+    FailureOr<SmallVector<int64_t>> split = constantInput(im, node, 1, "split");
+    if (failed(split))
+      return failure();
+    if (split->size() != n)
+      return im.error(node, "split has ") << split->size() << " sizes for " << n << " outputs";
+    std::optional<int64_t> staticDim = getConstantIntValue(dim);
+    int64_t sum = 0;
+    for (int64_t s : *split) {
+      sizes.push_back(b.getIndexAttr(s));
+      sum += s;
+    }
+    if (staticDim && sum != *staticDim)
+      return im.error(node, "split sizes add up to ") << sum << ", the axis has " << *staticDim;
+  } else {
+    // Equal parts (Split-13): the axis must divide evenly.
+    std::optional<int64_t> staticDim = getConstantIntValue(dim);
+    if (staticDim && *staticDim % int64_t(n))
+      return im.error(node, "axis of size ") << *staticDim << " does not split into " << n
+                                             << " equal parts";
+    Value part = b.createOrFold<arith::DivUIOp>(loc, getValueOrCreateConstantIndexOp(b, loc, dim),
+                                                arith::ConstantIndexOp::create(b, loc, n));
+    sizes.assign(n, getAsOpFoldResult(part));
+  }
+  SmallVector<OnnxValue> results;
+  Value offset = arith::ConstantIndexOp::create(b, loc, 0);
+  for (OpFoldResult size : sizes) {
+    results.push_back({sliceAlong(im, loc, x, *axis, getAsOpFoldResult(offset), size),
+                       node.inputType(0)});
+    offset = b.createOrFold<arith::AddIOp>(loc, offset, getValueOrCreateConstantIndexOp(b, loc, size));
+  }
+  return results;
+}
+
+Results convertExpand(GraphImporter &im, const Node &node) {
+  OpBuilder &b = im.builder;
+  Value x = node.input(0);
+  auto type = cast<RankedTensorType>(x.getType());
+  FailureOr<SmallVector<int64_t>> shape = constantInput(im, node, 1, "shape");
+  if (failed(shape))
+    return failure();
+  // Broadcast x against a tensor of the requested shape (a 1 there keeps x's dim).
+  int64_t rank = std::max<int64_t>(type.getRank(), shape->size());
+  SmallVector<int64_t> target(rank, 1);
+  for (size_t i = 0; i < shape->size(); ++i)
+    target[rank - shape->size() + i] = (*shape)[i];
+  SmallVector<int64_t> outShape;
+  SmallVector<Value> dynDims;
+  SmallVector<AffineExpr> exprs;
+  for (int64_t d = 0; d < rank; ++d) {
+    int64_t xd = d - (rank - type.getRank());
+    int64_t xs = xd >= 0 ? type.getDimSize(xd) : 1;
+    int64_t t = target[d];
+    if (xs != 1 && t != 1 && !ShapedType::isDynamic(xs) && xs != t)
+      return im.error(node, "cannot expand dimension ") << xs << " to " << t;
+    int64_t out = t != 1 ? t : xs;
+    outShape.push_back(out);
+    if (ShapedType::isDynamic(out))
+      dynDims.push_back(tensor::DimOp::create(b, node.loc, x, xd));
+    if (xd >= 0)
+      exprs.push_back(xs == 1 && out != 1 ? b.getAffineConstantExpr(0) : b.getAffineDimExpr(d));
+  }
+  Value init = im.emptyTensor(node.loc, outShape, type.getElementType(), dynDims);
+  SmallVector<AffineMap> maps{AffineMap::get(rank, 0, exprs, b.getContext()),
+                              b.getMultiDimIdentityMap(rank)};
+  SmallVector<utils::IteratorType> iterators(rank, utils::IteratorType::parallel);
+  Value result = linalg::GenericOp::create(b, node.loc, init.getType(), x, init, maps, iterators,
+                                           [](OpBuilder &nb, Location l, ValueRange args) {
+                                             linalg::YieldOp::create(nb, l, args[0]);
+                                           })
+                     .getResult(0);
+  return single(result, node.inputType(0));
+}
+
+Results convertGather(GraphImporter &im, const Node &node) {
+  OpBuilder &b = im.builder;
+  Location loc = node.loc;
+  Value data = node.input(0), indices = node.input(1);
+  auto dataType = cast<RankedTensorType>(data.getType());
+  auto indexType = cast<RankedTensorType>(indices.getType());
+  FailureOr<int64_t> axis = normalizeAxis(im, node, node.getInt("axis", 0), dataType.getRank());
+  if (failed(axis))
+    return failure();
+  // out[d[:axis], i..., d[axis+1:]] = data[d[:axis], indices[i...], d[axis+1:]]
+  int64_t r = indexType.getRank(), rank = dataType.getRank() - 1 + r;
+  SmallVector<int64_t> shape;
+  SmallVector<Value> dynDims;
+  auto addDim = [&](Value v, int64_t d) {
+    auto t = cast<RankedTensorType>(v.getType());
+    shape.push_back(t.getDimSize(d));
+    if (t.isDynamicDim(d))
+      dynDims.push_back(tensor::DimOp::create(b, loc, v, d));
+  };
+  for (int64_t d = 0; d < *axis; ++d) addDim(data, d);
+  for (int64_t d = 0; d < r; ++d) addDim(indices, d);
+  for (int64_t d = *axis + 1; d < dataType.getRank(); ++d) addDim(data, d);
+  SmallVector<AffineExpr> indexExprs;
+  for (int64_t d = 0; d < r; ++d)
+    indexExprs.push_back(b.getAffineDimExpr(*axis + d));
+  Value init = im.emptyTensor(loc, shape, dataType.getElementType(), dynDims);
+  SmallVector<AffineMap> maps{AffineMap::get(rank, 0, indexExprs, b.getContext()),
+                              b.getMultiDimIdentityMap(rank)};
+  SmallVector<utils::IteratorType> iterators(rank, utils::IteratorType::parallel);
+  Value axisSize = tensor::DimOp::create(b, loc, data, *axis);
+  Value result =
+      linalg::GenericOp::create(
+          b, loc, init.getType(), indices, init, maps, iterators,
+          [&](OpBuilder &nb, Location l, ValueRange args) {
+            // Negative indices count from the end of the axis.
+            Value idx = arith::IndexCastOp::create(nb, l, nb.getIndexType(), args[0]);
+            Value zero = arith::ConstantIndexOp::create(nb, l, 0);
+            Value negative = arith::CmpIOp::create(nb, l, arith::CmpIPredicate::slt, idx, zero);
+            idx = arith::SelectOp::create(nb, l, negative,
+                                          arith::AddIOp::create(nb, l, idx, axisSize), idx);
+            SmallVector<Value> coords;
+            for (int64_t d = 0; d < *axis; ++d)
+              coords.push_back(linalg::IndexOp::create(nb, l, d));
+            coords.push_back(idx);
+            for (int64_t d = *axis + 1; d < dataType.getRank(); ++d)
+              coords.push_back(linalg::IndexOp::create(nb, l, d - 1 + r));
+            linalg::YieldOp::create(nb, l, tensor::ExtractOp::create(nb, l, data, coords).getResult());
+          })
+          .getResult(0);
+  return single(result, node.inputType(0));
+}
+} // namespace
+
+void mfc::onnx_import::registerShapeOps(ConverterTable &table) {
+  table["Constant"] = {convertConstant, 13, 17};
+  table["ConstantOfShape"] = {convertConstantOfShape, 9, 17};
+  table["Shape"] = {convertShape, 13, 17};
+  table["Reshape"] = {convertReshape, 13, 17};
+  table["Transpose"] = {convertTranspose, 13, 17};
+  table["Squeeze"] = {convertSqueeze, 13, 17};
+  table["Unsqueeze"] = {convertUnsqueeze, 13, 17};
+  table["Concat"] = {convertConcat, 13, 17};
+  table["Slice"] = {convertSlice, 13, 17};
+  table["Split"] = {convertSplit, 13, 17};
+  table["Expand"] = {convertExpand, 13, 17};
+  table["Gather"] = {convertGather, 13, 17};
+}
