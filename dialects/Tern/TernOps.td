@@ -18,20 +18,22 @@ def Tern_F32Vector : TensorRankOf<[F32], [1]>;
 //===----------------------------------------------------------------------===//
 
 def Tern_MatmulOp : Tern_Op<"matmul", [Pure]> {
-  let summary = "int8 x ternary matrix product as an int32 add/subtract accumulation";
+  let summary = "matrix product with ternary weights as an add/subtract accumulation";
   let description = [{
     `result[..., n] = sum_k input[..., k] * T[n, k]` where `T` in {-1, 0, +1} is decoded
     from the packed `weights` (see the dialect description). Because `T` is ternary the
-    sum is computed with additions and subtractions only, in int32, exactly. Leading
-    dimensions of `input` (batch, sequence) are carried through; its last dimension K
-    must be static and match the packed row length `ceil(K/4)`.
+    sum is computed with additions and subtractions only: in int32, exactly, for int8
+    activations; in the input's float type for float activations. Leading dimensions of
+    `input` (batch, sequence) are carried through; its last dimension K must be static
+    and match the packed row length `ceil(K/4)`.
 
     ```mlir
     %acc = tern.matmul %q, %w : tensor<?x32xi8>, tensor<64x8xi8> -> tensor<?x64xi32>
+    %y = tern.matmul %x, %w : tensor<?x32xf32>, tensor<64x8xi8> -> tensor<?x64xf32>
     ```
   }];
-  let arguments = (ins RankedTensorOf<[I8]>:$input, Tern_PackedWeights:$weights);
-  let results = (outs RankedTensorOf<[I32]>:$result);
+  let arguments = (ins RankedTensorOf<[I8, AnyFloat]>:$input, Tern_PackedWeights:$weights);
+  let results = (outs RankedTensorOf<[I32, AnyFloat]>:$result);
   let assemblyFormat = [{
     $input `,` $weights attr-dict `:` type($input) `,` type($weights) `->` type($result)
   }];

@@ -4,6 +4,7 @@
 // passes and pipelines, for lit tests and bug reports.
 //
 //===----------------------------------------------------------------------===//
+#include "mfc/Dialect/Tern/Passes.h"
 #include "mfc/Dialect/Tern/TernDialect.h"
 
 #include "mlir/IR/DialectRegistry.h"
@@ -14,6 +15,7 @@
 
 int main(int argc, char **argv) {
   mlir::registerAllPasses();
+  mfc::tern::registerTernPasses();
   mlir::DialectRegistry registry;
   mlir::registerAllDialects(registry);
   mlir::registerAllExtensions(registry);

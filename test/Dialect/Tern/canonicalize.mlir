@@ -57,3 +57,14 @@ func.func @dead_ops(%x: tensor<2x8xf32>, %n: tensor<8xf32>, %w: tensor<4x2xi8>, 
   %h, %last = tern.mlgru_scan %i, %i, %h0 : (tensor<1x2x8xf32>, tensor<1x2x8xf32>, tensor<1x8xf32>) -> (tensor<1x2x8xf32>, tensor<1x8xf32>)
   return
 }
+
+// -----
+
+// CHECK-LABEL: func.func @fold_zero_weights_float
+// CHECK-NOT: tern.matmul
+// CHECK: arith.constant dense<0.000000e+00> : tensor<3x16xf32>
+func.func @fold_zero_weights_float(%x: tensor<3x8xf32>) -> tensor<3x16xf32> {
+  %w = arith.constant dense<0> : tensor<16x2xi8>
+  %0 = tern.matmul %x, %w : tensor<3x8xf32>, tensor<16x2xi8> -> tensor<3x16xf32>
+  return %0 : tensor<3x16xf32>
+}

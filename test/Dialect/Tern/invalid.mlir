@@ -56,9 +56,9 @@ func.func @matmul_dynamic_weights(%x: tensor<2x4xi8>, %w: tensor<?x1xi8>) -> ten
 
 // -----
 
-func.func @matmul_float_input(%x: tensor<2x4xf32>, %w: tensor<4x1xi8>) -> tensor<2x4xi32> {
-  // expected-error @+1 {{operand #0 must be ranked tensor of 8-bit signless integer values}}
-  %0 = tern.matmul %x, %w : tensor<2x4xf32>, tensor<4x1xi8> -> tensor<2x4xi32>
+func.func @matmul_wide_int_input(%x: tensor<2x4xi32>, %w: tensor<4x1xi8>) -> tensor<2x4xi32> {
+  // expected-error @+1 {{operand #0 must be ranked tensor of 8-bit signless integer or floating-point values}}
+  %0 = tern.matmul %x, %w : tensor<2x4xi32>, tensor<4x1xi8> -> tensor<2x4xi32>
   return %0 : tensor<2x4xi32>
 }
 
@@ -180,4 +180,20 @@ func.func @mlgru_lower_bound(%i: tensor<2x3x16xf32>, %h0: tensor<2x16xf32>, %lb:
   // expected-error @+1 {{expected lower bound of shape 16, found 'tensor<8xf32>'}}
   %h, %last = tern.mlgru_scan %i, %i, %h0 lower_bound %lb : (tensor<2x3x16xf32>, tensor<2x3x16xf32>, tensor<2x16xf32>, tensor<8xf32>) -> (tensor<2x3x16xf32>, tensor<2x16xf32>)
   return
+}
+
+// -----
+
+func.func @matmul_int_accumulator(%x: tensor<2x32xi8>, %w: tensor<64x8xi8>) -> tensor<2x64xf32> {
+  // expected-error @+1 {{accumulates 'i8' input into i32, found result element type 'f32'}}
+  %0 = tern.matmul %x, %w : tensor<2x32xi8>, tensor<64x8xi8> -> tensor<2x64xf32>
+  return %0 : tensor<2x64xf32>
+}
+
+// -----
+
+func.func @matmul_float_accumulator(%x: tensor<2x32xf32>, %w: tensor<64x8xi8>) -> tensor<2x64xi32> {
+  // expected-error @+1 {{accumulates 'f32' input into the same float type, found result element type 'i32'}}
+  %0 = tern.matmul %x, %w : tensor<2x32xf32>, tensor<64x8xi8> -> tensor<2x64xi32>
+  return %0 : tensor<2x64xi32>
 }

@@ -74,3 +74,13 @@ func.func @mlgru_scan(%i: tensor<2x?x16xf32>, %f: tensor<2x?x16xf32>, %h0: tenso
   %h2, %last2 = tern.mlgru_scan %i, %f, %last lower_bound %lb : (tensor<2x?x16xf32>, tensor<2x?x16xf32>, tensor<2x16xf32>, tensor<16xf32>) -> (tensor<2x?x16xf32>, tensor<2x16xf32>)
   return %h2, %last2 : tensor<2x?x16xf32>, tensor<2x16xf32>
 }
+
+// -----
+
+// Float activations accumulate in their own type (still only adds and subtracts).
+// CHECK-LABEL: func.func @matmul_float
+// CHECK: tern.matmul %{{.+}}, %{{.+}} : tensor<?x32xf32>, tensor<64x8xi8> -> tensor<?x64xf32>
+func.func @matmul_float(%x: tensor<?x32xf32>, %w: tensor<64x8xi8>) -> tensor<?x64xf32> {
+  %0 = tern.matmul %x, %w : tensor<?x32xf32>, tensor<64x8xi8> -> tensor<?x64xf32>
+  return %0 : tensor<?x64xf32>
+}

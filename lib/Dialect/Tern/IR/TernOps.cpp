@@ -69,12 +69,21 @@ LogicalResult MatmulOp::verify() {
       verifyPackedWeights(*this, getWeights().getType(), input.getShape().back());
   if (failed(n))
     return failure();
+  Type inElem = input.getElementType(), outElem = getResult().getType().getElementType();
+  if (inElem.isInteger(8) ? !outElem.isInteger(32) : inElem != outElem)
+    return emitOpError() << "accumulates " << inElem << " input into "
+                         << (inElem.isInteger(8) ? "i32" : "the same float type")
+                         << ", found result element type " << outElem;
   return verifyShape(*this, "result", getResult().getType(), withLastDim(input, *n));
 }
 
 static bool isZeroSplat(Attribute attr) {
-  auto dense = dyn_cast_or_null<DenseIntElementsAttr>(attr);
-  return dense && dense.isSplat() && dense.getSplatValue<APInt>().isZero();
+  auto dense = dyn_cast_or_null<DenseElementsAttr>(attr);
+  if (!dense || !dense.isSplat())
+    return false;
+  if (isa<FloatType>(dense.getElementType()))
+    return dense.getSplatValue<APFloat>().isZero();
+  return dense.getSplatValue<APInt>().isZero();
 }
 
 OpFoldResult MatmulOp::fold(FoldAdaptor adaptor) {
@@ -83,7 +92,7 @@ OpFoldResult MatmulOp::fold(FoldAdaptor adaptor) {
   if (!resultType.hasStaticShape())
     return {};
   if (isZeroSplat(adaptor.getWeights()) || isZeroSplat(adaptor.getInput()))
-    return DenseElementsAttr::get(resultType, APInt(32, 0));
+    return DenseElementsAttr::get(resultType, Builder(getContext()).getZeroAttr(resultType.getElementType()));
   return {};
 }
 

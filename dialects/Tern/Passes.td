@@ -1,0 +1,51 @@
+//===- Passes.td - tern passes -----------------------------*- tablegen -*-===//
+#ifndef TERN_PASSES
+#define TERN_PASSES
+
+include "mlir/Pass/PassBase.td"
+
+def TernDetectTernaryMatmul : Pass<"tern-detect-ternary-matmul", "mlir::func::FuncOp"> {
+  let summary = "Rewrite contractions with ternary constant weights into tern.matmul";
+  let description = [{
+    ```
+    contraction(x[..., k], W[k, n]) where W = a * T, T in {-1, 0, +1}^(K x N),
+        a > 0 per tensor or per output column n
+      => tern.matmul(x, pack2(T^t)) * a
+    ```
+    The contraction is a `linalg.generic` mul/add reduction over one `k` (as the importer
+    emits for MatMul and Gemm) accumulating into a zero fill; `W` is a constant, or an
+    element-wise function of constants such as DequantizeLinear of an int8 {-1,0,1}
+    tensor (QDQ), which is evaluated once. `W[n, k]` (Gemm transB) works too. The weight
+    is read once and packed straight into a 2-bit `dense_resource` blob; it is never
+    re-quantized (absmean quantization is not idempotent).
+
+    Left alone, with a remark under `remarks=true` (`mfc --mfc-remarks`): weights that are
+    not constant, that take more than one nonzero magnitude per column, contractions over
+    several `k` dims, and operand layouts other than `x[..., k]` -> `y[..., n]`.
+  }];
+  let options = [
+    Option<"remarks", "remarks", "bool", /*default=*/"false",
+           "Emit a remark at each contraction saying whether and why it was rewritten">,
+  ];
+  let dependentDialects = ["mfc::tern::TernDialect", "mlir::linalg::LinalgDialect",
+                           "mlir::arith::ArithDialect", "mlir::tensor::TensorDialect"];
+}
+
+def TernLowerMatmul : Pass<"tern-lower-matmul", "mlir::func::FuncOp"> {
+  let summary = "Lower tern.matmul to a multiply-free linalg.generic accumulation";
+  let description = [{
+    ```
+    tern.matmul(x[..., K], codes[N, ceil(K/4)])
+      => linalg.generic over (..., n, k):
+           c   = (codes[n, k / 4] >> ((k % 4) << 1)) & 3
+           acc = c == 1 ? acc + x[..., k] : (c == 3 ? acc - x[..., k] : acc)
+    ```
+    The accumulation adds where the weight is +1, subtracts where it is -1 and skips
+    zeros: the loop body holds no multiply. int8 activations are sign-extended and
+    accumulated in i32; float activations accumulate in their own type.
+  }];
+  let dependentDialects = ["mlir::linalg::LinalgDialect", "mlir::arith::ArithDialect",
+                           "mlir::tensor::TensorDialect"];
+}
+
+#endif // TERN_PASSES

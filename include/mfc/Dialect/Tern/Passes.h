@@ -1,0 +1,23 @@
+//===- Passes.h - tern passes -----------------------------------*- C++ -*-===//
+#ifndef MFC_DIALECT_TERN_PASSES_H
+#define MFC_DIALECT_TERN_PASSES_H
+
+#include "mfc/Dialect/Tern/TernDialect.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Pass/Pass.h"
+
+namespace mfc::tern {
+
+#define GEN_PASS_DECL
+#include "Tern/Passes.h.inc"
+
+#define GEN_PASS_REGISTRATION
+#include "Tern/Passes.h.inc"
+
+} // namespace mfc::tern
+
+#endif // MFC_DIALECT_TERN_PASSES_H

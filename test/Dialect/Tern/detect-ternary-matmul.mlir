@@ -1,0 +1,167 @@
+// RUN: mfc-opt %s --split-input-file --tern-detect-ternary-matmul | FileCheck %s
+// RUN: mfc-opt %s --split-input-file --tern-detect-ternary-matmul=remarks=true 2>&1 >/dev/null | FileCheck %s --check-prefix=REMARK
+
+// Per-tensor scale 0.5: W[k, n] in {-0.5, 0, 0.5}. Columns of W become packed rows:
+// column 0 = (+, -, 0, +) -> 01 11 00 01 = 0b01001101 = 77; column 1 = (0, 0, +, -) = 0b11010000 = -48.
+// CHECK-LABEL: func.func @per_tensor
+// CHECK-SAME: (%[[X:.+]]: tensor<?x4xf32>)
+// CHECK: %[[CODES:.+]] = arith.constant dense_resource<ternary_weights> : tensor<2x1xi8>
+// CHECK: %[[ACC:.+]] = tern.matmul %[[X]], %[[CODES]] : tensor<?x4xf32>, tensor<2x1xi8> -> tensor<?x2xf32>
+// CHECK: %[[SCALE:.+]] = arith.constant dense<5.000000e-01> : tensor<1xf32>
+// CHECK: %[[Y:.+]] = linalg.generic
+// CHECK-SAME: ins(%[[ACC]], %[[SCALE]] : tensor<?x2xf32>, tensor<1xf32>)
+// CHECK: arith.mulf
+// CHECK: return %[[Y]]
+// CHECK: ternary_weights: "0x010000004DD0"
+// REMARK: remark: rewritten to tern.matmul: 4x2 weight, 5 nonzeros, per-tensor scale
+func.func @per_tensor(%x: tensor<?x4xf32>) -> tensor<?x2xf32> {
+  %w = arith.constant dense<[[0.5, 0.0], [-0.5, 0.0], [0.0, 0.5], [0.5, -0.5]]> : tensor<4x2xf32>
+  %c0 = arith.constant 0 : index
+  %m = tensor.dim %x, %c0 : tensor<?x4xf32>
+  %e = tensor.empty(%m) : tensor<?x2xf32>
+  %zero = arith.constant 0.0 : f32
+  %init = linalg.fill ins(%zero : f32) outs(%e : tensor<?x2xf32>) -> tensor<?x2xf32>
+  %y = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d2)>, affine_map<(d0, d1, d2) -> (d2, d1)>, affine_map<(d0, d1, d2) -> (d0, d1)>], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %w : tensor<?x4xf32>, tensor<4x2xf32>) outs(%init : tensor<?x2xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  } -> tensor<?x2xf32>
+  return %y : tensor<?x2xf32>
+}
+
+// -----
+
+// Per-column scales (Gemm transB layout W[n, k]); an all-zero column gets scale 1.
+// CHECK-LABEL: func.func @per_column_transposed
+// CHECK: tern.matmul %{{.+}}, %{{.+}} : tensor<2x4xf32>, tensor<3x1xi8> -> tensor<2x3xf32>
+// CHECK: arith.constant dense<[2.000000e+00, 2.500000e-01, 1.000000e+00]> : tensor<3xf32>
+// REMARK: remark: rewritten to tern.matmul: 4x3 weight, 5 nonzeros, per-column scale
+func.func @per_column_transposed(%x: tensor<2x4xf32>) -> tensor<2x3xf32> {
+  %w = arith.constant dense<[[2.0, -2.0, 0.0, 2.0], [0.0, 0.25, 0.25, 0.0], [0.0, 0.0, 0.0, 0.0]]> : tensor<3x4xf32>
+  %e = tensor.empty() : tensor<2x3xf32>
+  %zero = arith.constant 0.0 : f32
+  %init = linalg.fill ins(%zero : f32) outs(%e : tensor<2x3xf32>) -> tensor<2x3xf32>
+  %y = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d2)>, affine_map<(d0, d1, d2) -> (d1, d2)>, affine_map<(d0, d1, d2) -> (d0, d1)>], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %w : tensor<2x4xf32>, tensor<3x4xf32>) outs(%init : tensor<2x3xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  } -> tensor<2x3xf32>
+  return %y : tensor<2x3xf32>
+}
+
+// -----
+
+// QDQ: an int8 {-1, 0, 1} constant behind DequantizeLinear(scale 0.125) is evaluated.
+// CHECK-LABEL: func.func @qdq
+// CHECK: tern.matmul
+// CHECK: arith.constant dense<1.250000e-01> : tensor<1xf32>
+// REMARK: remark: rewritten to tern.matmul: 4x2 weight, 4 nonzeros, per-tensor scale
+func.func @qdq(%x: tensor<2x4xf32>) -> tensor<2x2xf32> {
+  %q = arith.constant dense<[[1, 0], [-1, 0], [0, 1], [0, -1]]> : tensor<4x2xi8>
+  %s = arith.constant dense<0.125> : tensor<f32>
+  %de = tensor.empty() : tensor<4x2xf32>
+  %w = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> ()>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]}
+      ins(%q, %s : tensor<4x2xi8>, tensor<f32>) outs(%de : tensor<4x2xf32>) {
+  ^bb0(%qi: i8, %si: f32, %o: f32):
+    %i = arith.extsi %qi : i8 to i32
+    %f = arith.sitofp %i : i32 to f32
+    %m = arith.mulf %f, %si : f32
+    linalg.yield %m : f32
+  } -> tensor<4x2xf32>
+  %e = tensor.empty() : tensor<2x2xf32>
+  %zero = arith.constant 0.0 : f32
+  %init = linalg.fill ins(%zero : f32) outs(%e : tensor<2x2xf32>) -> tensor<2x2xf32>
+  %y = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d2)>, affine_map<(d0, d1, d2) -> (d2, d1)>, affine_map<(d0, d1, d2) -> (d0, d1)>], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %w : tensor<2x4xf32>, tensor<4x2xf32>) outs(%init : tensor<2x2xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %p = arith.mulf %a, %b : f32
+    %s2 = arith.addf %acc, %p : f32
+    linalg.yield %s2 : f32
+  } -> tensor<2x2xf32>
+  return %y : tensor<2x2xf32>
+}
+
+// -----
+
+// Negative: two nonzero magnitudes in column 0 (0.5 and 0.25).
+// CHECK-LABEL: func.func @not_ternary
+// CHECK-NOT: tern.matmul
+// CHECK: linalg.generic
+// REMARK: remark: not rewritten to tern.matmul: weight column 0 takes magnitudes 0.5 and 0.25; a ternary weight has one nonzero magnitude per column
+func.func @not_ternary(%x: tensor<2x4xf32>) -> tensor<2x2xf32> {
+  %w = arith.constant dense<[[0.5, 0.0], [-0.25, 0.0], [0.0, 0.5], [0.5, -0.5]]> : tensor<4x2xf32>
+  %e = tensor.empty() : tensor<2x2xf32>
+  %zero = arith.constant 0.0 : f32
+  %init = linalg.fill ins(%zero : f32) outs(%e : tensor<2x2xf32>) -> tensor<2x2xf32>
+  %y = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d2)>, affine_map<(d0, d1, d2) -> (d2, d1)>, affine_map<(d0, d1, d2) -> (d0, d1)>], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %w : tensor<2x4xf32>, tensor<4x2xf32>) outs(%init : tensor<2x2xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  } -> tensor<2x2xf32>
+  return %y : tensor<2x2xf32>
+}
+
+// -----
+
+// Negative: the weight is a function argument, not a constant.
+// CHECK-LABEL: func.func @dynamic_weight
+// CHECK-NOT: tern.matmul
+// REMARK: remark: not rewritten to tern.matmul: the weight is not a constant
+func.func @dynamic_weight(%x: tensor<2x4xf32>, %w: tensor<4x2xf32>) -> tensor<2x2xf32> {
+  %e = tensor.empty() : tensor<2x2xf32>
+  %zero = arith.constant 0.0 : f32
+  %init = linalg.fill ins(%zero : f32) outs(%e : tensor<2x2xf32>) -> tensor<2x2xf32>
+  %y = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d2)>, affine_map<(d0, d1, d2) -> (d2, d1)>, affine_map<(d0, d1, d2) -> (d0, d1)>], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %w : tensor<2x4xf32>, tensor<4x2xf32>) outs(%init : tensor<2x2xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  } -> tensor<2x2xf32>
+  return %y : tensor<2x2xf32>
+}
+
+// -----
+
+// Negative: accumulating into a non-zero value (a bias folded into the init).
+// CHECK-LABEL: func.func @nonzero_init
+// CHECK-NOT: tern.matmul
+// REMARK: remark: not rewritten to tern.matmul: the contraction accumulates into a non-zero initial value
+func.func @nonzero_init(%x: tensor<2x4xf32>, %bias: tensor<2x2xf32>) -> tensor<2x2xf32> {
+  %w = arith.constant dense<[[0.5, 0.0], [-0.5, 0.0], [0.0, 0.5], [0.5, -0.5]]> : tensor<4x2xf32>
+  %y = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d2)>, affine_map<(d0, d1, d2) -> (d2, d1)>, affine_map<(d0, d1, d2) -> (d0, d1)>], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %w : tensor<2x4xf32>, tensor<4x2xf32>) outs(%bias : tensor<2x2xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  } -> tensor<2x2xf32>
+  return %y : tensor<2x2xf32>
+}
+
+// -----
+
+// Negative: the activation's reduction dim is not last (x[k, m]).
+// CHECK-LABEL: func.func @transposed_activation
+// CHECK-NOT: tern.matmul
+// REMARK: remark: not rewritten to tern.matmul: the activation is not laid out as x[..., k] -> y[..., n]
+func.func @transposed_activation(%x: tensor<4x2xf32>) -> tensor<2x2xf32> {
+  %w = arith.constant dense<[[0.5, 0.0], [-0.5, 0.0], [0.0, 0.5], [0.5, -0.5]]> : tensor<4x2xf32>
+  %e = tensor.empty() : tensor<2x2xf32>
+  %zero = arith.constant 0.0 : f32
+  %init = linalg.fill ins(%zero : f32) outs(%e : tensor<2x2xf32>) -> tensor<2x2xf32>
+  %y = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2) -> (d2, d0)>, affine_map<(d0, d1, d2) -> (d2, d1)>, affine_map<(d0, d1, d2) -> (d0, d1)>], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %w : tensor<4x2xf32>, tensor<4x2xf32>) outs(%init : tensor<2x2xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  } -> tensor<2x2xf32>
+  return %y : tensor<2x2xf32>
+}

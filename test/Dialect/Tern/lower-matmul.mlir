@@ -1,0 +1,56 @@
+// RUN: mfc-opt %s --split-input-file --tern-lower-matmul | FileCheck %s
+
+// Float activations: add where the code is +1 (01), subtract where it is -1 (11).
+// CHECK-DAG: #[[X:.+]] = affine_map<(d0, d1, d2) -> (d0, d2)>
+// CHECK-DAG: #[[W:.+]] = affine_map<(d0, d1, d2) -> (d1, d2 floordiv 4)>
+// CHECK-DAG: #[[Y:.+]] = affine_map<(d0, d1, d2) -> (d0, d1)>
+// CHECK-LABEL: func.func @lower_float
+// CHECK-SAME: (%[[IN:.+]]: tensor<?x10xf32>, %[[CODES:.+]]: tensor<5x3xi8>)
+// CHECK: %[[INIT:.+]] = linalg.fill
+// CHECK: linalg.generic {indexing_maps = [#[[X]], #[[W]], #[[Y]]], iterator_types = ["parallel", "parallel", "reduction"]}
+// CHECK-SAME: ins(%[[IN]], %[[CODES]] : tensor<?x10xf32>, tensor<5x3xi8>) outs(%[[INIT]] : tensor<?x5xf32>)
+// CHECK: ^bb0(%[[XV:.+]]: f32, %[[BYTE:.+]]: i8, %[[ACC:.+]]: f32):
+// CHECK-NOT: arith.mul
+// CHECK: %[[K:.+]] = linalg.index 2
+// CHECK: arith.shli
+// CHECK: %[[SHIFTED:.+]] = arith.shrui %[[BYTE]]
+// CHECK: %[[CODE:.+]] = arith.andi %[[SHIFTED]]
+// CHECK-DAG: %[[PLUS:.+]] = arith.addf %[[ACC]], %[[XV]] : f32
+// CHECK-DAG: %[[MINUS:.+]] = arith.subf %[[ACC]], %[[XV]] : f32
+// CHECK-DAG: %[[ISPLUS:.+]] = arith.cmpi eq, %[[CODE]], %c1_i8
+// CHECK-DAG: %[[ISMINUS:.+]] = arith.cmpi eq, %[[CODE]], %c3_i8
+// CHECK: %[[NEXT:.+]] = arith.select %[[ISMINUS]], %[[MINUS]], %[[ACC]]
+// CHECK: %[[R:.+]] = arith.select %[[ISPLUS]], %[[PLUS]], %[[NEXT]]
+// CHECK-NOT: arith.mul
+// CHECK: linalg.yield %[[R]] : f32
+func.func @lower_float(%x: tensor<?x10xf32>, %w: tensor<5x3xi8>) -> tensor<?x5xf32> {
+  %0 = tern.matmul %x, %w : tensor<?x10xf32>, tensor<5x3xi8> -> tensor<?x5xf32>
+  return %0 : tensor<?x5xf32>
+}
+
+// -----
+
+// int8 activations accumulate exactly in i32, batched leading dims carried through.
+// CHECK-LABEL: func.func @lower_int8
+// CHECK: linalg.generic
+// CHECK-SAME: iterator_types = ["parallel", "parallel", "parallel", "reduction"]
+// CHECK: ^bb0(%[[XV:.+]]: i8, %{{.+}}: i8, %[[ACC:.+]]: i32):
+// CHECK-NOT: arith.mul
+// CHECK: %[[WIDE:.+]] = arith.extsi %[[XV]] : i8 to i32
+// CHECK-DAG: arith.addi %[[ACC]], %[[WIDE]] : i32
+// CHECK-DAG: arith.subi %[[ACC]], %[[WIDE]] : i32
+// CHECK-NOT: arith.mul
+// CHECK: linalg.yield
+func.func @lower_int8(%x: tensor<2x?x8xi8>, %w: tensor<4x2xi8>) -> tensor<2x?x4xi32> {
+  %0 = tern.matmul %x, %w : tensor<2x?x8xi8>, tensor<4x2xi8> -> tensor<2x?x4xi32>
+  return %0 : tensor<2x?x4xi32>
+}
+
+// -----
+
+// Nothing else is touched.
+// CHECK-LABEL: func.func @no_tern
+// CHECK-NEXT: return
+func.func @no_tern(%x: tensor<4xf32>) -> tensor<4xf32> {
+  return %x : tensor<4xf32>
+}
