@@ -4,8 +4,10 @@
 // passes and pipelines, for lit tests and bug reports.
 //
 //===----------------------------------------------------------------------===//
+#include "mfc/Conversion/Passes.h"
 #include "mfc/Dialect/Tern/Passes.h"
 #include "mfc/Dialect/Tern/TernDialect.h"
+#include "mfc/Target/CPU.h"
 
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/InitAllDialects.h"
@@ -16,6 +18,8 @@
 int main(int argc, char **argv) {
   mlir::registerAllPasses();
   mfc::tern::registerTernPasses();
+  mfc::registerMFCConversionPasses();
+  mfc::registerPipelines();
   mlir::DialectRegistry registry;
   mlir::registerAllDialects(registry);
   mlir::registerAllExtensions(registry);

@@ -6,7 +6,9 @@
 //
 //===----------------------------------------------------------------------===//
 #include "mfc/Dialect/Tern/TernDialect.h"
+#include "mfc/Analysis/TernaryReport.h"
 #include "mfc/Import/OnnxImporter.h"
+#include "mfc/Target/CPU.h"
 
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/MLIRContext.h"
@@ -14,9 +16,13 @@
 #include "mlir/Support/FileUtilities.h"
 #include "mlir/Support/Timing.h"
 #include "mlir/IR/DialectRegistry.h"
+#include "mlir/InitAllDialects.h"
+#include "mlir/InitAllExtensions.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FileUtilities.h"
+#include "llvm/Support/Path.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -30,7 +36,8 @@ cl::OptionCategory mfcCategory("mfc options");
 
 cl::opt<std::string> inputFilename(cl::Positional, cl::desc("<model.onnx | model.onnxtxt>"),
                                    cl::cat(mfcCategory));
-cl::opt<std::string> outputFilename("o", cl::desc("Output file (default: stdout for text stages)"),
+cl::opt<std::string> outputFilename("o", cl::desc("Output file (default: stdout for text "
+                                                  "stages, <input>.so / <input>.o for binaries)"),
                                     cl::value_desc("file"), cl::init("-"), cl::cat(mfcCategory));
 cl::opt<Stage> emitStage(
     "emit", cl::desc("Stop after a stage and write its output"), cl::init(Stage::Library),
@@ -62,13 +69,30 @@ cl::opt<std::string> mtriple("mtriple", cl::desc("Target triple (default: the ho
                              cl::cat(mfcCategory));
 } // namespace
 
-static llvm::StringRef stageName(Stage stage) {
-  for (const auto &value : {std::pair{Stage::Import, "import"}, {Stage::Tern, "tern"},
-                            {Stage::Lowered, "lowered"}, {Stage::LLVM, "llvm"},
-                            {Stage::Object, "obj"}, {Stage::Library, "lib"}})
-    if (value.first == stage)
-      return value.second;
-  return "?";
+/// Where a stage's result goes: -o, or for binary stages a file next to the input.
+static std::string outputPathFor(Stage stage) {
+  if (outputFilename != "-" || stage <= Stage::LLVM)
+    return outputFilename;
+  llvm::SmallString<256> path(inputFilename);
+  llvm::sys::path::replace_extension(path, stage == Stage::Object ? ".o" : ".so");
+  return path.str().str();
+}
+
+static bool writeText(const std::function<void(llvm::raw_ostream &)> &print) {
+  std::string errorMessage;
+  auto output = mlir::openOutputFile(outputFilename, &errorMessage);
+  if (!output) {
+    llvm::errs() << "mfc: " << errorMessage << "\n";
+    return false;
+  }
+  print(output->os());
+  output->keep();
+  return true;
+}
+
+static int fail(const llvm::Twine &message) {
+  llvm::errs() << "mfc: error: " << message << "\n";
+  return 1;
 }
 
 int main(int argc, char **argv) {
@@ -97,25 +121,93 @@ int main(int argc, char **argv) {
     llvm::errs() << "mfc: no input model; see `mfc --help`\n";
     return 1;
   }
+  if (target != Target::CPU)
+    return fail("--target=cuda and --target=hls are not implemented yet; only the CPU "
+                "back end exists");
 
+  // All dialects and their external models (bufferization, LLVM conversion and
+  // translation interfaces) that the pipelines need.
   mlir::DialectRegistry registry;
+  mlir::registerAllDialects(registry);
+  mlir::registerAllExtensions(registry);
   mfc::registerImportDialects(registry);
   mlir::MLIRContext context(registry);
   mlir::OwningOpRef<mlir::ModuleOp> module = mfc::importOnnxFile(context, inputFilename);
   if (!module)
     return 1;
-  if (emitStage != Stage::Import) {
-    llvm::errs() << "mfc: error: --emit=" << stageName(emitStage)
-                 << " is not implemented yet; only --emit=import works today\n";
-    return 1;
+  if (emitStage == Stage::Import && !report)
+    return writeText([&](llvm::raw_ostream &os) { module->print(os); }) ? 0 : 1;
+
+  // Ternary rewrites. Remarks name the layers the report lists as not converted.
+  std::vector<mfc::Contraction> contractions;
+  if (report)
+    contractions = mfc::collectContractions(*module);
+  llvm::StringMap<std::string> notConverted;
+  {
+    mlir::ScopedDiagnosticHandler remarkHandler(&context, [&](mlir::Diagnostic &diag) {
+      if (diag.getSeverity() != mlir::DiagnosticSeverity::Remark)
+        return mlir::failure(); // errors go to the default handler
+      std::string message = diag.str();
+      llvm::StringRef reason(message);
+      if (reason.consume_front("not rewritten to tern.matmul: "))
+        notConverted[mfc::locationName(diag.getLocation())] = reason.str();
+      if (remarks)
+        llvm::errs() << mfc::locationName(diag.getLocation()) << ": remark: " << message << "\n";
+      return mlir::success();
+    });
+    mlir::PassManager pm(&context);
+    if (failed(mlir::applyPassManagerCLOptions(pm)))
+      return 1;
+    mlir::applyDefaultTimingPassManagerCLOptions(pm);
+    mfc::buildTernPipeline(pm, /*remarks=*/true);
+    if (failed(pm.run(*module)))
+      return 1;
   }
-  std::string errorMessage;
-  auto output = mlir::openOutputFile(outputFilename, &errorMessage);
-  if (!output) {
-    llvm::errs() << "mfc: " << errorMessage << "\n";
-    return 1;
+  if (report) {
+    mfc::printTernaryReport(*module, contractions, notConverted, llvm::outs());
+    return 0;
   }
-  module->print(output->os());
-  output->keep();
+  if (emitStage == Stage::Tern)
+    return writeText([&](llvm::raw_ostream &os) { module->print(os); }) ? 0 : 1;
+
+  // CPU: lower to the LLVM dialect, then LLVM IR, object code, shared library.
+  const std::string entry = "main_graph";
+  mlir::FailureOr<std::string> signature = mfc::prepareEntry(*module, entry);
+  if (failed(signature))
+    return 1;
+  {
+    mlir::PassManager pm(&context);
+    if (failed(mlir::applyPassManagerCLOptions(pm)))
+      return 1;
+    mlir::applyDefaultTimingPassManagerCLOptions(pm);
+    mfc::buildCpuLoweringPipeline(pm);
+    if (failed(pm.run(*module)))
+      return 1;
+  }
+  if (emitStage == Stage::Lowered)
+    return writeText([&](llvm::raw_ostream &os) { module->print(os); }) ? 0 : 1;
+
+  std::string error;
+  auto machine = mfc::createTargetMachine(mtriple, mcpu, error);
+  if (failed(machine))
+    return fail(error);
+  llvm::LLVMContext llvmContext;
+  std::unique_ptr<llvm::Module> llvmModule =
+      mfc::translateToLLVMIR(*module, llvmContext, entry, *signature, **machine);
+  if (!llvmModule)
+    return 1;
+  if (emitStage == Stage::LLVM)
+    return writeText([&](llvm::raw_ostream &os) { llvmModule->print(os, nullptr); }) ? 0 : 1;
+
+  std::string outputPath = outputPathFor(emitStage);
+  if (emitStage == Stage::Object)
+    return failed(mfc::emitObjectFile(*llvmModule, **machine, outputPath, error)) ? fail(error) : 0;
+  llvm::SmallString<128> objectPath;
+  if (std::error_code ec = llvm::sys::fs::createTemporaryFile("mfc", "o", objectPath))
+    return fail("cannot create a temporary object file: " + ec.message());
+  llvm::FileRemover removeObject(objectPath);
+  if (failed(mfc::emitObjectFile(*llvmModule, **machine, objectPath, error)) ||
+      failed(mfc::linkSharedLibrary(objectPath, outputPath, error)))
+    return fail(error);
   return 0;
 }

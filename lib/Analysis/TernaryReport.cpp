@@ -1,0 +1,127 @@
+//===- TernaryReport.cpp - what the ternary rewrite did, per layer --------===//
+#include "mfc/Analysis/TernaryReport.h"
+
+#include "mfc/Dialect/Tern/Packing.h"
+#include "mfc/Dialect/Tern/TernDialect.h"
+
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/IR/Matchers.h"
+#include "llvm/Support/Format.h"
+
+using namespace mlir;
+
+std::string mfc::locationName(Location loc) {
+  if (auto name = dyn_cast<NameLoc>(loc))
+    return name.getName().str();
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  loc.print(os);
+  return text;
+}
+
+static int64_t constantBytes(Value value) {
+  auto type = cast<ShapedType>(value.getType());
+  return type.getNumElements() * std::max<int64_t>(1, type.getElementTypeBitWidth() / 8);
+}
+
+/// Bytes of the constants `weight` is computed from (itself, or a dequantization's inputs).
+static int64_t weightSourceBytes(Value weight) {
+  if (matchPattern(weight, m_Constant()))
+    return constantBytes(weight);
+  int64_t bytes = 0;
+  if (auto generic = weight.getDefiningOp<linalg::GenericOp>())
+    for (Value input : generic.getDpsInputs())
+      if (matchPattern(input, m_Constant()))
+        bytes += constantBytes(input);
+  return bytes;
+}
+
+std::vector<mfc::Contraction> mfc::collectContractions(ModuleOp module) {
+  std::vector<Contraction> contractions;
+  module.walk([&](linalg::GenericOp op) {
+    if (op.getNumDpsInputs() != 2 || op.getNumReductionLoops() != 1 ||
+        !linalg::isaContractionOpInterface(op))
+      return;
+    // The weight is the operand computed from constants; a token (a row of the other
+    // operand) takes one multiply-accumulate per weight element.
+    Value weight = op.getDpsInputs()[1];
+    if (weightSourceBytes(weight) == 0)
+      weight = op.getDpsInputs()[0];
+    auto weightType = cast<ShapedType>(weight.getType());
+    int64_t macs = weightType.hasStaticShape() ? weightType.getNumElements() : 0;
+    int64_t bytes = weightSourceBytes(weight);
+    contractions.push_back({locationName(op.getLoc()), bytes, macs});
+  });
+  return contractions;
+}
+
+void mfc::printTernaryReport(ModuleOp ternModule, const std::vector<Contraction> &before,
+                             const llvm::StringMap<std::string> &reasons, llvm::raw_ostream &os) {
+  struct Converted {
+    int64_t addsSubs = 0, packedBytes = 0;
+  };
+  llvm::StringMap<Converted> converted;
+  ternModule.walk([&](tern::MatmulOp op) {
+    Converted c;
+    auto weights = cast<RankedTensorType>(op.getWeights().getType());
+    int64_t k = op.getInput().getType().getShape().back();
+    c.packedBytes = weights.getNumElements();
+    auto resource = dyn_cast_or_null<DenseI8ResourceElementsAttr>(
+        [&]() -> Attribute {
+          ElementsAttr attr;
+          return matchPattern(op.getWeights(), m_Constant(&attr)) ? Attribute(attr) : Attribute();
+        }());
+    if (resource)
+      if (std::optional<ArrayRef<int8_t>> codes = resource.tryGetAsArrayRef()) {
+        int64_t rowBytes = weights.getDimSize(1);
+        for (int64_t n = 0; n < weights.getDimSize(0); ++n) {
+          ArrayRef<uint8_t> row(reinterpret_cast<const uint8_t *>(codes->data()) + n * rowBytes,
+                                rowBytes);
+          for (int64_t i = 0; i < k; ++i)
+            c.addsSubs += tern::unpackTernary(row, i).value_or(0) != 0;
+        }
+      }
+    // The per-tensor or per-column scale the rewrite multiplies by afterwards.
+    for (Operation *user : op->getUsers())
+      if (auto generic = dyn_cast<linalg::GenericOp>(user))
+        for (Value input : generic.getDpsInputs())
+          if (input != op.getResult() && matchPattern(input, m_Constant()))
+            c.packedBytes += constantBytes(input);
+    converted[locationName(op.getLoc())] = c;
+  });
+
+  os << llvm::format("%-40s %14s %14s %12s %12s %8s\n", "layer", "MACs/token", "adds+subs",
+                     "bytes", "packed", "ratio");
+  int64_t totalMacs = 0, totalAdds = 0, totalBefore = 0, totalAfter = 0, count = 0;
+  std::vector<std::pair<std::string, std::string>> notConverted;
+  for (const Contraction &c : before) {
+    auto it = converted.find(c.name);
+    if (it == converted.end()) {
+      auto reason = reasons.find(c.name);
+      notConverted.push_back({c.name, reason == reasons.end() ? "no reason recorded" : reason->second});
+      continue;
+    }
+    const Converted &t = it->second;
+    os << llvm::format("%-40s %14lld %14lld %12lld %12lld %7.1fx\n", c.name.c_str(),
+                       (long long)c.macsPerToken, (long long)t.addsSubs,
+                       (long long)c.weightBytes, (long long)t.packedBytes,
+                       t.packedBytes ? double(c.weightBytes) / t.packedBytes : 0.0);
+    totalMacs += c.macsPerToken;
+    totalAdds += t.addsSubs;
+    totalBefore += c.weightBytes;
+    totalAfter += t.packedBytes;
+    ++count;
+  }
+  os << llvm::format("%-40s %14lld %14lld %12lld %12lld %7.1fx\n",
+                     ("total (" + std::to_string(count) + " converted)").c_str(),
+                     (long long)totalMacs, (long long)totalAdds, (long long)totalBefore,
+                     (long long)totalAfter, totalAfter ? double(totalBefore) / totalAfter : 0.0);
+  os << "multiplies per token in converted layers: 0 (was " << totalMacs << ")\n";
+  if (notConverted.empty()) {
+    os << "not converted: none\n";
+    return;
+  }
+  os << "not converted (" << notConverted.size() << "):\n";
+  for (auto &[name, reason] : notConverted)
+    os << "  " << name << ": " << reason << "\n";
+}

@@ -1,0 +1,213 @@
+//===- CPU.cpp - the CPU back end -----------------------------------------===//
+#include "mfc/Target/CPU.h"
+
+#include "mfc/Conversion/Passes.h"
+#include "mfc/Dialect/Tern/Passes.h"
+
+#include "mlir/Conversion/Passes.h"
+#include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
+#include "mlir/Dialect/Bufferization/Transforms/Passes.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/Passes.h"
+#include "mlir/Dialect/MemRef/Transforms/Passes.h"
+#include "mlir/ExecutionEngine/OptUtils.h"
+#include "mlir/Pass/PassRegistry.h"
+#include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Export.h"
+#include "mlir/Transforms/Passes.h"
+#include "llvm/IR/IRBuilder.h"
+#include "llvm/IR/LegacyPassManager.h"
+#include "llvm/MC/TargetRegistry.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Program.h"
+#include "llvm/Support/TargetSelect.h"
+#include "llvm/Support/ToolOutputFile.h"
+#include "llvm/TargetParser/Host.h"
+#include "llvm/TargetParser/SubtargetFeature.h"
+
+using namespace mlir;
+
+void mfc::buildTernPipeline(OpPassManager &pm, bool remarks) {
+  OpPassManager &func = pm.nest<func::FuncOp>();
+  func.addPass(createCanonicalizerPass());
+  func.addPass(createCSEPass());
+  func.addPass(tern::createTernDetectTernaryMatmul({remarks}));
+  func.addPass(createCanonicalizerPass());
+}
+
+void mfc::buildCpuLoweringPipeline(OpPassManager &pm) {
+  pm.addNestedPass<func::FuncOp>(tern::createTernLowerMatmul());
+  bufferization::OneShotBufferizePassOptions bufferize;
+  bufferize.bufferizeFunctionBoundaries = true;
+  bufferize.functionBoundaryTypeConversion = bufferization::LayoutMapOption::IdentityLayoutMap;
+  bufferize.allowReturnAllocsFromLoops = true; // Scan states and outputs
+  pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
+  bufferization::BufferDeallocationPipelineOptions dealloc;
+  bufferization::buildBufferDeallocationPipeline(pm, dealloc);
+  pm.addPass(createConvertBufferizationToMemRefPass());
+  pm.addNestedPass<func::FuncOp>(createStridedCopyToLoops());
+  pm.addPass(createConvertLinalgToLoopsPass());
+  pm.addPass(memref::createExpandStridedMetadataPass());
+  pm.addPass(createLowerAffinePass());
+  pm.addPass(createSCFToControlFlowPass());
+  pm.addPass(createConvertMathToLLVMPass());
+  pm.addPass(createConvertMathToLibmPass());
+  pm.addPass(createFinalizeMemRefToLLVMConversionPass());
+  pm.addPass(createArithToLLVMConversionPass());
+  pm.addPass(createConvertIndexToLLVMPass());
+  pm.addPass(createConvertFuncToLLVMPass());
+  pm.addPass(createConvertControlFlowToLLVMPass());
+  pm.addPass(createReconcileUnrealizedCastsPass());
+  pm.addPass(createCanonicalizerPass());
+}
+
+void mfc::registerPipelines() {
+  PassPipelineRegistration<>("mfc-tern-pipeline",
+                             "Import-level IR to tern IR (what `mfc --emit=tern` runs)",
+                             [](OpPassManager &pm) { buildTernPipeline(pm, false); });
+  PassPipelineRegistration<>("mfc-cpu-pipeline",
+                             "Import-level IR to the LLVM dialect (what `mfc --emit=lowered` runs)",
+                             [](OpPassManager &pm) {
+                               buildTernPipeline(pm, false);
+                               buildCpuLoweringPipeline(pm);
+                             });
+}
+
+FailureOr<std::string> mfc::prepareEntry(ModuleOp module, StringRef entry) {
+  auto func = module.lookupSymbol<func::FuncOp>(entry);
+  if (!func)
+    return module.emitError() << "no entry function @" << entry;
+  std::string signature = "mfc-signature 1\n";
+  llvm::raw_string_ostream os(signature);
+  auto describe = [&](StringRef kind, Type type, DictionaryAttr attrs, unsigned index) {
+    auto tensor = cast<RankedTensorType>(type);
+    auto name = attrs ? attrs.getAs<StringAttr>("onnx.name") : nullptr;
+    auto elemType = attrs ? attrs.getAs<IntegerAttr>("onnx.elem_type") : nullptr;
+    os << kind << "\t" << (name ? name.getValue().str() : kind.str() + std::to_string(index))
+       << "\t" << (elemType ? elemType.getInt() : 0) << "\t" << tensor.getRank() << "\t";
+    llvm::interleave(tensor.getShape(), os,
+                     [&](int64_t d) { os << (ShapedType::isDynamic(d) ? -1 : d); }, ",");
+    os << "\n";
+  };
+  for (unsigned i = 0; i < func.getNumArguments(); ++i) {
+    if (!isa<RankedTensorType>(func.getArgumentTypes()[i]))
+      return func.emitError("entry arguments must be ranked tensors");
+    describe("input", func.getArgumentTypes()[i], func.getArgAttrDict(i), i);
+  }
+  for (unsigned i = 0; i < func.getNumResults(); ++i) {
+    if (!isa<RankedTensorType>(func.getResultTypes()[i]))
+      return func.emitError("entry results must be ranked tensors");
+    describe("output", func.getResultTypes()[i], func.getResultAttrDict(i), i);
+  }
+  func->setAttr("llvm.emit_c_interface", UnitAttr::get(module.getContext()));
+  return signature;
+}
+
+FailureOr<std::unique_ptr<llvm::TargetMachine>>
+mfc::createTargetMachine(StringRef triple, StringRef cpu, std::string &error) {
+  llvm::InitializeNativeTarget();
+  llvm::InitializeNativeTargetAsmPrinter();
+  llvm::InitializeAllTargets();
+  llvm::InitializeAllTargetMCs();
+  llvm::InitializeAllAsmPrinters();
+  llvm::Triple targetTriple(triple.empty() ? llvm::sys::getDefaultTargetTriple() : triple.str());
+  const llvm::Target *target = llvm::TargetRegistry::lookupTarget(targetTriple, error);
+  if (!target)
+    return failure();
+  std::string cpuName = cpu.str(), features;
+  if (cpu == "native") {
+    cpuName = llvm::sys::getHostCPUName().str();
+    llvm::SubtargetFeatures subtarget;
+    for (const auto &feature : llvm::sys::getHostCPUFeatures())
+      subtarget.AddFeature(feature.first(), feature.second);
+    features = subtarget.getString();
+  }
+  std::unique_ptr<llvm::TargetMachine> machine(target->createTargetMachine(
+      targetTriple, cpuName, features, llvm::TargetOptions(), llvm::Reloc::PIC_, std::nullopt,
+      llvm::CodeGenOptLevel::Aggressive));
+  if (!machine) {
+    error = "cannot create a target machine for " + targetTriple.str() + " / " + cpuName;
+    return failure();
+  }
+  return machine;
+}
+
+/// Adds `mfc_entry(void **args)` calling `_mlir_ciface_<entry>` with args[i] as its
+/// i-th (pointer) parameter, and the `mfc_signature` string.
+static void addModelABI(llvm::Module &module, StringRef entry, StringRef signature) {
+  llvm::LLVMContext &ctx = module.getContext();
+  llvm::Function *ciface = module.getFunction(("_mlir_ciface_" + entry).str());
+  assert(ciface && "entry was not marked for the C interface");
+  auto *ptr = llvm::PointerType::get(ctx, 0);
+  auto *wrapper = llvm::Function::Create(
+      llvm::FunctionType::get(llvm::Type::getVoidTy(ctx), {ptr}, false),
+      llvm::GlobalValue::ExternalLinkage, "mfc_entry", module);
+  llvm::IRBuilder<> b(llvm::BasicBlock::Create(ctx, "entry", wrapper));
+  SmallVector<llvm::Value *> args;
+  for (unsigned i = 0; i < ciface->arg_size(); ++i) {
+    llvm::Value *slot = b.CreateConstGEP1_64(ptr, wrapper->getArg(0), i);
+    args.push_back(b.CreateLoad(ptr, slot));
+  }
+  b.CreateCall(ciface, args);
+  b.CreateRetVoid();
+  llvm::Constant *text = llvm::ConstantDataArray::getString(ctx, signature);
+  new llvm::GlobalVariable(module, text->getType(), /*isConstant=*/true,
+                           llvm::GlobalValue::ExternalLinkage, text, "mfc_signature");
+}
+
+std::unique_ptr<llvm::Module> mfc::translateToLLVMIR(ModuleOp module, llvm::LLVMContext &ctx,
+                                                     StringRef entry, StringRef signature,
+                                                     llvm::TargetMachine &machine) {
+  DialectRegistry registry;
+  registerBuiltinDialectTranslation(registry);
+  registerLLVMDialectTranslation(registry);
+  module.getContext()->appendDialectRegistry(registry);
+  std::unique_ptr<llvm::Module> llvmModule = translateModuleToLLVMIR(module, ctx, "mfc_model");
+  if (!llvmModule)
+    return nullptr;
+  llvmModule->setDataLayout(machine.createDataLayout());
+  llvmModule->setTargetTriple(machine.getTargetTriple());
+  addModelABI(*llvmModule, entry, signature);
+  if (llvm::Error err = makeOptimizingTransformer(3, 0, &machine)(llvmModule.get())) {
+    emitError(module.getLoc()) << "LLVM optimization failed: " << llvm::toString(std::move(err));
+    return nullptr;
+  }
+  return llvmModule;
+}
+
+LogicalResult mfc::emitObjectFile(llvm::Module &module, llvm::TargetMachine &machine,
+                                  StringRef path, std::string &error) {
+  std::error_code ec;
+  llvm::ToolOutputFile out(path, ec, llvm::sys::fs::OF_None);
+  if (ec) {
+    error = "cannot write '" + path.str() + "': " + ec.message();
+    return failure();
+  }
+  llvm::legacy::PassManager pm;
+  if (machine.addPassesToEmitFile(pm, out.os(), nullptr, llvm::CodeGenFileType::ObjectFile)) {
+    error = "the target cannot emit object files";
+    return failure();
+  }
+  pm.run(module);
+  out.keep();
+  return success();
+}
+
+LogicalResult mfc::linkSharedLibrary(StringRef objectPath, StringRef libraryPath,
+                                     std::string &error) {
+  llvm::ErrorOr<std::string> linker = llvm::sys::findProgramByName("cc");
+  if (!linker) {
+    error = "no C compiler driver 'cc' on PATH to link the shared library";
+    return failure();
+  }
+  SmallVector<StringRef> args{*linker, "-shared", "-o", libraryPath, objectPath, "-lm"};
+  std::string message;
+  int status = llvm::sys::ExecuteAndWait(*linker, args, std::nullopt, {}, 0, 0, &message);
+  if (status != 0) {
+    error = "linking '" + libraryPath.str() + "' failed (" + *linker + " exited with " +
+            std::to_string(status) + ")" + (message.empty() ? "" : ": " + message);
+    return failure();
+  }
+  return success();
+}
