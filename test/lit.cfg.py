@@ -14,11 +14,15 @@ config.excludes = ["CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py", "Inputs"]
 
 config.substitutions.append(("%PATH%", config.environment["PATH"]))
 config.substitutions.append(("%mfc_src_root", config.mfc_src_root))
+# The project venv (scripts/setup) has numpy and onnx.
+config.substitutions.append(
+    ("%python", os.path.join(config.mfc_src_root, ".venv", "bin", "python"))
+)
 
 llvm_config.with_system_environment(["HOME", "INCLUDE", "LIB", "TMP", "TEMP"])
 llvm_config.use_default_substitutions()
 
 tool_dirs = [config.mfc_tools_dir, config.llvm_tools_dir]
-tools = ["mfc-opt", "mfc"]
+tools = ["mfc-opt", "mfc", "mfc-run"]
 llvm_config.add_tool_substitutions(tools, tool_dirs)
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)

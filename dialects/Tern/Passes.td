@@ -19,6 +19,13 @@ def TernDetectTernaryMatmul : Pass<"tern-detect-ternary-matmul", "mlir::func::Fu
     is read once and packed straight into a 2-bit `dense_resource` blob; it is never
     re-quantized (absmean quantization is not idempotent).
 
+    When every activation is provably an integer in [-128, 127] (the output of an
+    activation quantization chain `clip(round(x * s), -128, 127)`, or of a constant), the
+    product runs on int8 activations with exact i32 accumulation:
+    ```
+      => sitofp(tern.matmul(fptosi(x), pack2(T^t))) * a
+    ```
+
     Left alone, with a remark under `remarks=true` (`mfc --mfc-remarks`): weights that are
     not constant, that take more than one nonzero magnitude per column, contractions over
     several `k` dims, and operand layouts other than `x[..., k]` -> `y[..., n]`.
@@ -28,7 +35,8 @@ def TernDetectTernaryMatmul : Pass<"tern-detect-ternary-matmul", "mlir::func::Fu
            "Emit a remark at each contraction saying whether and why it was rewritten">,
   ];
   let dependentDialects = ["mfc::tern::TernDialect", "mlir::linalg::LinalgDialect",
-                           "mlir::arith::ArithDialect", "mlir::tensor::TensorDialect"];
+                           "mlir::arith::ArithDialect", "mlir::tensor::TensorDialect",
+                           "mlir::math::MathDialect"];
 }
 
 def TernLowerMatmul : Pass<"tern-lower-matmul", "mlir::func::FuncOp"> {

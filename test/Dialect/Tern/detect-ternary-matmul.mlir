@@ -165,3 +165,69 @@ func.func @transposed_activation(%x: tensor<4x2xf32>) -> tensor<2x2xf32> {
   } -> tensor<2x2xf32>
   return %y : tensor<2x2xf32>
 }
+
+// -----
+
+// Activations that are clip(round(.), -128, 127) hold int8 values: they are converted
+// to i8 and accumulated exactly in i32.
+// CHECK-LABEL: func.func @int8_activations
+// CHECK: arith.fptosi %{{.+}} : f32 to i8
+// CHECK: %[[ACC:.+]] = tern.matmul %{{.+}}, %{{.+}} : tensor<2x4xi8>, tensor<2x1xi8> -> tensor<2x2xi32>
+// CHECK: linalg.generic
+// CHECK-SAME: ins(%[[ACC]] : tensor<2x2xi32>)
+// CHECK: arith.sitofp %{{.+}} : i32 to f32
+// REMARK: remark: rewritten to tern.matmul: 4x2 weight, 5 nonzeros, per-tensor scale, int8 activations (i32 accumulation)
+func.func @int8_activations(%x: tensor<2x4xf32>) -> tensor<2x2xf32> {
+  %e0 = tensor.empty() : tensor<2x4xf32>
+  %q = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]}
+      ins(%x : tensor<2x4xf32>) outs(%e0 : tensor<2x4xf32>) {
+  ^bb0(%a: f32, %o: f32):
+    %r = math.roundeven %a : f32
+    %lo = arith.constant -128.0 : f32
+    %hi = arith.constant 127.0 : f32
+    %c = arith.maximumf %r, %lo : f32
+    %d = arith.minimumf %c, %hi : f32
+    linalg.yield %d : f32
+  } -> tensor<2x4xf32>
+  %w = arith.constant dense<[[0.5, 0.0], [-0.5, 0.0], [0.0, 0.5], [0.5, -0.5]]> : tensor<4x2xf32>
+  %e = tensor.empty() : tensor<2x2xf32>
+  %zero = arith.constant 0.0 : f32
+  %init = linalg.fill ins(%zero : f32) outs(%e : tensor<2x2xf32>) -> tensor<2x2xf32>
+  %y = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d2)>, affine_map<(d0, d1, d2) -> (d2, d1)>, affine_map<(d0, d1, d2) -> (d0, d1)>], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%q, %w : tensor<2x4xf32>, tensor<4x2xf32>) outs(%init : tensor<2x2xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  } -> tensor<2x2xf32>
+  return %y : tensor<2x2xf32>
+}
+
+// -----
+
+// Rounded but not clipped: values may exceed int8, so the float path is kept.
+// CHECK-LABEL: func.func @rounded_unclipped
+// CHECK-NOT: arith.fptosi
+// CHECK: tern.matmul %{{.+}}, %{{.+}} : tensor<2x4xf32>
+// REMARK: remark: rewritten to tern.matmul: 4x2 weight, 5 nonzeros, per-tensor scale, float activations
+func.func @rounded_unclipped(%x: tensor<2x4xf32>) -> tensor<2x2xf32> {
+  %e0 = tensor.empty() : tensor<2x4xf32>
+  %q = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]}
+      ins(%x : tensor<2x4xf32>) outs(%e0 : tensor<2x4xf32>) {
+  ^bb0(%a: f32, %o: f32):
+    %r = math.roundeven %a : f32
+    linalg.yield %r : f32
+  } -> tensor<2x4xf32>
+  %w = arith.constant dense<[[0.5, 0.0], [-0.5, 0.0], [0.0, 0.5], [0.5, -0.5]]> : tensor<4x2xf32>
+  %e = tensor.empty() : tensor<2x2xf32>
+  %zero = arith.constant 0.0 : f32
+  %init = linalg.fill ins(%zero : f32) outs(%e : tensor<2x2xf32>) -> tensor<2x2xf32>
+  %y = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d2)>, affine_map<(d0, d1, d2) -> (d2, d1)>, affine_map<(d0, d1, d2) -> (d0, d1)>], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%q, %w : tensor<2x4xf32>, tensor<4x2xf32>) outs(%init : tensor<2x2xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  } -> tensor<2x2xf32>
+  return %y : tensor<2x2xf32>
+}

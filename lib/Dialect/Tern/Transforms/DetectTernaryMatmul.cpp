@@ -6,6 +6,7 @@
 #include "mfc/Dialect/Tern/Packing.h"
 #include "mfc/Dialect/Tern/Passes.h"
 
+#include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/IR/Matchers.h"
 #include "llvm/ADT/TypeSwitch.h"
@@ -266,6 +267,99 @@ Matched<ContractionMatch> matchContraction(linalg::GenericOp op) {
 }
 
 //===----------------------------------------------------------------------===//
+// Activations that already hold int8 values
+//===----------------------------------------------------------------------===//
+
+/// What is known about the values of a float scalar or tensor.
+struct NumericRange {
+  bool integral = false;
+  double lo = -INFINITY, hi = INFINITY;
+  bool fitsInt8() const { return integral && lo >= -128 && hi <= 127; }
+};
+
+NumericRange rangeOfTensor(Value tensor, int depth);
+
+/// Range of a scalar in the body of the element-wise `generic`.
+NumericRange rangeOfScalar(Value v, linalg::GenericOp generic, int depth) {
+  if (auto arg = dyn_cast<BlockArgument>(v)) {
+    if (arg.getOwner() != &generic.getRegion().front() ||
+        arg.getArgNumber() >= generic.getNumDpsInputs())
+      return {};
+    return rangeOfTensor(generic.getDpsInputs()[arg.getArgNumber()], depth + 1);
+  }
+  Operation *op = v.getDefiningOp();
+  if (!op)
+    return {};
+  auto both = [&](auto combine) {
+    NumericRange a = rangeOfScalar(op->getOperand(0), generic, depth);
+    NumericRange b = rangeOfScalar(op->getOperand(1), generic, depth);
+    return NumericRange{a.integral && b.integral, combine(a.lo, b.lo), combine(a.hi, b.hi)};
+  };
+  auto max = [](double a, double b) { return std::max(a, b); };
+  auto min = [](double a, double b) { return std::min(a, b); };
+  return llvm::TypeSwitch<Operation *, NumericRange>(op)
+      .Case<arith::ConstantOp>([](arith::ConstantOp c) {
+        auto f = dyn_cast<FloatAttr>(c.getValue());
+        if (!f)
+          return NumericRange{};
+        double x = f.getValueAsDouble();
+        return NumericRange{std::nearbyint(x) == x, x, x};
+      })
+      .Case<math::RoundEvenOp, math::RoundOp, math::FloorOp, math::CeilOp>([&](Operation *o) {
+        NumericRange r = rangeOfScalar(o->getOperand(0), generic, depth);
+        return NumericRange{true, std::floor(r.lo), std::ceil(r.hi)};
+      })
+      .Case<arith::MaximumFOp, arith::MaxNumFOp>([&](Operation *) { return both(max); })
+      .Case<arith::MinimumFOp, arith::MinNumFOp>([&](Operation *) { return both(min); })
+      .Case<arith::SIToFPOp>([](arith::SIToFPOp c) {
+        unsigned bits = c.getIn().getType().getIntOrFloatBitWidth();
+        return NumericRange{true, -std::ldexp(1.0, bits - 1), std::ldexp(1.0, bits - 1) - 1};
+      })
+      .Default([](Operation *) { return NumericRange{}; });
+}
+
+/// Range of every element of `tensor`: a constant, or an element-wise generic.
+NumericRange rangeOfTensor(Value tensor, int depth) {
+  if (depth > 8) // chains of element-wise ops this long are not quantization chains
+    return {};
+  if (std::optional<std::vector<double>> values = constantValues(tensor)) {
+    NumericRange r{true, INFINITY, -INFINITY};
+    for (double x : *values) {
+      r.integral &= std::nearbyint(x) == x;
+      r.lo = std::min(r.lo, x);
+      r.hi = std::max(r.hi, x);
+    }
+    return r;
+  }
+  if (auto cast = tensor.getDefiningOp<tensor::CastOp>())
+    return rangeOfTensor(cast.getSource(), depth + 1);
+  auto generic = tensor.getDefiningOp<linalg::GenericOp>();
+  if (!generic || generic.getNumDpsInits() != 1 ||
+      generic.getNumParallelLoops() != generic.getNumLoops())
+    return {};
+  Value yielded = generic.getRegion().front().getTerminator()->getOperand(0);
+  return rangeOfScalar(yielded, generic, depth);
+}
+
+/// An element-wise map over `input` into a tensor of `elemType` of the same shape.
+Value mapElements(OpBuilder &b, Location loc, Value input, Type elemType,
+                  function_ref<Value(OpBuilder &, Location, Value)> body) {
+  auto type = cast<RankedTensorType>(input.getType());
+  SmallVector<Value> dynDims;
+  for (int64_t d = 0; d < type.getRank(); ++d)
+    if (type.isDynamicDim(d))
+      dynDims.push_back(tensor::DimOp::create(b, loc, input, d));
+  Value init = tensor::EmptyOp::create(b, loc, type.getShape(), elemType, dynDims);
+  SmallVector<AffineMap> maps(2, b.getMultiDimIdentityMap(type.getRank()));
+  SmallVector<utils::IteratorType> iterators(type.getRank(), utils::IteratorType::parallel);
+  return linalg::GenericOp::create(b, loc, init.getType(), input, init, maps, iterators,
+                                   [&](OpBuilder &nb, Location l, ValueRange args) {
+                                     linalg::YieldOp::create(nb, l, body(nb, l, args[0]));
+                                   })
+      .getResult(0);
+}
+
+//===----------------------------------------------------------------------===//
 // The pass
 //===----------------------------------------------------------------------===//
 
@@ -324,15 +418,32 @@ struct DetectTernaryMatmul
     auto resultType = cast<RankedTensorType>(op.getResult(0).getType());
     SmallVector<int64_t> accShape(inputType.getShape());
     accShape.back() = N;
-    auto accType = RankedTensorType::get(accShape, inputType.getElementType());
-    Value acc = MatmulOp::create(b, loc, accType, input, codes);
+    Type floatType = inputType.getElementType();
+    Value acc;
+    bool int8Activations = rangeOfTensor(input, 0).fitsInt8();
+    if (int8Activations) {
+      // Activations that are already int8 values (a quantization chain's clip(round(.)))
+      // accumulate exactly in i32, which vectorizes; the sum converts back once.
+      Value q = mapElements(b, loc, input, b.getI8Type(), [](OpBuilder &nb, Location l, Value x) {
+        return arith::FPToSIOp::create(nb, l, nb.getI8Type(), x).getResult();
+      });
+      auto accType = RankedTensorType::get(accShape, b.getI32Type());
+      Value sum = MatmulOp::create(b, loc, accType, q, codes);
+      acc = mapElements(b, loc, sum, floatType, [&](OpBuilder &nb, Location l, Value x) {
+        return arith::SIToFPOp::create(nb, l, floatType, x).getResult();
+      });
+    } else {
+      acc = MatmulOp::create(b, loc, RankedTensorType::get(accShape, floatType), input, codes);
+    }
     Value scaled = scale(b, loc, acc, t.scales);
     if (scaled.getType() != resultType)
       scaled = tensor::CastOp::create(b, loc, resultType, scaled);
     if (remarks)
       op.emitRemark() << "rewritten to tern.matmul: " << K << "x" << N << " weight, "
                       << t.nonzeros << " nonzeros, "
-                      << (t.scales.size() == 1 ? "per-tensor" : "per-column") << " scale";
+                      << (t.scales.size() == 1 ? "per-tensor" : "per-column") << " scale, "
+                      << (int8Activations ? "int8 activations (i32 accumulation)"
+                                          : "float activations");
     op.getResult(0).replaceAllUsesWith(scaled);
     op.erase();
   }
