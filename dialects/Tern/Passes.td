@@ -39,8 +39,8 @@ def TernDetectTernaryMatmul : Pass<"tern-detect-ternary-matmul", "mlir::func::Fu
                            "mlir::math::MathDialect"];
 }
 
-def TernLowerMatmul : Pass<"tern-lower-matmul", "mlir::func::FuncOp"> {
-  let summary = "Lower tern.matmul to a multiply-free linalg.generic accumulation";
+def TernLowerMatmul : Pass<"tern-lower-matmul", "mlir::ModuleOp"> {
+  let summary = "Lower tern.matmul to a multiply-free accumulation";
   let description = [{
     ```
     tern.matmul(x[..., K], codes[N, ceil(K/4)])
@@ -51,9 +51,23 @@ def TernLowerMatmul : Pass<"tern-lower-matmul", "mlir::func::FuncOp"> {
     The accumulation adds where the weight is +1, subtracts where it is -1 and skips
     zeros: the loop body holds no multiply. int8 activations are sign-extended and
     accumulated in i32; float activations accumulate in their own type.
+
+    With `ukernels=true`, int8 products instead call the micro-kernel
+    `mfc_ternary_matmul_i8` (libmfc_kernels.a: SIMD sign-and-add, no multiplies,
+    output rows split across threads) on buffers:
+    ```
+      => to_tensor(call @mfc_ternary_matmul_i8(to_buffer(x[M, K]), to_buffer(codes),
+                                               alloc[M, N]))
+    ```
   }];
+  let options = [
+    Option<"ukernels", "ukernels", "bool", /*default=*/"false",
+           "Call libmfc_kernels' micro-kernel for int8 activations">,
+  ];
   let dependentDialects = ["mlir::linalg::LinalgDialect", "mlir::arith::ArithDialect",
-                           "mlir::tensor::TensorDialect"];
+                           "mlir::tensor::TensorDialect", "mlir::func::FuncDialect",
+                           "mlir::memref::MemRefDialect",
+                           "mlir::bufferization::BufferizationDialect"];
 }
 
 #endif // TERN_PASSES

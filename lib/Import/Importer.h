@@ -14,6 +14,7 @@
 #include "mlir/IR/Diagnostics.h"
 #include "llvm/ADT/SmallVector.h"
 #include "llvm/ADT/StringMap.h"
+#include "llvm/ADT/StringSet.h"
 
 #include <onnx/onnx_pb.h>
 
@@ -140,13 +141,17 @@ public:
   mlir::FailureOr<llvm::SmallVector<OnnxValue>>
   importBody(onnx::GraphProto &graph, const llvm::StringMap<OnnxValue> &bound);
 
-  /// Imports the main graph into `module` as a function.
+  /// Checks, before shape inference, that every op is claimed at the model's opset
+  /// and that every node input is defined before the node.
+  mlir::LogicalResult checkModel(const onnx::ModelProto &model);
+
+  /// Imports the main graph of a checked model into `module` as a function.
   mlir::LogicalResult importMainGraph(onnx::ModelProto &model, mlir::ModuleOp module);
 
 private:
   mlir::LogicalResult importNodes(onnx::GraphProto &graph);
   mlir::LogicalResult importNode(onnx::NodeProto &node, size_t index);
-  mlir::LogicalResult checkSupported(const onnx::GraphProto &graph);
+  mlir::LogicalResult checkGraph(const onnx::GraphProto &graph, llvm::StringSet<> defined);
   std::optional<OnnxValue> lookup(llvm::StringRef name) const;
   void bind(llvm::StringRef name, OnnxValue value) { scopes.back()[name] = value; }
   mlir::FailureOr<mlir::Value> externalData(onnx::TensorProto &tensor,
@@ -164,8 +169,10 @@ private:
   int opset = 0;
   ConverterTable converters;
   std::vector<llvm::StringMap<OnnxValue>> scopes;
-  /// Inferred and declared types of every named value, from shape inference.
-  llvm::StringMap<const onnx::TypeProto *> valueTypes;
+  /// Inferred and declared types of the named values of each graph being imported
+  /// (innermost last, like `scopes`), from shape inference. They point into the graph
+  /// protos, and subgraphs may reuse names: a subgraph's types leave with its scope.
+  std::vector<llvm::StringMap<const onnx::TypeProto *>> valueTypes;
 };
 
 /// The ONNX element type code of an MLIR element type (for values converters create).

@@ -22,6 +22,7 @@
 #include "mlir/IR/Verifier.h"
 #include "llvm/ADT/ScopeExit.h"
 #include "llvm/ADT/StringSet.h"
+#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 
@@ -138,6 +139,7 @@ FailureOr<RankedTensorType> GraphImporter::tensorType(const onnx::TypeProto &typ
   if (!tensor.has_shape())
     return emitError(loc) << what << " has unknown rank; mfc needs ranked tensors";
   SmallVector<int64_t> shape;
+  int64_t count = 1;
   for (const onnx::TensorShapeProto::Dimension &dim : tensor.shape().dim()) {
     if (!dim.has_dim_value()) {
       shape.push_back(ShapedType::kDynamic);
@@ -145,6 +147,10 @@ FailureOr<RankedTensorType> GraphImporter::tensorType(const onnx::TypeProto &typ
     }
     if (dim.dim_value() < 0 || dim.dim_value() > kMaxElements)
       return emitError(loc) << what << " has invalid dimension " << dim.dim_value();
+    if (dim.dim_value() && count > kMaxElements / dim.dim_value())
+      return emitError(loc) << what << " has more than " << kMaxElements
+                            << " elements (over-large shape)";
+    count *= dim.dim_value();
     shape.push_back(dim.dim_value());
   }
   return RankedTensorType::get(shape, elem);
@@ -249,6 +255,13 @@ FailureOr<Value> GraphImporter::externalData(onnx::TensorProto &tensor, RankedTe
   if (length != expected)
     return emitError(loc) << "initializer '" << tensor.name() << "' declares " << length
                           << " bytes of external data, its shape needs " << expected;
+  // A mapping past the end of the file would fault (SIGBUS) when read: check first.
+  uint64_t fileSize = 0;
+  if (!llvm::sys::fs::file_size(path, fileSize) &&
+      (offset < 0 || uint64_t(offset) + uint64_t(length) > fileSize))
+    return emitError(loc) << "initializer '" << tensor.name() << "' needs " << length
+                          << " bytes at offset " << offset << " of external data file '"
+                          << path << "', which holds only " << fileSize << " bytes";
   auto buffer = llvm::MemoryBuffer::getFileSlice(path, length, offset, /*IsVolatile=*/false);
   if (!buffer)
     return emitError(loc) << "initializer '" << tensor.name() << "': cannot read " << length
@@ -451,10 +464,13 @@ Value GraphImporter::castScalar(OpBuilder &b, Location loc, Value v, int32_t fro
   if (src == dst)
     return v;
   bool srcFloat = isa<FloatType>(src), dstFloat = isa<FloatType>(dst);
-  if (srcFloat && dstFloat)
-    return src.getIntOrFloatBitWidth() < dst.getIntOrFloatBitWidth()
+  if (srcFloat && dstFloat) {
+    if (src.getIntOrFloatBitWidth() == dst.getIntOrFloatBitWidth()) // bf16 <-> f16
+      v = arith::ExtFOp::create(b, loc, b.getF32Type(), v);
+    return v.getType().getIntOrFloatBitWidth() < dst.getIntOrFloatBitWidth()
                ? arith::ExtFOp::create(b, loc, dst, v).getResult()
                : arith::TruncFOp::create(b, loc, dst, v).getResult();
+  }
   if (srcFloat) {
     if (dst.isInteger(1)) // ONNX: any non-zero value is true
       return arith::CmpFOp::create(b, loc, arith::CmpFPredicate::UNE, v,
@@ -506,8 +522,12 @@ InFlightDiagnostic GraphImporter::error(const Node &node, const Twine &message) 
 }
 
 const onnx::TypeProto *GraphImporter::onnxType(StringRef name) const {
-  auto it = valueTypes.find(name);
-  return it == valueTypes.end() ? nullptr : it->second;
+  for (auto scope = valueTypes.rbegin(); scope != valueTypes.rend(); ++scope) {
+    auto it = scope->find(name);
+    if (it != scope->end())
+      return it->second;
+  }
+  return nullptr;
 }
 
 std::optional<OnnxValue> GraphImporter::lookup(StringRef name) const {
@@ -523,9 +543,27 @@ static bool isDefaultDomain(const std::string &domain) {
   return domain.empty() || domain == "ai.onnx";
 }
 
-LogicalResult GraphImporter::checkSupported(const onnx::GraphProto &graph) {
+static int defaultOpset(const onnx::ModelProto &model) {
+  int opset = 0;
+  for (const onnx::OperatorSetIdProto &opsetId : model.opset_import())
+    if (isDefaultDomain(opsetId.domain()))
+      opset = opsetId.version();
+  return opset;
+}
+
+LogicalResult GraphImporter::checkModel(const onnx::ModelProto &model) {
+  opset = defaultOpset(model);
+  return checkGraph(model.graph(), {});
+}
+
+LogicalResult GraphImporter::checkGraph(const onnx::GraphProto &graph,
+                                        llvm::StringSet<> defined) {
   bool ok = true;
   MLIRContext *ctx = builder.getContext();
+  for (const onnx::ValueInfoProto &input : graph.input())
+    defined.insert(input.name());
+  for (const onnx::TensorProto &init : graph.initializer())
+    defined.insert(init.name());
   for (int i = 0; i < graph.node_size(); ++i) {
     const onnx::NodeProto &node = graph.node(i);
     auto it = converters.find(node.op_type());
@@ -545,9 +583,20 @@ LogicalResult GraphImporter::checkSupported(const onnx::GraphProto &graph) {
                      << it->second.sinceOpset << " to " << it->second.untilOpset << ")";
       ok = false;
     }
+    // Shape inference would fail on an undefined input without naming it.
+    for (const std::string &input : node.input()) {
+      if (input.empty() || defined.contains(input))
+        continue;
+      emitError(loc) << "node '" << name << "' (" << node.op_type() << ", opset " << opset
+                     << "): input '" << input
+                     << "' is neither a graph input, an initializer nor an earlier node's output";
+      ok = false;
+    }
     for (const onnx::AttributeProto &attr : node.attribute())
-      if (attr.has_g() && failed(checkSupported(attr.g())))
+      if (attr.has_g() && failed(checkGraph(attr.g(), defined)))
         ok = false;
+    for (const std::string &output : node.output())
+      defined.insert(output);
   }
   return success(ok);
 }
@@ -568,10 +617,9 @@ LogicalResult GraphImporter::importNode(onnx::NodeProto &proto, size_t index) {
     node.inputs.push_back(*value);
   }
   for (const std::string &output : proto.output()) {
-    auto it = valueTypes.find(output);
-    node.outputTypes.push_back(it != valueTypes.end() && it->second->has_tensor_type()
-                                   ? it->second->tensor_type().elem_type()
-                                   : 0);
+    const onnx::TypeProto *type = onnxType(output);
+    node.outputTypes.push_back(type && type->has_tensor_type() ? type->tensor_type().elem_type()
+                                                               : 0);
   }
   FailureOr<SmallVector<OnnxValue>> results = converters.at(proto.op_type()).convert(*this, node);
   if (failed(results))
@@ -584,10 +632,9 @@ LogicalResult GraphImporter::importNode(onnx::NodeProto &proto, size_t index) {
     OnnxValue result = (*results)[i];
     // Shape inference may know more (static dims) than the converter derived; take it
     // when compatible, reject it when not.
-    auto it = valueTypes.find(output);
-    if (it != valueTypes.end() && it->second->has_tensor_type() &&
-        it->second->tensor_type().has_shape()) {
-      auto inferred = tensorType(*it->second, node.loc, "output '" + output + "'");
+    const onnx::TypeProto *type = onnxType(output);
+    if (type && type->has_tensor_type() && type->tensor_type().has_shape()) {
+      auto inferred = tensorType(*type, node.loc, "output '" + output + "'");
       if (failed(inferred))
         return failure();
       auto actual = cast<RankedTensorType>(result.value.getType());
@@ -608,9 +655,9 @@ LogicalResult GraphImporter::importNode(onnx::NodeProto &proto, size_t index) {
 
 LogicalResult GraphImporter::importNodes(onnx::GraphProto &graph) {
   for (const onnx::ValueInfoProto &info : graph.value_info())
-    valueTypes[info.name()] = &info.type();
+    valueTypes.back()[info.name()] = &info.type();
   for (const onnx::ValueInfoProto &info : graph.output())
-    valueTypes.try_emplace(info.name(), &info.type());
+    valueTypes.back().try_emplace(info.name(), &info.type());
   for (onnx::TensorProto &init : *graph.mutable_initializer()) {
     Location loc = NameLoc::get(builder.getStringAttr(init.name()));
     FailureOr<Value> value = importTensor(init, loc);
@@ -627,15 +674,19 @@ LogicalResult GraphImporter::importNodes(onnx::GraphProto &graph) {
 FailureOr<SmallVector<OnnxValue>>
 GraphImporter::importBody(onnx::GraphProto &graph, const llvm::StringMap<OnnxValue> &bound) {
   scopes.emplace_back(bound);
-  auto popScope = llvm::make_scope_exit([&] { scopes.pop_back(); });
+  valueTypes.emplace_back();
+  llvm::scope_exit popScope([&] {
+    scopes.pop_back();
+    valueTypes.pop_back();
+  });
   if (failed(importNodes(graph)))
     return failure();
   SmallVector<OnnxValue> outputs;
   for (const onnx::ValueInfoProto &output : graph.output()) {
     std::optional<OnnxValue> value = lookup(output.name());
     if (!value)
-      return emitError(builder.getUnknownLoc())
-             << "subgraph '" << graph.name() << "' output '" << output.name()
+      return emitError(NameLoc::get(builder.getStringAttr(output.name())))
+             << "graph '" << graph.name() << "' output '" << output.name()
              << "' is never computed";
     outputs.push_back(*value);
   }
@@ -643,12 +694,8 @@ GraphImporter::importBody(onnx::GraphProto &graph, const llvm::StringMap<OnnxVal
 }
 
 LogicalResult GraphImporter::importMainGraph(onnx::ModelProto &model, ModuleOp module) {
-  for (const onnx::OperatorSetIdProto &opsetId : model.opset_import())
-    if (isDefaultDomain(opsetId.domain()))
-      opset = opsetId.version();
+  opset = defaultOpset(model);
   onnx::GraphProto &graph = *model.mutable_graph();
-  if (failed(checkSupported(graph)))
-    return failure();
 
   llvm::StringSet<> initializerNames;
   for (const onnx::TensorProto &init : graph.initializer())
@@ -681,13 +728,21 @@ LogicalResult GraphImporter::importMainGraph(onnx::ModelProto &model, ModuleOp m
   Block *entry = func.addEntryBlock();
   builder.setInsertionPointToStart(entry);
   llvm::StringMap<OnnxValue> bound;
-  for (auto [arg, info] : llvm::zip_equal(entry->getArguments(), args))
+  for (auto [arg, info] : llvm::zip_equal(entry->getArguments(), args)) {
     bound[info->name()] = {arg, info->type().tensor_type().elem_type()};
-  // Argument and result names for the C API and the runtime.
-  for (auto [i, info] : llvm::enumerate(args))
+    arg.setLoc(NameLoc::get(builder.getStringAttr(info->name())));
+  }
+  // Names and ONNX element types (signedness included) for the C API and the runtime.
+  for (auto [i, info] : llvm::enumerate(args)) {
     func.setArgAttr(i, "onnx.name", builder.getStringAttr(info->name()));
-  for (auto [i, info] : llvm::enumerate(graph.output()))
+    func.setArgAttr(i, "onnx.elem_type",
+                    builder.getI32IntegerAttr(info->type().tensor_type().elem_type()));
+  }
+  for (auto [i, info] : llvm::enumerate(graph.output())) {
     func.setResultAttr(i, "onnx.name", builder.getStringAttr(info.name()));
+    func.setResultAttr(i, "onnx.elem_type",
+                       builder.getI32IntegerAttr(info.type().tensor_type().elem_type()));
+  }
 
   FailureOr<SmallVector<OnnxValue>> outputs = importBody(graph, bound);
   if (failed(outputs))
@@ -730,6 +785,19 @@ static LogicalResult parseBinaryModel(MLIRContext &ctx, StringRef path, StringRe
   return success();
 }
 
+/// Names unnamed nodes as diagnostics do (`#<index>`), so that ONNX shape inference
+/// errors name the node too.
+static void nameUnnamedNodes(onnx::GraphProto &graph) {
+  for (int i = 0; i < graph.node_size(); ++i) {
+    onnx::NodeProto &node = *graph.mutable_node(i);
+    if (node.name().empty())
+      node.set_name(nodeDisplayName(node, i));
+    for (onnx::AttributeProto &attr : *node.mutable_attribute())
+      if (attr.has_g())
+        nameUnnamedNodes(*attr.mutable_g());
+  }
+}
+
 OwningOpRef<ModuleOp> mfc::importOnnxFile(MLIRContext &ctx, StringRef path,
                                           const ImportOptions &options) {
   ctx.loadDialect<arith::ArithDialect, func::FuncDialect, linalg::LinalgDialect,
@@ -756,18 +824,29 @@ OwningOpRef<ModuleOp> mfc::importOnnxFile(MLIRContext &ctx, StringRef path,
   }
   buffer->reset(); // the model owns copies of what it needs now
 
+  if (defaultOpset(model) == 0) {
+    emitError(fileLoc) << "'" << path << "' imports no opset of the default ONNX domain "
+                       << "(opset_import missing: truncated or corrupt file?)";
+    return nullptr;
+  }
+  // Unsupported ops and undefined names first: shape inference reports them poorly.
+  std::string modelDir = llvm::sys::path::parent_path(path).str();
+  GraphImporter importer(ctx, options, modelDir);
+  nameUnnamedNodes(*model.mutable_graph());
+  if (failed(importer.checkModel(model)))
+    return nullptr;
+
   try {
     onnx::ShapeInferenceOptions inference(/*check_type=*/true, /*error_mode=*/1,
                                           /*data_prop=*/true);
     onnx::shape_inference::InferShapes(model, onnx::OpSchemaRegistry::Instance(), inference);
   } catch (const std::exception &e) {
-    emitError(fileLoc) << "ONNX shape inference failed for '" << path << "': " << e.what();
+    emitError(fileLoc) << "ONNX shape inference failed for '" << path
+                       << "': " << StringRef(e.what()).rtrim();
     return nullptr;
   }
 
-  std::string modelDir = llvm::sys::path::parent_path(path).str();
   OwningOpRef<ModuleOp> module = ModuleOp::create(fileLoc);
-  GraphImporter importer(ctx, options, modelDir);
   if (failed(importer.importMainGraph(model, *module)))
     return nullptr;
   if (failed(verify(*module)))

@@ -37,7 +37,7 @@ void mfc::buildTernPipeline(OpPassManager &pm, bool remarks) {
 }
 
 void mfc::buildCpuLoweringPipeline(OpPassManager &pm) {
-  pm.addNestedPass<func::FuncOp>(tern::createTernLowerMatmul());
+  pm.addPass(tern::createTernLowerMatmul({/*ukernels=*/true}));
   bufferization::OneShotBufferizePassOptions bufferize;
   bufferize.bufferizeFunctionBoundaries = true;
   bufferize.functionBoundaryTypeConversion = bufferization::LayoutMapOption::IdentityLayoutMap;
@@ -196,13 +196,19 @@ LogicalResult mfc::emitObjectFile(llvm::Module &module, llvm::TargetMachine &mac
 }
 
 LogicalResult mfc::linkSharedLibrary(StringRef objectPath, StringRef libraryPath,
-                                     std::string &error) {
+                                     StringRef kernelLibrary, std::string &error) {
   llvm::ErrorOr<std::string> linker = llvm::sys::findProgramByName("cc");
   if (!linker) {
     error = "no C compiler driver 'cc' on PATH to link the shared library";
     return failure();
   }
-  SmallVector<StringRef> args{*linker, "-shared", "-o", libraryPath, objectPath, "-lm"};
+  if (!llvm::sys::fs::exists(kernelLibrary)) {
+    error = "the micro-kernel library '" + kernelLibrary.str() + "' is missing";
+    return failure();
+  }
+  // -fopenmp: the kernels split rows across threads with libgomp, which comes with cc.
+  SmallVector<StringRef> args{*linker, "-shared", "-fopenmp", "-o", libraryPath, objectPath,
+                              kernelLibrary, "-lm"};
   std::string message;
   int status = llvm::sys::ExecuteAndWait(*linker, args, std::nullopt, {}, 0, 0, &message);
   if (status != 0) {

@@ -90,6 +90,14 @@ static bool writeText(const std::function<void(llvm::raw_ostream &)> &print) {
   return true;
 }
 
+/// libmfc_kernels.a, installed next to mfc's bin/ directory as lib/.
+static std::string kernelLibraryPath(const char *argv0) {
+  std::string exe = llvm::sys::fs::getMainExecutable(argv0, (void *)&kernelLibraryPath);
+  llvm::SmallString<256> path(llvm::sys::path::parent_path(llvm::sys::path::parent_path(exe)));
+  llvm::sys::path::append(path, "lib", "libmfc_kernels.a");
+  return path.str().str();
+}
+
 static int fail(const llvm::Twine &message) {
   llvm::errs() << "mfc: error: " << message << "\n";
   return 1;
@@ -207,7 +215,7 @@ int main(int argc, char **argv) {
     return fail("cannot create a temporary object file: " + ec.message());
   llvm::FileRemover removeObject(objectPath);
   if (failed(mfc::emitObjectFile(*llvmModule, **machine, objectPath, error)) ||
-      failed(mfc::linkSharedLibrary(objectPath, outputPath, error)))
+      failed(mfc::linkSharedLibrary(objectPath, outputPath, kernelLibraryPath(argv[0]), error)))
     return fail(error);
   return 0;
 }

@@ -47,9 +47,10 @@ std::unique_ptr<llvm::Module> translateToLLVMIR(mlir::ModuleOp module, llvm::LLV
 mlir::LogicalResult emitObjectFile(llvm::Module &module, llvm::TargetMachine &machine,
                                    llvm::StringRef path, std::string &error);
 
-/// Links an object file into a shared library with the system C compiler driver.
+/// Links an object file and the micro-kernel library (libmfc_kernels.a) into a
+/// shared library with the system C compiler driver.
 mlir::LogicalResult linkSharedLibrary(llvm::StringRef objectPath, llvm::StringRef libraryPath,
-                                      std::string &error);
+                                      llvm::StringRef kernelLibrary, std::string &error);
 
 } // namespace mfc
 

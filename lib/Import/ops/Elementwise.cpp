@@ -166,6 +166,26 @@ FailureOr<SmallVector<OnnxValue>> convertCast(GraphImporter &im, const Node &nod
   return SmallVector<OnnxValue>{{*result, to}};
 }
 
+FailureOr<SmallVector<OnnxValue>> convertPow(GraphImporter &im, const Node &node) {
+  // Pow-13/15: the result has the base's type. Integer powers stay integer (exponent
+  // cast to the base's type); mixed types compute in the float operand's type.
+  int32_t baseType = node.inputType(0), expType = node.inputType(1);
+  int32_t floatType = isFloatOnnxType(baseType) ? baseType : expType;
+  FailureOr<Value> result = im.elementwise(
+      node, {node.input(0), node.input(1)}, getElementTypeOrSelf(node.input(0)),
+      [&](OpBuilder &b, Location loc, ValueRange a) -> Value {
+        if (!isFloatOnnxType(floatType))
+          return math::IPowIOp::create(b, loc, a[0],
+                                       im.castScalar(b, loc, a[1], expType, baseType));
+        Value pow = math::PowFOp::create(b, loc, im.castScalar(b, loc, a[0], baseType, floatType),
+                                         im.castScalar(b, loc, a[1], expType, floatType));
+        return im.castScalar(b, loc, pow, floatType, baseType);
+      });
+  if (failed(result))
+    return failure();
+  return SmallVector<OnnxValue>{{*result, baseType}};
+}
+
 FailureOr<SmallVector<OnnxValue>> convertIdentity(GraphImporter &, const Node &node) {
   return SmallVector<OnnxValue>{node.inputs[0]};
 }
@@ -176,28 +196,6 @@ void mfc::onnx_import::registerElementwiseOps(ConverterTable &table) {
   addBinary(table, "Sub", 13, arithBody<arith::SubFOp, arith::SubIOp>());
   addBinary(table, "Mul", 13, arithBody<arith::MulFOp, arith::MulIOp>());
   addBinary(table, "Div", 13, arithBody<arith::DivFOp, arith::DivSIOp, arith::DivUIOp>());
-  addBinary(table, "Pow", 13, [](OpBuilder &b, Location loc, ValueRange a, int32_t) -> Value {
-    Value base = a[0], exponent = a[1];
-    Type type = base.getType();
-    if (!isFloat(base) && !isFloat(exponent))
-      return math::IPowIOp::create(b, loc, base,
-                                   exponent.getType() == type
-                                       ? exponent
-                                       : b.createOrFold<arith::TruncIOp>(loc, type, exponent));
-    // Mixed types: compute in the float type, convert to the base's type.
-    Type floatType = isFloat(base) ? type : exponent.getType();
-    auto toFloat = [&](Value v) -> Value {
-      if (!isFloat(v))
-        return arith::SIToFPOp::create(b, loc, floatType, v);
-      if (v.getType() == floatType)
-        return v;
-      return v.getType().getIntOrFloatBitWidth() > floatType.getIntOrFloatBitWidth()
-                 ? arith::TruncFOp::create(b, loc, floatType, v).getResult()
-                 : arith::ExtFOp::create(b, loc, floatType, v).getResult();
-    };
-    Value result = math::PowFOp::create(b, loc, toFloat(base), toFloat(exponent));
-    return isFloat(base) ? result : arith::FPToSIOp::create(b, loc, type, result).getResult();
-  });
   addVariadic(table, "Max", 13, [](OpBuilder &b, Location loc, ValueRange a, int32_t t) {
     return maxOf(b, loc, a[0], a[1], t);
   });
@@ -274,6 +272,7 @@ void mfc::onnx_import::registerElementwiseOps(ConverterTable &table) {
   addCompare(table, "Greater", 13, FP::OGT, IP::sgt, IP::ugt);
   addCompare(table, "GreaterOrEqual", 13, FP::OGE, IP::sge, IP::uge);
 
+  table["Pow"] = {convertPow, 13, 17};
   table["Clip"] = {convertClip, 13, 17};
   table["Where"] = {convertWhere, 13, 17};
   table["Cast"] = {convertCast, 13, 17};

@@ -105,7 +105,7 @@ FailureOr<Value> contraction(GraphImporter &im, const Node &node, Operand a, Ope
   SmallVector<AffineMap> maps{*aMap, *bMap};
   auto zeroPointMap = [&](Value zp, int64_t loopDim, bool present) -> LogicalResult {
     auto type = cast<RankedTensorType>(zp.getType());
-    if (type.getNumElements() == 1) {
+    if (type.hasStaticShape() && type.getNumElements() == 1) {
       maps.push_back(AffineMap::get(numLoops, 0,
                                     SmallVector<AffineExpr>(type.getRank(), builder.getAffineConstantExpr(0)),
                                     builder.getContext()));

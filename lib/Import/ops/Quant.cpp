@@ -78,10 +78,13 @@ Results convertQuantizeLinear(GraphImporter &im, const Node &node) {
   }
   Type intType = im.elementType(to);
   bool isUnsigned = isUnsignedOnnxType(to);
-  // y = saturate(round_half_even(x / scale) + zero_point)
+  int32_t xType = node.inputType(0), scaleType = node.inputType(1);
+  // y = saturate(round_half_even(x / scale) + zero_point); an int32 x is divided in the
+  // scale's float type.
   FailureOr<Value> y = im.elementwise(
       node, operands, intType, [&](OpBuilder &b, Location loc, ValueRange a) {
-        Value q = math::RoundEvenOp::create(b, loc, arith::DivFOp::create(b, loc, a[0], a[1]));
+        Value x = im.castScalar(b, loc, a[0], xType, scaleType);
+        Value q = math::RoundEvenOp::create(b, loc, arith::DivFOp::create(b, loc, x, a[1]));
         if (a.size() > 2)
           q = arith::AddFOp::create(b, loc, q, intToFloat(b, loc, a[2], q.getType(), isUnsigned));
         return saturate(b, loc, q, intType, to);

@@ -99,6 +99,11 @@ FailureOr<SmallVector<Value>> shapeValues(GraphImporter &im, const Node &node, V
     return im.error(node, "shape must be a 1-D tensor of static length, found ") << type;
   OpBuilder &b = im.builder;
   SmallVector<Value> dims;
+  if (std::optional<SmallVector<int64_t>> constant = im.constantInts(shape)) {
+    for (int64_t d : *constant)
+      dims.push_back(arith::ConstantIndexOp::create(b, node.loc, d));
+    return dims;
+  }
   for (int64_t i = 0; i < type.getDimSize(0); ++i) {
     Value idx = arith::ConstantIndexOp::create(b, node.loc, i);
     Value v = tensor::ExtractOp::create(b, node.loc, shape, idx);
@@ -128,6 +133,8 @@ Results convertConstantOfShape(GraphImporter &im, const Node &node) {
   SmallVector<Value> dynDims;
   if (std::optional<SmallVector<int64_t>> constant = im.constantInts(node.input(0))) {
     shape = *constant;
+    if (llvm::any_of(shape, [](int64_t d) { return d < 0; }))
+      return im.error(node, "shape has a negative dimension");
   } else {
     FailureOr<SmallVector<Value>> dims = shapeValues(im, node, node.input(0));
     if (failed(dims))

@@ -1,8 +1,9 @@
-//===- LowerMatmul.cpp - tern.matmul to a multiply-free linalg.generic ----===//
+//===- LowerMatmul.cpp - tern.matmul to a multiply-free accumulation ------===//
 //
 // tern.matmul(x[..., K], codes[N, ceil(K/4)]) => linalg.generic over (..., n, k):
 //   c = (codes[n, k floordiv 4] >> ((k & 3) << 1)) & 3
 //   acc = c == 1 ? acc + x : (c == 3 ? acc - x : acc)
+// or, for int8 x with ukernels=true, a call of libmfc_kernels' mfc_ternary_matmul_i8.
 //
 //===----------------------------------------------------------------------===//
 #include "mfc/Dialect/Tern/Passes.h"
@@ -86,11 +87,107 @@ struct LowerMatmulPattern : public OpRewritePattern<MatmulOp> {
   }
 };
 
+constexpr StringLiteral kUkernelName = "mfc_ternary_matmul_i8";
+
+/// The ukernel's parameter type: a 2-D memref with any strides and offset.
+MemRefType stridedMemRef(Type elem) {
+  int64_t d = ShapedType::kDynamic;
+  return MemRefType::get({d, d}, elem,
+                         StridedLayoutAttr::get(elem.getContext(), d, {d, d}));
+}
+
+struct UkernelMatmulPattern : public OpRewritePattern<MatmulOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(MatmulOp op, PatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Value x = op.getInput();
+    auto xType = cast<RankedTensorType>(x.getType());
+    auto resultType = cast<RankedTensorType>(op.getResult().getType());
+    if (!xType.getElementType().isInteger(8))
+      return rewriter.notifyMatchFailure(op, "the micro-kernel takes int8 activations");
+    // Leading dims flatten into rows: x[M, K] -> y[M, N].
+    int64_t rank = xType.getRank();
+    SmallVector<ReassociationIndices> groups;
+    if (rank > 1) {
+      groups.push_back({});
+      for (int64_t d = 0; d + 1 < rank; ++d)
+        groups[0].push_back(d);
+      groups.push_back({rank - 1});
+      x = tensor::CollapseShapeOp::create(rewriter, loc, x, groups);
+    } else {
+      x = tensor::ExpandShapeOp::create(
+          rewriter, loc, RankedTensorType::get({1, xType.getDimSize(0)}, xType.getElementType()),
+          x, SmallVector<ReassociationIndices>{{0, 1}});
+    }
+    Type i32 = rewriter.getI32Type();
+    auto toBuffer = [&](Value tensor) -> Value {
+      auto type = cast<RankedTensorType>(tensor.getType());
+      auto buffer = bufferization::ToBufferOp::create(
+          rewriter, loc, MemRefType::get(type.getShape(), type.getElementType(),
+                                         StridedLayoutAttr::get(rewriter.getContext(),
+                                                                ShapedType::kDynamic,
+                                                                {ShapedType::kDynamic, ShapedType::kDynamic})),
+          tensor, /*read_only=*/true);
+      return memref::CastOp::create(rewriter, loc, stridedMemRef(type.getElementType()), buffer);
+    };
+    Value xBuffer = toBuffer(x), wBuffer = toBuffer(op.getWeights());
+    // The output is allocated in its final shape and collapsed to rows for the call
+    // (expanding a buffer with dynamic sizes instead trips an upstream bug in
+    // expand-strided-metadata, LLVM 22).
+    SmallVector<int64_t> outShape(resultType.getShape());
+    if (rank == 1)
+      outShape.insert(outShape.begin(), 1);
+    SmallVector<Value> dynDims;
+    for (int64_t d = 0; d + 1 < rank; ++d)
+      if (resultType.isDynamicDim(d))
+        dynDims.push_back(tensor::DimOp::create(rewriter, loc, op.getInput(), d));
+    auto outType = MemRefType::get(outShape, i32);
+    Value out = memref::AllocOp::create(rewriter, loc, outType, dynDims);
+    Value rows = out;
+    if (outType.getRank() > 2)
+      rows = memref::CollapseShapeOp::create(rewriter, loc, out, groups);
+    func::CallOp::create(rewriter, loc, kUkernelName, TypeRange{},
+                         ValueRange{xBuffer, wBuffer,
+                                    memref::CastOp::create(rewriter, loc, stridedMemRef(i32), rows)});
+    Value y = bufferization::ToTensorOp::create(
+        rewriter, loc, RankedTensorType::get(outShape, i32), out,
+        /*restrict=*/true, /*writable=*/true);
+    if (rank == 1)
+      y = tensor::CollapseShapeOp::create(rewriter, loc, resultType, y,
+                                          SmallVector<ReassociationIndices>{{0, 1}});
+    rewriter.replaceOp(op, y);
+    return success();
+  }
+};
+
 struct LowerMatmul : public mfc::tern::impl::TernLowerMatmulBase<LowerMatmul> {
+  using Base::Base;
+
   void runOnOperation() override {
+    ModuleOp module = getOperation();
     RewritePatternSet patterns(&getContext());
+    if (ukernels) {
+      patterns.add<UkernelMatmulPattern>(&getContext(), /*benefit=*/2);
+      declareUkernel(module);
+    }
     patterns.add<LowerMatmulPattern>(&getContext());
-    walkAndApplyPatterns(getOperation(), std::move(patterns));
+    walkAndApplyPatterns(module, std::move(patterns));
+  }
+
+  /// func.func private @mfc_ternary_matmul_i8(x, codes, y) with the C interface.
+  void declareUkernel(ModuleOp module) {
+    bool used = false;
+    module.walk([&](MatmulOp op) { used |= op.getInput().getType().getElementType().isInteger(8); });
+    if (!used || module.lookupSymbol(kUkernelName))
+      return;
+    OpBuilder b = OpBuilder::atBlockEnd(module.getBody());
+    Type i8 = b.getI8Type();
+    auto decl = func::FuncOp::create(
+        b, module.getLoc(), kUkernelName,
+        b.getFunctionType({stridedMemRef(i8), stridedMemRef(i8), stridedMemRef(b.getI32Type())}, {}));
+    decl.setPrivate();
+    decl->setAttr("llvm.emit_c_interface", b.getUnitAttr());
   }
 };
 } // namespace
