@@ -104,7 +104,10 @@ void _mlir_ciface_mfc_ternary_matmul_i8(MemRefI8x2 *x, MemRefI8x2 *w, MemRefI32x
         for (int b = 0; b < kBlockBytes; ++b)
           xp[blk * kBlock + 32 * j + b] = xrow[blk * kBlock + 4 * b + j];
     int32_t *out = y->aligned + y->offset + i * y->strides[0];
-#pragma omp parallel for schedule(static) if (n * k >= (1 << 16))
+    /* Threads only for large matrices: for small ones the fork/join costs more than
+       the work, and libgomp's spinning workers then compete with the serial code of
+       the rest of the model (measured: 40x slower decode at a 2^16 threshold). */
+#pragma omp parallel for schedule(static) if (n * k >= (1 << 22))
     for (int64_t r = 0; r < n; ++r) {
       const uint8_t *row = (const uint8_t *)(w->aligned + w->offset + r * w->strides[0]);
       int32_t acc;
