@@ -8,13 +8,15 @@ logits + state out), compiled with `mfc model.onnx -o model.so` and timed throug
 C runtime. onnxruntime runs the fake-quant float graph (its fastest form: float GEMV
 with MLAS; the QDQ form is rewritten by onnxruntime into MatMulNBits, which changes the
 numerics). Before timing, the two outputs are compared, so the speed is of a model that
-computes the same thing.
+computes the same thing. Each runtime is timed in its own process, so that one's
+spinning worker threads do not slow the other.
 
     .venv/bin/python bench/cpu_decode.py                      # 370M preset, 24 layers
     .venv/bin/python bench/cpu_decode.py --layers 4 --tokens 50
 """
 import argparse
 import os
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -44,14 +46,39 @@ def time_steps(step, tokens):
     return float(np.median(rounds))
 
 
+def decode_feeds(input_dims):
+    return [np.array([[17]], np.int64)] + [
+        np.random.default_rng(1).standard_normal((1, d)).astype(np.float32) for d in input_dims]
+
+
+def time_one_runtime(args):
+    """Child process: print seconds per decode step of one runtime."""
+    if args.time == "mfc":
+        model = load(args.library)
+        feeds = decode_feeds([p.dims[1] for p in model.inputs[1:]])
+        step = lambda: model(*feeds)  # noqa: E731
+    else:
+        session = onnxruntime_session(args.model, args.threads)
+        inputs = session.get_inputs()
+        feeds = dict(zip([i.name for i in inputs], decode_feeds([i.shape[1] for i in inputs[1:]])))
+        step = lambda: session.run(None, feeds)  # noqa: E731
+    print(time_steps(step, args.tokens))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--time", choices=["mfc", "onnxruntime"], help=argparse.SUPPRESS)
+    parser.add_argument("--threads", type=int, default=1, help=argparse.SUPPRESS)
+    parser.add_argument("--model", help=argparse.SUPPRESS)
+    parser.add_argument("--library", help=argparse.SUPPRESS)
     parser.add_argument("--preset", default="370M")
     parser.add_argument("--layers", type=int, help="override num_hidden_layers")
     parser.add_argument("--tokens", type=int, default=20, help="decode steps per round")
     parser.add_argument("--workdir", default="/tmp/mfc-bench-decode")
     args = parser.parse_args()
+    if args.time:
+        return time_one_runtime(args)
 
     overrides = {"num_hidden_layers": args.layers} if args.layers else {}
     config = preset(args.preset, **overrides)
@@ -71,22 +98,25 @@ def main():
     compile_seconds = time.perf_counter() - start
 
     model = load(library)
-    feeds = [np.array([[17]], np.int64)] + [
-        np.random.default_rng(1).standard_normal((1, p.dims[1])).astype(np.float32)
-        for p in model.inputs[1:]]
-    sessions = {threads: onnxruntime_session(str(onnx_path), threads) for threads in (1, os.cpu_count())}
-    names = [i.name for i in sessions[1].get_inputs()]
-    expected = sessions[1].run(None, dict(zip(names, feeds)))
+    feeds = decode_feeds([p.dims[1] for p in model.inputs[1:]])
+    session = onnxruntime_session(str(onnx_path), 1)
+    names = [i.name for i in session.get_inputs()]
+    expected = session.run(None, dict(zip(names, feeds)))
     actual = model(*feeds)
     rel = np.linalg.norm(actual[0] - expected[0]) / np.linalg.norm(expected[0])
     same_token = int(actual[0].argmax()) == int(expected[0].argmax())
     log(f"logits: normwise relative difference to onnxruntime {rel:.1e}, same argmax: {same_token}")
 
-    log("timing")
-    results = [("mfc (compiled, %d threads)" % os.cpu_count(), time_steps(lambda: model(*feeds), args.tokens))]
-    for threads, session in sessions.items():
-        results.append((f"onnxruntime ({threads} thread{'s' if threads > 1 else ''})",
-                        time_steps(lambda s=session: s.run(None, dict(zip(names, feeds))), args.tokens)))
+    log("timing, each runtime in a fresh process")
+    runtimes = [("mfc", 0, f"mfc (compiled, {os.cpu_count()} threads)"),
+                ("onnxruntime", 1, "onnxruntime (1 thread)"),
+                ("onnxruntime", os.cpu_count(), f"onnxruntime ({os.cpu_count()} threads)")]
+    results = []
+    for runtime, threads, label in runtimes:
+        out = subprocess.run([sys.executable, __file__, "--time", runtime, "--threads", str(threads),
+                              "--tokens", str(args.tokens), "--model", str(onnx_path),
+                              "--library", str(library)], capture_output=True, text=True, check=True)
+        results.append((label, float(out.stdout.split()[-1])))
 
     onnx_bytes = sum(f.stat().st_size for f in workdir.glob(f"{name}.onnx*"))
     print(f"model: {args.preset} preset, {config.num_hidden_layers} layers, hidden {config.hidden_size}, "
