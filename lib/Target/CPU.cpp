@@ -8,6 +8,8 @@
 #include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
 #include "mlir/Dialect/Bufferization/Transforms/Passes.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/Dialect/Linalg/Passes.h"
 #include "mlir/Dialect/MemRef/Transforms/Passes.h"
 #include "mlir/ExecutionEngine/OptUtils.h"
@@ -20,6 +22,7 @@
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/MC/TargetRegistry.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Path.h"
 #include "llvm/Support/Program.h"
 #include "llvm/Support/TargetSelect.h"
 #include "llvm/Support/ToolOutputFile.h"
@@ -195,26 +198,135 @@ LogicalResult mfc::emitObjectFile(llvm::Module &module, llvm::TargetMachine &mac
   return success();
 }
 
-LogicalResult mfc::linkSharedLibrary(StringRef objectPath, StringRef libraryPath,
-                                     StringRef kernelLibrary, std::string &error) {
-  llvm::ErrorOr<std::string> linker = llvm::sys::findProgramByName("cc");
-  if (!linker) {
-    error = "no C compiler driver 'cc' on PATH to link the shared library";
+/// Runs `cc` with `args` (after the program name); describes a failure in `error`.
+static LogicalResult runCC(ArrayRef<StringRef> args, StringRef what, std::string &error) {
+  llvm::ErrorOr<std::string> cc = llvm::sys::findProgramByName("cc");
+  if (!cc) {
+    error = "no C compiler driver 'cc' on PATH (needed for " + what.str() + ")";
     return failure();
   }
+  SmallVector<StringRef> argv{*cc};
+  argv.append(args.begin(), args.end());
+  std::string message;
+  int status = llvm::sys::ExecuteAndWait(*cc, argv, std::nullopt, {}, 0, 0, &message);
+  if (status != 0) {
+    error = what.str() + " failed (" + *cc + " exited with " + std::to_string(status) + ")" +
+            (message.empty() ? "" : ": " + message);
+    return failure();
+  }
+  return success();
+}
+
+/// The bytes of a constant's value as they lie in memory, if it has a flat layout.
+static std::optional<ArrayRef<char>> rawBytes(Attribute value) {
+  if (auto resource = dyn_cast<DenseResourceElementsAttr>(value)) {
+    if (AsmResourceBlob *blob = resource.getRawHandle().getBlob())
+      return blob->getData();
+    return std::nullopt;
+  }
+  auto dense = dyn_cast<DenseElementsAttr>(value);
+  if (!dense || dense.isSplat() || dense.getElementType().isInteger(1))
+    return std::nullopt;
+  return dense.getRawData();
+}
+
+FailureOr<std::string> mfc::externalizeWeights(ModuleOp module, StringRef workDir,
+                                               size_t thresholdBytes, std::string &error) {
+  SmallString<256> asmPath(workDir), objectPath(workDir);
+  llvm::sys::path::append(asmPath, "weights.s");
+  llvm::sys::path::append(objectPath, "weights.o");
+  std::error_code ec;
+  llvm::raw_fd_ostream asmFile(asmPath, ec);
+  if (ec) {
+    error = "cannot write '" + asmPath.str().str() + "': " + ec.message();
+    return failure();
+  }
+  // No executable stack; weights in a read-only data section.
+  asmFile << "\t.section .note.GNU-stack,\"\",@progbits\n"
+          << "\t.section .rodata.mfc_weights,\"a\"\n";
+  unsigned count = 0;
+  for (auto global : module.getOps<LLVM::GlobalOp>()) {
+    std::optional<ArrayRef<char>> bytes;
+    if (!global.getConstant() || !global.getValueAttr() ||
+        !(bytes = rawBytes(global.getValueAttr())) || bytes->size() < thresholdBytes)
+      continue;
+    SmallString<256> binPath(workDir);
+    llvm::sys::path::append(binPath, "weight" + std::to_string(count++) + ".bin");
+    llvm::raw_fd_ostream bin(binPath, ec);
+    if (ec) {
+      error = "cannot write '" + binPath.str().str() + "': " + ec.message();
+      return failure();
+    }
+    bin.write(bytes->data(), bytes->size());
+    StringRef name = global.getSymName();
+    asmFile << "\t.globl " << name << "\n\t.hidden " << name << "\n\t.p2align 6\n"
+            << name << ":\n\t.incbin \"" << binPath << "\"\n\t.size " << name << ", "
+            << bytes->size() << "\n";
+    global.removeValueAttr();
+    global.setLinkage(LLVM::Linkage::External);
+    global.setVisibility_(LLVM::Visibility::Hidden);
+  }
+  asmFile.close();
+  if (failed(runCC({"-c", asmPath, "-o", objectPath}, "assembling the weights", error)))
+    return failure();
+  return objectPath.str().str();
+}
+
+LogicalResult mfc::linkSharedLibrary(ArrayRef<std::string> objectPaths, StringRef libraryPath,
+                                     StringRef kernelLibrary, std::string &error) {
   if (!llvm::sys::fs::exists(kernelLibrary)) {
     error = "the micro-kernel library '" + kernelLibrary.str() + "' is missing";
     return failure();
   }
   // -fopenmp: the kernels split rows across threads with libgomp, which comes with cc.
-  SmallVector<StringRef> args{*linker, "-shared", "-fopenmp", "-o", libraryPath, objectPath,
-                              kernelLibrary, "-lm"};
-  std::string message;
-  int status = llvm::sys::ExecuteAndWait(*linker, args, std::nullopt, {}, 0, 0, &message);
-  if (status != 0) {
-    error = "linking '" + libraryPath.str() + "' failed (" + *linker + " exited with " +
-            std::to_string(status) + ")" + (message.empty() ? "" : ": " + message);
+  SmallVector<StringRef> args{"-shared", "-fopenmp", "-o", libraryPath};
+  args.append(objectPaths.begin(), objectPaths.end());
+  args.append({kernelLibrary, "-lm"});
+  return runCC(args, "linking '" + libraryPath.str() + "'", error);
+}
+
+/// `name` as a C identifier: other characters become '_', a leading digit gets one.
+static std::string cIdentifier(StringRef name) {
+  std::string id;
+  for (char c : name)
+    id += llvm::isAlnum(c) ? c : '_';
+  if (id.empty() || llvm::isDigit(id[0]))
+    id.insert(id.begin(), '_');
+  return id;
+}
+
+LogicalResult mfc::writeModelHeader(StringRef headerPath, StringRef signature,
+                                    StringRef modelName, std::string &error) {
+  std::error_code ec;
+  llvm::raw_fd_ostream os(headerPath, ec);
+  if (ec) {
+    error = "cannot write '" + headerPath.str() + "': " + ec.message();
     return failure();
   }
+  std::string prefix = cIdentifier(modelName), guard = "MFC_MODEL_" + llvm::StringRef(prefix).upper() + "_H";
+  os << "/* Generated by mfc: the signature of the model library " << modelName << ".so.\n"
+     << " * Load it with mfc_model_load() and run it with mfc_session_run()\n"
+     << " * (mfc/Runtime/mfc_runtime.h); tensors are passed in the index order below.\n *\n";
+  SmallVector<StringRef> lines;
+  signature.split(lines, '\n', -1, /*KeepEmpty=*/false);
+  std::string enums;
+  unsigned inputs = 0, outputs = 0;
+  for (StringRef line : llvm::drop_begin(lines)) {
+    SmallVector<StringRef> fields;
+    line.split(fields, '\t');
+    if (fields.size() != 5)
+      continue;
+    bool isInput = fields[0] == "input";
+    unsigned &index = isInput ? inputs : outputs;
+    os << " * " << (isInput ? "input " : "output") << " " << index << ": " << fields[1]
+       << ", ONNX element type " << fields[2] << ", dims [" << fields[4]
+       << "] (-1: dynamic)\n";
+    enums += "  " + prefix + "_" + fields[0].str() + "_" + cIdentifier(fields[1]) + " = " +
+             std::to_string(index++) + ",\n";
+  }
+  os << " */\n#ifndef " << guard << "\n#define " << guard << "\n\n"
+     << "#include \"mfc/Runtime/mfc_runtime.h\"\n\nenum {\n" << enums << "  " << prefix
+     << "_num_inputs = " << inputs << ",\n  " << prefix << "_num_outputs = " << outputs
+     << "\n};\n\n#endif /* " << guard << " */\n";
   return success();
 }

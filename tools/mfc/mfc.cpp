@@ -21,6 +21,7 @@
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/ADT/ScopeExit.h"
 #include "llvm/Support/FileUtilities.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/InitLLVM.h"
@@ -199,6 +200,25 @@ int main(int argc, char **argv) {
   auto machine = mfc::createTargetMachine(mtriple, mcpu, error);
   if (failed(machine))
     return fail(error);
+  // A shared library gets its weights through an object of their own (see
+  // externalizeWeights); the text and object stages keep them inline.
+  llvm::SmallString<128> workDir;
+  std::string weightsObject;
+  if (emitStage == Stage::Library) {
+    if (std::error_code ec = llvm::sys::fs::createUniqueDirectory("mfc", workDir))
+      return fail("cannot create a temporary directory: " + ec.message());
+    mlir::FailureOr<std::string> object =
+        mfc::externalizeWeights(*module, workDir, /*thresholdBytes=*/64 * 1024, error);
+    if (failed(object)) {
+      llvm::sys::fs::remove_directories(workDir);
+      return fail(error);
+    }
+    weightsObject = *object;
+  }
+  llvm::scope_exit removeWorkDir([&] {
+    if (!workDir.empty())
+      llvm::sys::fs::remove_directories(workDir);
+  });
   llvm::LLVMContext llvmContext;
   std::unique_ptr<llvm::Module> llvmModule =
       mfc::translateToLLVMIR(*module, llvmContext, entry, *signature, **machine);
@@ -210,12 +230,18 @@ int main(int argc, char **argv) {
   std::string outputPath = outputPathFor(emitStage);
   if (emitStage == Stage::Object)
     return failed(mfc::emitObjectFile(*llvmModule, **machine, outputPath, error)) ? fail(error) : 0;
-  llvm::SmallString<128> objectPath;
-  if (std::error_code ec = llvm::sys::fs::createTemporaryFile("mfc", "o", objectPath))
-    return fail("cannot create a temporary object file: " + ec.message());
-  llvm::FileRemover removeObject(objectPath);
-  if (failed(mfc::emitObjectFile(*llvmModule, **machine, objectPath, error)) ||
-      failed(mfc::linkSharedLibrary(objectPath, outputPath, kernelLibraryPath(argv[0]), error)))
+  llvm::SmallString<128> codeObject(workDir);
+  llvm::sys::path::append(codeObject, "model.o");
+  std::string codePath = codeObject.str().str();
+  if (failed(mfc::emitObjectFile(*llvmModule, **machine, codePath, error)) ||
+      failed(mfc::linkSharedLibrary({codePath, weightsObject}, outputPath,
+                                    kernelLibraryPath(argv[0]), error)))
+    return fail(error);
+  // model.so comes with model.h: its signature and the tensor indices for the C API.
+  llvm::SmallString<256> headerPath(outputPath);
+  llvm::sys::path::replace_extension(headerPath, ".h");
+  if (failed(mfc::writeModelHeader(headerPath, *signature,
+                                   llvm::sys::path::stem(outputPath), error)))
     return fail(error);
   return 0;
 }

@@ -37,6 +37,13 @@ mlir::FailureOr<std::string> prepareEntry(mlir::ModuleOp module, llvm::StringRef
 mlir::FailureOr<std::unique_ptr<llvm::TargetMachine>>
 createTargetMachine(llvm::StringRef triple, llvm::StringRef cpu, std::string &error);
 
+/// Moves the data of large constant globals (weights) out of `module` into an object
+/// file of their own, written straight from the (memory-mapped or packed) blobs with an
+/// `.incbin` assembly file, so they never become LLVM IR constants; the globals become
+/// external declarations. `workDir` holds the intermediate files.
+mlir::FailureOr<std::string> externalizeWeights(mlir::ModuleOp module, llvm::StringRef workDir,
+                                                size_t thresholdBytes, std::string &error);
+
 /// LLVM-dialect module to optimized LLVM IR with the model ABI symbols.
 std::unique_ptr<llvm::Module> translateToLLVMIR(mlir::ModuleOp module, llvm::LLVMContext &ctx,
                                                 llvm::StringRef entry,
@@ -47,10 +54,16 @@ std::unique_ptr<llvm::Module> translateToLLVMIR(mlir::ModuleOp module, llvm::LLV
 mlir::LogicalResult emitObjectFile(llvm::Module &module, llvm::TargetMachine &machine,
                                    llvm::StringRef path, std::string &error);
 
-/// Links an object file and the micro-kernel library (libmfc_kernels.a) into a
-/// shared library with the system C compiler driver.
-mlir::LogicalResult linkSharedLibrary(llvm::StringRef objectPath, llvm::StringRef libraryPath,
-                                      llvm::StringRef kernelLibrary, std::string &error);
+/// Links object files and the micro-kernel library (libmfc_kernels.a) into a shared
+/// library with the system C compiler driver.
+mlir::LogicalResult linkSharedLibrary(llvm::ArrayRef<std::string> objectPaths,
+                                      llvm::StringRef libraryPath, llvm::StringRef kernelLibrary,
+                                      std::string &error);
+
+/// Writes the C header that goes with a compiled library: the signature as comments
+/// and the input/output indices as named constants `<prefix>_input_<name>`, ...
+mlir::LogicalResult writeModelHeader(llvm::StringRef headerPath, llvm::StringRef signature,
+                                     llvm::StringRef modelName, std::string &error);
 
 } // namespace mfc
 
