@@ -101,8 +101,6 @@ public:
 
   /// Constant ints held by `value` (an arith.constant), if any.
   std::optional<llvm::SmallVector<int64_t>> constantInts(mlir::Value value);
-  /// Constant floats held by `value`, if any.
-  std::optional<llvm::SmallVector<double>> constantFloats(mlir::Value value);
 
   /// The tensor an ONNX TensorProto holds; large raw data becomes a resource blob.
   mlir::FailureOr<mlir::Value> importTensor(onnx::TensorProto &tensor, mlir::Location loc);

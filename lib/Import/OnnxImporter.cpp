@@ -171,17 +171,6 @@ std::optional<SmallVector<int64_t>> GraphImporter::constantInts(Value value) {
   return ints;
 }
 
-std::optional<SmallVector<double>> GraphImporter::constantFloats(Value value) {
-  auto cst = value ? value.getDefiningOp<arith::ConstantOp>() : nullptr;
-  auto dense = cst ? dyn_cast<DenseFPElementsAttr>(cst.getValue()) : nullptr;
-  if (!dense)
-    return std::nullopt;
-  SmallVector<double> floats;
-  for (const APFloat &v : dense.getValues<APFloat>())
-    floats.push_back(v.convertToDouble());
-  return floats;
-}
-
 Value GraphImporter::scalar(Location loc, Type elemType, double value) {
   if (auto floatType = dyn_cast<FloatType>(elemType))
     return arith::ConstantOp::create(builder, loc, builder.getFloatAttr(floatType, value));

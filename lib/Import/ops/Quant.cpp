@@ -61,28 +61,33 @@ Value intToFloat(OpBuilder &b, Location loc, Value v, Type f, bool isUnsigned) {
                     : arith::SIToFPOp::create(b, loc, f, v).getResult();
 }
 
-Results convertQuantizeLinear(GraphImporter &im, const Node &node) {
+/// x, scale and the optional zero point of (De)QuantizeLinear, the latter two shaped
+/// to broadcast along the node's axis.
+FailureOr<SmallVector<Value>> quantOperands(GraphImporter &im, const Node &node) {
   Value x = node.input(0);
   int64_t rank = cast<RankedTensorType>(x.getType()).getRank();
-  FailureOr<Value> scale = alongAxis(im, node, node.input(1), rank);
-  if (failed(scale))
-    return failure();
-  SmallVector<Value> operands{x, *scale};
-  int32_t to = onnx::TensorProto::UINT8;
-  if (node.input(2)) {
-    FailureOr<Value> zp = alongAxis(im, node, node.input(2), rank);
-    if (failed(zp))
+  SmallVector<Value> operands{x};
+  for (size_t i = 1; i < 3 && node.input(i); ++i) {
+    FailureOr<Value> param = alongAxis(im, node, node.input(i), rank);
+    if (failed(param))
       return failure();
-    operands.push_back(*zp);
-    to = node.inputType(2);
+    operands.push_back(*param);
   }
+  return operands;
+}
+
+Results convertQuantizeLinear(GraphImporter &im, const Node &node) {
+  FailureOr<SmallVector<Value>> operands = quantOperands(im, node);
+  if (failed(operands))
+    return failure();
+  int32_t to = operands->size() > 2 ? node.inputType(2) : onnx::TensorProto::UINT8;
   Type intType = im.elementType(to);
   bool isUnsigned = isUnsignedOnnxType(to);
   int32_t xType = node.inputType(0), scaleType = node.inputType(1);
   // y = saturate(round_half_even(x / scale) + zero_point); an int32 x is divided in the
   // scale's float type.
   FailureOr<Value> y = im.elementwise(
-      node, operands, intType, [&](OpBuilder &b, Location loc, ValueRange a) {
+      node, *operands, intType, [&](OpBuilder &b, Location loc, ValueRange a) {
         Value x = im.castScalar(b, loc, a[0], xType, scaleType);
         Value q = math::RoundEvenOp::create(b, loc, arith::DivFOp::create(b, loc, x, a[1]));
         if (a.size() > 2)
@@ -95,23 +100,14 @@ Results convertQuantizeLinear(GraphImporter &im, const Node &node) {
 }
 
 Results convertDequantizeLinear(GraphImporter &im, const Node &node) {
-  Value x = node.input(0);
-  int64_t rank = cast<RankedTensorType>(x.getType()).getRank();
-  FailureOr<Value> scale = alongAxis(im, node, node.input(1), rank);
-  if (failed(scale))
+  FailureOr<SmallVector<Value>> operands = quantOperands(im, node);
+  if (failed(operands))
     return failure();
-  SmallVector<Value> operands{x, *scale};
-  if (node.input(2)) {
-    FailureOr<Value> zp = alongAxis(im, node, node.input(2), rank);
-    if (failed(zp))
-      return failure();
-    operands.push_back(*zp);
-  }
-  Type f = getElementTypeOrSelf(*scale);
+  Type f = getElementTypeOrSelf((*operands)[1]);
   bool isUnsigned = isUnsignedOnnxType(node.inputType(0));
   // y = (x - zero_point) * scale, the difference taken exactly in i32.
   FailureOr<Value> y = im.elementwise(
-      node, operands, f, [&](OpBuilder &b, Location loc, ValueRange a) {
+      node, *operands, f, [&](OpBuilder &b, Location loc, ValueRange a) {
         Type i32 = b.getI32Type();
         auto widen = [&](Value v) -> Value {
           if (v.getType() == i32)
