@@ -109,7 +109,8 @@ FailureOr<std::string> mfc::prepareEntry(ModuleOp module, StringRef entry) {
 }
 
 FailureOr<std::unique_ptr<llvm::TargetMachine>>
-mfc::createTargetMachine(StringRef triple, StringRef cpu, std::string &error) {
+mfc::createTargetMachine(StringRef triple, StringRef cpu, unsigned optLevel,
+                         std::string &error) {
   llvm::InitializeNativeTarget();
   llvm::InitializeNativeTargetAsmPrinter();
   llvm::InitializeAllTargets();
@@ -129,7 +130,7 @@ mfc::createTargetMachine(StringRef triple, StringRef cpu, std::string &error) {
   }
   std::unique_ptr<llvm::TargetMachine> machine(target->createTargetMachine(
       targetTriple, cpuName, features, llvm::TargetOptions(), llvm::Reloc::PIC_, std::nullopt,
-      llvm::CodeGenOptLevel::Aggressive));
+      llvm::CodeGenOpt::getLevel(optLevel).value_or(llvm::CodeGenOptLevel::Default)));
   if (!machine) {
     error = "cannot create a target machine for " + targetTriple.str() + " / " + cpuName;
     return failure();
@@ -162,7 +163,8 @@ static void addModelABI(llvm::Module &module, StringRef entry, StringRef signatu
 
 std::unique_ptr<llvm::Module> mfc::translateToLLVMIR(ModuleOp module, llvm::LLVMContext &ctx,
                                                      StringRef entry, StringRef signature,
-                                                     llvm::TargetMachine &machine) {
+                                                     llvm::TargetMachine &machine,
+                                                     unsigned optLevel) {
   DialectRegistry registry;
   registerBuiltinDialectTranslation(registry);
   registerLLVMDialectTranslation(registry);
@@ -173,7 +175,7 @@ std::unique_ptr<llvm::Module> mfc::translateToLLVMIR(ModuleOp module, llvm::LLVM
   llvmModule->setDataLayout(machine.createDataLayout());
   llvmModule->setTargetTriple(machine.getTargetTriple());
   addModelABI(*llvmModule, entry, signature);
-  if (llvm::Error err = makeOptimizingTransformer(3, 0, &machine)(llvmModule.get())) {
+  if (llvm::Error err = makeOptimizingTransformer(optLevel, 0, &machine)(llvmModule.get())) {
     emitError(module.getLoc()) << "LLVM optimization failed: " << llvm::toString(std::move(err));
     return nullptr;
   }

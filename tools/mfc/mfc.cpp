@@ -66,6 +66,10 @@ cl::opt<std::string> mcpu("mcpu", cl::desc("Target CPU (default: the host; 'nati
 cl::opt<bool> listOps("list-supported-ops",
                       cl::desc("List the ONNX ops the importer converts, with their opsets"),
                       cl::cat(mfcCategory));
+cl::opt<unsigned> optLevel("O",
+                           cl::desc("LLVM optimization level of the generated code (0-3); the "
+                                    "ternary kernels are optimized either way"),
+                           cl::Prefix, cl::init(2), cl::cat(mfcCategory));
 cl::opt<std::string> mtriple("mtriple", cl::desc("Target triple (default: the host)"),
                              cl::cat(mfcCategory));
 } // namespace
@@ -197,7 +201,9 @@ int main(int argc, char **argv) {
     return writeText([&](llvm::raw_ostream &os) { module->print(os); }) ? 0 : 1;
 
   std::string error;
-  auto machine = mfc::createTargetMachine(mtriple, mcpu, error);
+  if (optLevel > 3)
+    return fail("-O" + llvm::Twine(optLevel) + " is not an optimization level (0 to 3)");
+  auto machine = mfc::createTargetMachine(mtriple, mcpu, optLevel, error);
   if (failed(machine))
     return fail(error);
   // A shared library gets its weights through an object of their own (see
@@ -221,7 +227,7 @@ int main(int argc, char **argv) {
   });
   llvm::LLVMContext llvmContext;
   std::unique_ptr<llvm::Module> llvmModule =
-      mfc::translateToLLVMIR(*module, llvmContext, entry, *signature, **machine);
+      mfc::translateToLLVMIR(*module, llvmContext, entry, *signature, **machine, optLevel);
   if (!llvmModule)
     return 1;
   if (emitStage == Stage::LLVM)

@@ -35,7 +35,8 @@ mlir::FailureOr<std::string> prepareEntry(mlir::ModuleOp module, llvm::StringRef
 /// A target machine for `triple` (empty: the host) and `cpu` ("native": the host's,
 /// with its features).
 mlir::FailureOr<std::unique_ptr<llvm::TargetMachine>>
-createTargetMachine(llvm::StringRef triple, llvm::StringRef cpu, std::string &error);
+createTargetMachine(llvm::StringRef triple, llvm::StringRef cpu, unsigned optLevel,
+                    std::string &error);
 
 /// Moves the data of large constant globals (weights) out of `module` into an object
 /// file of their own, written straight from the (memory-mapped or packed) blobs with an
@@ -48,7 +49,8 @@ mlir::FailureOr<std::string> externalizeWeights(mlir::ModuleOp module, llvm::Str
 std::unique_ptr<llvm::Module> translateToLLVMIR(mlir::ModuleOp module, llvm::LLVMContext &ctx,
                                                 llvm::StringRef entry,
                                                 llvm::StringRef signature,
-                                                llvm::TargetMachine &machine);
+                                                llvm::TargetMachine &machine,
+                                                unsigned optLevel);
 
 /// Writes `module` as an object file.
 mlir::LogicalResult emitObjectFile(llvm::Module &module, llvm::TargetMachine &machine,
