@@ -133,3 +133,38 @@ def test_compile_error_is_reported(tmp_path):
     bad.write_bytes(b"\x08\x07garbage")
     with pytest.raises(MfcError, match="not a valid ONNX model"):
         compile(bad)
+
+
+def loop_model(stop_after):
+    """Loop: x += iteration (as float) while iteration < stop_after; scan output 2 * x."""
+    f, i64, b = TensorProto.FLOAT, TensorProto.INT64, TensorProto.BOOL
+    body = helper.make_graph(
+        [helper.make_node("Cast", ["iter"], ["iter_f"], to=f),
+         helper.make_node("Add", ["x_in", "iter_f"], ["x_out"]),
+         helper.make_node("Add", ["x_out", "x_out"], ["y"]),
+         helper.make_node("Less", ["iter", "stop"], ["cond_out"])],
+        "body",
+        [helper.make_tensor_value_info("iter", i64, []), helper.make_tensor_value_info("cond_in", b, []),
+         helper.make_tensor_value_info("x_in", f, ["n"])],
+        [helper.make_tensor_value_info("cond_out", b, []), helper.make_tensor_value_info("x_out", f, ["n"]),
+         helper.make_tensor_value_info("y", f, ["n"])])
+    graph = helper.make_graph(
+        [helper.make_node("Loop", ["M", "cond", "x0"], ["x_final", "ys"], body=body, name="loop")],
+        "loop_graph",
+        [helper.make_tensor_value_info("x0", f, ["n"])],
+        [helper.make_tensor_value_info("x_final", f, ["n"]), helper.make_tensor_value_info("ys", f, [None, "n"])],
+        [numpy_helper.from_array(np.array(6, np.int64), "M"),
+         numpy_helper.from_array(np.array(True), "cond"),
+         numpy_helper.from_array(np.array(stop_after, np.int64), "stop")])
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
+
+
+@pytest.mark.parametrize("stop_after", [10, 2])  # runs all 6 trips / stops on the condition
+def test_loop_matches_onnxruntime(tmp_path, stop_after):
+    path = tmp_path / "loop.onnx"
+    onnx.save(loop_model(stop_after), path)
+    x0 = np.array([0.5, -1.0, 2.0], np.float32)
+    expected = onnxruntime_session(str(path)).run(None, {"x0": x0})
+    actual = load(compile(path))(x0)
+    for a, e in zip(actual, expected):
+        np.testing.assert_array_equal(a, e)

@@ -1,8 +1,9 @@
-//===- ControlFlow.cpp - Scan ---------------------------------------------===//
+//===- ControlFlow.cpp - Scan and Loop ------------------------------------===//
 //
 // Scan becomes an scf.for over the sequence: loop-carried states, per-step slices of
-// the scan inputs, and per-step results inserted into preallocated scan outputs. The
-// body graph is imported inline into the loop body.
+// the scan inputs, and per-step results inserted into preallocated scan outputs. Loop
+// becomes an scf.while over (iteration, condition, states, scan outputs). The body
+// graph is imported inline into the loop body.
 //
 //===----------------------------------------------------------------------===//
 #include "../Importer.h"
@@ -31,6 +32,76 @@ void recordSymbols(GraphImporter &im, Location loc, const onnx::TypeProto *type,
   for (int i = 0; i < dims.size() && i < int(valueDims.size()); ++i)
     if (dims[i].has_dim_param() && !symbols.count(dims[i].dim_param()))
       symbols[dims[i].dim_param()] = tensor::DimOp::create(im.builder, loc, value, valueDims[i]);
+}
+
+/// Offsets, sizes and strides of the unit slice of `tensor` at `index` along `axis`.
+std::tuple<SmallVector<OpFoldResult>, SmallVector<OpFoldResult>, SmallVector<OpFoldResult>>
+unitSlice(OpBuilder &b, Location loc, Value tensor, int64_t axis, Value index) {
+  int64_t rank = cast<RankedTensorType>(tensor.getType()).getRank();
+  SmallVector<OpFoldResult> offsets(rank, b.getIndexAttr(0)), strides(rank, b.getIndexAttr(1));
+  SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(b, loc, tensor);
+  offsets[axis] = index;
+  sizes[axis] = b.getIndexAttr(1);
+  return {offsets, sizes, strides};
+}
+
+/// An empty tensor for the per-step outputs `out` of a body stacked along `axis`
+/// (`length` steps). Dynamic per-step dims are sized through their dim_params.
+FailureOr<Value> stackedOutput(GraphImporter &im, const Node &node,
+                               const onnx::ValueInfoProto &out, int64_t &axis, Value length,
+                               const llvm::StringMap<Value> &symbols) {
+  Location loc = node.loc;
+  FailureOr<RankedTensorType> stepType =
+      im.tensorType(out.type(), loc, "body output '" + out.name() + "'");
+  if (failed(stepType))
+    return failure();
+  int64_t rank = stepType->getRank() + 1;
+  if (axis < 0)
+    axis += rank;
+  if (axis < 0 || axis >= rank)
+    return im.error(node, "scan output axis ") << axis << " is out of range";
+  SmallVector<int64_t> shape(stepType->getShape());
+  shape.insert(shape.begin() + axis, ShapedType::kDynamic);
+  SmallVector<Value> dynDims;
+  const auto &dims = out.type().tensor_type().shape().dim();
+  for (int64_t d = 0, s = 0; d < rank; ++d) {
+    if (d == axis) {
+      dynDims.push_back(length);
+      continue;
+    }
+    if (ShapedType::isDynamic(shape[d])) {
+      const std::string &symbol = dims[s].dim_param();
+      auto it = symbols.find(symbol);
+      if (symbol.empty() || it == symbols.end())
+        return im.error(node, "dimension ")
+               << s << " of scan output '" << out.name()
+               << "' is unknown; give it a dim_param shared with an input";
+      dynDims.push_back(it->second);
+    }
+    ++s;
+  }
+  return im.emptyTensor(loc, shape, stepType->getElementType(), dynDims);
+}
+
+/// `step` inserted into `acc` at `index` along `axis`.
+Value insertStep(OpBuilder &b, Location loc, Value acc, Value step, int64_t axis, Value index) {
+  auto [offsets, sizes, strides] = unitSlice(b, loc, acc, axis, index);
+  auto stepType = dropAxis(cast<RankedTensorType>(acc.getType()), axis);
+  if (step.getType() != stepType)
+    step = tensor::CastOp::create(b, loc, stepType, step);
+  return tensor::InsertSliceOp::create(b, loc, step, acc, offsets, sizes, strides);
+}
+
+/// The next value of a loop-carried `carried` state, cast to its type when compatible.
+FailureOr<Value> nextState(GraphImporter &im, const Node &node, Value next, Type carried,
+                           int64_t index) {
+  if (next.getType() == carried)
+    return next;
+  if (failed(verifyCompatibleShape(next.getType(), carried)) ||
+      getElementTypeOrSelf(next) != getElementTypeOrSelf(carried))
+    return im.error(node, "body output ") << index << " is " << next.getType()
+                                          << " but the state is " << carried;
+  return tensor::CastOp::create(im.builder, node.loc, carried, next).getResult();
 }
 
 FailureOr<SmallVector<OnnxValue>> convertScan(GraphImporter &im, const Node &node) {
@@ -88,35 +159,10 @@ FailureOr<SmallVector<OnnxValue>> convertScan(GraphImporter &im, const Node &nod
   SmallVector<int32_t> scanOutTypes;
   for (int64_t k = 0; k < numScanOutputs; ++k) {
     const onnx::ValueInfoProto &out = body.output(numStates + k);
-    FailureOr<RankedTensorType> stepType = im.tensorType(out.type(), loc, "scan output '" + out.name() + "'");
-    if (failed(stepType))
+    FailureOr<Value> stacked = stackedOutput(im, node, out, outAxes[k], length, symbols);
+    if (failed(stacked))
       return failure();
-    int64_t rank = stepType->getRank() + 1;
-    if (outAxes[k] < 0)
-      outAxes[k] += rank;
-    if (outAxes[k] < 0 || outAxes[k] >= rank)
-      return im.error(node, "scan output axis ") << outAxes[k] << " is out of range";
-    SmallVector<int64_t> shape(stepType->getShape());
-    SmallVector<Value> dynDims;
-    shape.insert(shape.begin() + outAxes[k], ShapedType::kDynamic);
-    const auto &dims = out.type().tensor_type().shape().dim();
-    for (int64_t d = 0, s = 0; d < rank; ++d) {
-      if (d == outAxes[k]) {
-        dynDims.push_back(length);
-        continue;
-      }
-      if (ShapedType::isDynamic(shape[d])) {
-        const std::string &symbol = dims[s].dim_param();
-        auto it = symbols.find(symbol);
-        if (symbol.empty() || it == symbols.end())
-          return im.error(node, "dimension ")
-                 << s << " of scan output '" << out.name()
-                 << "' is unknown; give it a dim_param shared with a Scan input";
-        dynDims.push_back(it->second);
-      }
-      ++s;
-    }
-    inits.push_back(im.emptyTensor(loc, shape, stepType->getElementType(), dynDims));
+    inits.push_back(*stacked);
     scanOutTypes.push_back(out.type().tensor_type().elem_type());
   }
 
@@ -129,20 +175,11 @@ FailureOr<SmallVector<OnnxValue>> convertScan(GraphImporter &im, const Node &nod
   Value reversedT; // length - 1 - t, for reverse directions
   if (llvm::is_contained(inDirs, 1) || llvm::is_contained(outDirs, 1))
     reversedT = arith::SubIOp::create(b, loc, arith::SubIOp::create(b, loc, length, one), t);
-  auto sliceOffsets = [&](Value tensor, int64_t axis, Value index) {
-    int64_t rank = cast<RankedTensorType>(tensor.getType()).getRank();
-    SmallVector<OpFoldResult> offsets(rank, b.getIndexAttr(0)), strides(rank, b.getIndexAttr(1));
-    SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(b, loc, tensor);
-    offsets[axis] = index;
-    sizes[axis] = b.getIndexAttr(1);
-    return std::make_tuple(offsets, sizes, strides);
-  };
-
   llvm::StringMap<OnnxValue> bound;
   for (int64_t i = 0; i < numStates; ++i)
     bound[body.input(i).name()] = {loop.getRegionIterArg(i), states[i].elemType};
   for (auto [j, in] : llvm::enumerate(scanInputs)) {
-    auto [offsets, sizes, strides] = sliceOffsets(in.value, inAxes[j], inDirs[j] ? reversedT : t);
+    auto [offsets, sizes, strides] = unitSlice(b, loc, in.value, inAxes[j], inDirs[j] ? reversedT : t);
     auto stepType = dropAxis(cast<RankedTensorType>(in.value.getType()), inAxes[j]);
     Value step = tensor::ExtractSliceOp::create(b, loc, stepType, in.value, offsets, sizes, strides);
     bound[body.input(numStates + j).name()] = {step, in.elemType};
@@ -153,26 +190,16 @@ FailureOr<SmallVector<OnnxValue>> convertScan(GraphImporter &im, const Node &nod
 
   SmallVector<Value> yields;
   for (int64_t i = 0; i < numStates; ++i) {
-    Value next = (*outputs)[i].value;
-    Type carried = loop.getRegionIterArg(i).getType();
-    if (next.getType() != carried) {
-      if (failed(verifyCompatibleShape(next.getType(), carried)) ||
-          getElementTypeOrSelf(next) != getElementTypeOrSelf(carried))
-        return im.error(node, "body output ") << i << " is " << next.getType()
-                                              << " but the state is " << carried;
-      next = tensor::CastOp::create(b, loc, carried, next);
-    }
-    yields.push_back(next);
+    FailureOr<Value> next =
+        nextState(im, node, (*outputs)[i].value, loop.getRegionIterArg(i).getType(), i);
+    if (failed(next))
+      return failure();
+    yields.push_back(*next);
   }
-  for (int64_t k = 0; k < numScanOutputs; ++k) {
-    Value acc = loop.getRegionIterArg(numStates + k);
-    auto [offsets, sizes, strides] = sliceOffsets(acc, outAxes[k], outDirs[k] ? reversedT : t);
-    Value step = (*outputs)[numStates + k].value;
-    auto stepType = dropAxis(cast<RankedTensorType>(acc.getType()), outAxes[k]);
-    if (step.getType() != stepType)
-      step = tensor::CastOp::create(b, loc, stepType, step);
-    yields.push_back(tensor::InsertSliceOp::create(b, loc, step, acc, offsets, sizes, strides));
-  }
+  for (int64_t k = 0; k < numScanOutputs; ++k)
+    yields.push_back(insertStep(b, loc, loop.getRegionIterArg(numStates + k),
+                                (*outputs)[numStates + k].value, outAxes[k],
+                                outDirs[k] ? reversedT : t));
   scf::YieldOp::create(b, loc, yields);
 
   SmallVector<OnnxValue> results;
@@ -182,8 +209,120 @@ FailureOr<SmallVector<OnnxValue>> convertScan(GraphImporter &im, const Node &nod
     results.push_back({loop.getResult(numStates + k), scanOutTypes[k]});
   return results;
 }
+/// A scalar from a rank-0 or single-element tensor.
+Value scalarOf(OpBuilder &b, Location loc, Value tensor) {
+  auto type = cast<RankedTensorType>(tensor.getType());
+  SmallVector<Value> zeros(type.getRank(), arith::ConstantIndexOp::create(b, loc, 0));
+  return tensor::ExtractOp::create(b, loc, tensor, zeros);
+}
+
+FailureOr<SmallVector<OnnxValue>> convertLoop(GraphImporter &im, const Node &node) {
+  OpBuilder &b = im.builder;
+  Location loc = node.loc;
+  const onnx::AttributeProto *bodyAttr = node.attr("body");
+  if (!bodyAttr || !bodyAttr->has_g())
+    return im.error(node, "missing body graph");
+  onnx::GraphProto body = bodyAttr->g();
+  Value tripCount = node.input(0), condition = node.input(1);
+  int64_t numStates = int64_t(node.inputs.size()) - 2;
+  int64_t numScanOutputs = body.output_size() - 1 - numStates;
+  if (numStates < 0 || numScanOutputs < 0 || body.input_size() != numStates + 2)
+    return im.error(node, "body has ") << body.input_size() << " inputs and "
+                                       << body.output_size() << " outputs for "
+                                       << numStates << " loop-carried values";
+  if (numScanOutputs && !tripCount)
+    return im.error(node, "scan outputs need a trip count (input M): a loop that only "
+                          "stops on its condition would have to grow them");
+
+  // Scan outputs are preallocated for M steps and cut to the steps taken.
+  Value bound = tripCount ? arith::IndexCastOp::create(b, loc, b.getIndexType(),
+                                                       scalarOf(b, loc, tripCount))
+                          : Value();
+  llvm::StringMap<Value> symbols;
+  SmallVector<Value> inits{arith::ConstantIndexOp::create(b, loc, 0),
+                           condition ? scalarOf(b, loc, condition)
+                                     : arith::ConstantOp::create(b, loc, b.getBoolAttr(true))};
+  for (int64_t i = 0; i < numStates; ++i) {
+    Value state = node.input(2 + i);
+    inits.push_back(state);
+    int64_t rank = cast<RankedTensorType>(state.getType()).getRank();
+    recordSymbols(im, loc, &body.input(2 + i).type(), state,
+                  llvm::to_vector(llvm::seq<int64_t>(0, rank)), symbols);
+  }
+  SmallVector<int64_t> axes(numScanOutputs, 0);
+  SmallVector<int32_t> scanOutTypes;
+  for (int64_t k = 0; k < numScanOutputs; ++k) {
+    const onnx::ValueInfoProto &out = body.output(1 + numStates + k);
+    FailureOr<Value> stacked = stackedOutput(im, node, out, axes[k], bound, symbols);
+    if (failed(stacked))
+      return failure();
+    inits.push_back(*stacked);
+    scanOutTypes.push_back(out.type().tensor_type().elem_type());
+  }
+
+  auto loop = scf::WhileOp::create(b, loc, ValueRange(inits).getTypes(), inits);
+  OpBuilder::InsertionGuard guard(b);
+  {
+    // Continue while i < M (when M is given) and the condition holds.
+    Block *before = b.createBlock(&loop.getBefore(), {}, ValueRange(inits).getTypes(),
+                                  SmallVector<Location>(inits.size(), loc));
+    Value go = before->getArgument(1);
+    if (bound)
+      go = arith::AndIOp::create(
+          b, loc, go,
+          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, before->getArgument(0), bound));
+    scf::ConditionOp::create(b, loc, go, before->getArguments());
+  }
+  Block *after = b.createBlock(&loop.getAfter(), {}, ValueRange(inits).getTypes(),
+                               SmallVector<Location>(inits.size(), loc));
+  Value i = after->getArgument(0);
+  Value iteration = tensor::FromElementsOp::create(
+      b, loc, RankedTensorType::get({}, b.getI64Type()),
+      ValueRange{arith::IndexCastOp::create(b, loc, b.getI64Type(), i)});
+  Value condIn = tensor::FromElementsOp::create(b, loc, RankedTensorType::get({}, b.getI1Type()),
+                                                ValueRange{after->getArgument(1)});
+  llvm::StringMap<OnnxValue> boundNames;
+  boundNames[body.input(0).name()] = {iteration, onnx::TensorProto::INT64};
+  boundNames[body.input(1).name()] = {condIn, onnx::TensorProto::BOOL};
+  for (int64_t s = 0; s < numStates; ++s)
+    boundNames[body.input(2 + s).name()] = {after->getArgument(2 + s), node.inputType(2 + s)};
+  FailureOr<SmallVector<OnnxValue>> outputs = im.importBody(body, boundNames);
+  if (failed(outputs))
+    return failure();
+  SmallVector<Value> yields{
+      arith::AddIOp::create(b, loc, i, arith::ConstantIndexOp::create(b, loc, 1)),
+      scalarOf(b, loc, (*outputs)[0].value)};
+  for (int64_t s = 0; s < numStates; ++s) {
+    FailureOr<Value> next =
+        nextState(im, node, (*outputs)[1 + s].value, after->getArgument(2 + s).getType(), s);
+    if (failed(next))
+      return failure();
+    yields.push_back(*next);
+  }
+  for (int64_t k = 0; k < numScanOutputs; ++k)
+    yields.push_back(insertStep(b, loc, after->getArgument(2 + numStates + k),
+                                (*outputs)[1 + numStates + k].value, axes[k], i));
+  scf::YieldOp::create(b, loc, yields);
+
+  b.setInsertionPointAfter(loop);
+  SmallVector<OnnxValue> results;
+  for (int64_t s = 0; s < numStates; ++s)
+    results.push_back({loop.getResult(2 + s), node.inputType(2 + s)});
+  Value steps = loop.getResult(0);
+  for (int64_t k = 0; k < numScanOutputs; ++k) {
+    Value stacked = loop.getResult(2 + numStates + k);
+    int64_t rank = cast<RankedTensorType>(stacked.getType()).getRank();
+    SmallVector<OpFoldResult> offsets(rank, b.getIndexAttr(0)), strides(rank, b.getIndexAttr(1));
+    SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(b, loc, stacked);
+    sizes[0] = steps;
+    results.push_back({tensor::ExtractSliceOp::create(b, loc, stacked, offsets, sizes, strides),
+                       scanOutTypes[k]});
+  }
+  return results;
+}
 } // namespace
 
 void mfc::onnx_import::registerControlFlowOps(ConverterTable &table) {
   table["Scan"] = {convertScan, 16, 17};
+  table["Loop"] = {convertLoop, 13, 17};
 }
