@@ -70,4 +70,25 @@ def TernLowerMatmul : Pass<"tern-lower-matmul", "mlir::ModuleOp"> {
                            "mlir::bufferization::BufferizationDialect"];
 }
 
+def TernExpandOps : Pass<"tern-expand-ops", "mlir::func::FuncOp"> {
+  let summary = "Expand tern.bitlinear, tern.quantize_act and tern.mlgru_scan into linalg/scf";
+  let description = [{
+    ```
+    tern.bitlinear(x, n, w, a)
+      => q, s = tern.quantize_act(x * rsqrt(mean(x^2) + eps) * n)
+         sitofp(tern.matmul(q, w)) * a / s
+    tern.quantize_act(x[..., K])
+      => s = 127 / max(max_k |x|, eps);  q = fptosi(clamp(roundeven(x * s), -128, 127))
+    tern.mlgru_scan(i, f, h0, lb)
+      => scf.for t: f_t = lb + (1 - lb) * sigmoid(f[:, t]);
+                    h = f_t * h + silu(i[:, t]) * (1 - f_t);  hs[:, t] = h
+    ```
+    Element-wise and per-token work becomes linalg.generic; tern.matmul stays for
+    tern-lower-matmul. After this pass only tern.matmul remains of the tern dialect.
+  }];
+  let dependentDialects = ["mlir::linalg::LinalgDialect", "mlir::arith::ArithDialect",
+                           "mlir::math::MathDialect", "mlir::tensor::TensorDialect",
+                           "mlir::scf::SCFDialect"];
+}
+
 #endif // TERN_PASSES

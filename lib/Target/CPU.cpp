@@ -40,6 +40,7 @@ void mfc::buildTernPipeline(OpPassManager &pm, bool remarks) {
 }
 
 void mfc::buildCpuLoweringPipeline(OpPassManager &pm) {
+  pm.addNestedPass<func::FuncOp>(tern::createTernExpandOps());
   pm.addPass(tern::createTernLowerMatmul({/*ukernels=*/true}));
   bufferization::OneShotBufferizePassOptions bufferize;
   bufferize.bufferizeFunctionBoundaries = true;
@@ -78,6 +79,20 @@ void mfc::registerPipelines() {
                              });
 }
 
+/// The ONNX element type code for an MLIR element type (signless ints as signed).
+static int64_t onnxElemType(Type type) {
+  if (type.isF32()) return 1;
+  if (type.isF64()) return 11;
+  if (type.isF16()) return 10;
+  if (type.isBF16()) return 16;
+  if (type.isInteger(1)) return 9;
+  if (type.isInteger(8)) return 3;
+  if (type.isInteger(16)) return 5;
+  if (type.isInteger(32)) return 6;
+  if (type.isInteger(64)) return 7;
+  return 0;
+}
+
 FailureOr<std::string> mfc::prepareEntry(ModuleOp module, StringRef entry) {
   auto func = module.lookupSymbol<func::FuncOp>(entry);
   if (!func)
@@ -89,7 +104,8 @@ FailureOr<std::string> mfc::prepareEntry(ModuleOp module, StringRef entry) {
     auto name = attrs ? attrs.getAs<StringAttr>("onnx.name") : nullptr;
     auto elemType = attrs ? attrs.getAs<IntegerAttr>("onnx.elem_type") : nullptr;
     os << kind << "\t" << (name ? name.getValue().str() : kind.str() + std::to_string(index))
-       << "\t" << (elemType ? elemType.getInt() : 0) << "\t" << tensor.getRank() << "\t";
+       << "\t" << (elemType ? elemType.getInt() : onnxElemType(tensor.getElementType()))
+       << "\t" << tensor.getRank() << "\t";
     llvm::interleave(tensor.getShape(), os,
                      [&](int64_t d) { os << (ShapedType::isDynamic(d) ? -1 : d); }, ",");
     os << "\n";

@@ -12,6 +12,7 @@
 
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/MLIRContext.h"
+#include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Support/FileUtilities.h"
 #include "mlir/Support/Timing.h"
@@ -35,7 +36,8 @@ enum class Target { CPU, CUDA, HLS };
 
 cl::OptionCategory mfcCategory("mfc options");
 
-cl::opt<std::string> inputFilename(cl::Positional, cl::desc("<model.onnx | model.onnxtxt>"),
+cl::opt<std::string> inputFilename(cl::Positional,
+                                   cl::desc("<model.onnx | model.onnxtxt | model.mlir>"),
                                    cl::cat(mfcCategory));
 cl::opt<std::string> outputFilename("o", cl::desc("Output file (default: stdout for text "
                                                   "stages, <input>.so / <input>.o for binaries)"),
@@ -66,6 +68,9 @@ cl::opt<std::string> mcpu("mcpu", cl::desc("Target CPU (default: the host; 'nati
 cl::opt<bool> listOps("list-supported-ops",
                       cl::desc("List the ONNX ops the importer converts, with their opsets"),
                       cl::cat(mfcCategory));
+cl::opt<std::string> entryName("entry",
+                               cl::desc("Entry function of an MLIR input (default main_graph)"),
+                               cl::init("main_graph"), cl::cat(mfcCategory));
 cl::opt<unsigned> optLevel("O",
                            cl::desc("LLVM optimization level of the generated code (0-3); the "
                                     "ternary kernels are optimized either way"),
@@ -145,7 +150,11 @@ int main(int argc, char **argv) {
   mlir::registerAllExtensions(registry);
   mfc::registerImportDialects(registry);
   mlir::MLIRContext context(registry);
-  mlir::OwningOpRef<mlir::ModuleOp> module = mfc::importOnnxFile(context, inputFilename);
+  // ONNX models are imported; MLIR files (at the import or tern level) are parsed.
+  bool isMLIR = llvm::StringRef(inputFilename).ends_with(".mlir");
+  mlir::OwningOpRef<mlir::ModuleOp> module =
+      isMLIR ? mlir::parseSourceFile<mlir::ModuleOp>(inputFilename, &context)
+             : mfc::importOnnxFile(context, inputFilename);
   if (!module)
     return 1;
   if (emitStage == Stage::Import && !report)
@@ -184,7 +193,7 @@ int main(int argc, char **argv) {
     return writeText([&](llvm::raw_ostream &os) { module->print(os); }) ? 0 : 1;
 
   // CPU: lower to the LLVM dialect, then LLVM IR, object code, shared library.
-  const std::string entry = "main_graph";
+  const std::string entry = entryName;
   mlir::FailureOr<std::string> signature = mfc::prepareEntry(*module, entry);
   if (failed(signature))
     return 1;

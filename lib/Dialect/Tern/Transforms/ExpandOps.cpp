@@ -1,0 +1,248 @@
+//===- ExpandOps.cpp - tern ops other than tern.matmul to linalg/scf ------===//
+//
+// tern.bitlinear    => rms norm, tern.quantize_act, tern.matmul, rescale
+// tern.quantize_act => per-token absmax reduction, scale, round/clamp to int8
+// tern.mlgru_scan   => scf.for over the sequence with an element-wise step
+//
+//===----------------------------------------------------------------------===//
+#include "mfc/Dialect/Tern/Passes.h"
+
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+
+namespace mfc::tern {
+#define GEN_PASS_DEF_TERNEXPANDOPS
+#include "Tern/Passes.h.inc"
+} // namespace mfc::tern
+
+using namespace mlir;
+using namespace mfc::tern;
+
+namespace {
+using ScalarFn = function_ref<Value(OpBuilder &, Location, ValueRange)>;
+
+/// Dynamic sizes of `like`'s dims that are dynamic in `shape` (same rank prefix).
+SmallVector<Value> dynamicSizes(OpBuilder &b, Location loc, Value like, ArrayRef<int64_t> shape) {
+  SmallVector<Value> dims;
+  for (auto [d, size] : llvm::enumerate(shape))
+    if (ShapedType::isDynamic(size))
+      dims.push_back(tensor::DimOp::create(b, loc, like, d));
+  return dims;
+}
+
+/// A linalg.generic producing a tensor of `resultType` (sized like `like`), reading
+/// `inputs` through `maps`, over loops of `iterators`; `init` is the accumulator start
+/// for reductions (or unused for parallel maps).
+Value generic(OpBuilder &b, Location loc, RankedTensorType resultType, Value like,
+              ValueRange inputs, ArrayRef<AffineMap> maps,
+              ArrayRef<utils::IteratorType> iterators, std::optional<double> init,
+              ScalarFn body) {
+  Value out = tensor::EmptyOp::create(b, loc, resultType.getShape(), resultType.getElementType(),
+                                      dynamicSizes(b, loc, like, resultType.getShape()));
+  if (init) {
+    Value start = arith::ConstantOp::create(
+        b, loc, b.getFloatAttr(resultType.getElementType(), *init));
+    out = linalg::FillOp::create(b, loc, start, out).getResult(0);
+  }
+  return linalg::GenericOp::create(b, loc, resultType, inputs, out, maps, iterators,
+                                   [&](OpBuilder &nb, Location l, ValueRange args) {
+                                     linalg::YieldOp::create(nb, l, body(nb, l, args));
+                                   })
+      .getResult(0);
+}
+
+Value fconst(OpBuilder &b, Location loc, Type type, double v) {
+  return arith::ConstantOp::create(b, loc, b.getFloatAttr(type, v));
+}
+
+/// Maps for a rank-`rank` element-wise op whose operands are full tensors or per-token
+/// ([..., 1], last dim broadcast) or per-feature ([K], leading dims broadcast).
+enum class Operand { Full, PerToken, PerFeature };
+SmallVector<AffineMap> elementwiseMaps(MLIRContext *ctx, int64_t rank, ArrayRef<Operand> kinds) {
+  SmallVector<AffineMap> maps;
+  for (Operand kind : kinds) {
+    SmallVector<AffineExpr> exprs;
+    if (kind == Operand::PerFeature) {
+      exprs.push_back(getAffineDimExpr(rank - 1, ctx));
+    } else {
+      for (int64_t d = 0; d < rank; ++d)
+        exprs.push_back(kind == Operand::PerToken && d == rank - 1 ? getAffineConstantExpr(0, ctx)
+                                                                    : getAffineDimExpr(d, ctx));
+    }
+    maps.push_back(AffineMap::get(rank, 0, exprs, ctx));
+  }
+  maps.push_back(AffineMap::getMultiDimIdentityMap(rank, ctx));
+  return maps;
+}
+
+/// sum or max over the last dim of `x`, kept as a size-1 dim.
+Value reduceLastDim(OpBuilder &b, Location loc, Value x, double init, ScalarFn combine) {
+  auto type = cast<RankedTensorType>(x.getType());
+  int64_t rank = type.getRank();
+  SmallVector<int64_t> shape(type.getShape());
+  shape.back() = 1;
+  SmallVector<AffineExpr> outExprs;
+  for (int64_t d = 0; d < rank; ++d)
+    outExprs.push_back(d == rank - 1 ? b.getAffineConstantExpr(0) : b.getAffineDimExpr(d));
+  SmallVector<AffineMap> maps{b.getMultiDimIdentityMap(rank),
+                              AffineMap::get(rank, 0, outExprs, b.getContext())};
+  SmallVector<utils::IteratorType> iterators(rank, utils::IteratorType::parallel);
+  iterators.back() = utils::IteratorType::reduction;
+  return generic(b, loc, RankedTensorType::get(shape, type.getElementType()), x, x, maps,
+                 iterators, init, combine);
+}
+
+struct ExpandQuantizeAct : public OpRewritePattern<QuantizeActOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(QuantizeActOp op, PatternRewriter &b) const override {
+    Location loc = op.getLoc();
+    Value x = op.getInput();
+    auto type = cast<RankedTensorType>(x.getType());
+    Type f = type.getElementType();
+    int64_t rank = type.getRank();
+    SmallVector<utils::IteratorType> parallel(rank, utils::IteratorType::parallel);
+    Value absmax = reduceLastDim(b, loc, x, 0.0, [](OpBuilder &nb, Location l, ValueRange a) -> Value {
+      return arith::MaximumFOp::create(nb, l, math::AbsFOp::create(nb, l, a[0]), a[1]);
+    });
+    double eps = op.getEps().convertToDouble();
+    auto scaleType = cast<RankedTensorType>(op.getScale().getType());
+    Value scale = generic(b, loc, scaleType, absmax, absmax,
+                          elementwiseMaps(b.getContext(), rank, {Operand::Full}), parallel,
+                          std::nullopt, [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+                            Value floor = arith::MaximumFOp::create(nb, l, a[0], fconst(nb, l, f, eps));
+                            return arith::DivFOp::create(nb, l, fconst(nb, l, f, 127.0), floor);
+                          });
+    Value q = generic(b, loc, cast<RankedTensorType>(op.getQuantized().getType()), x,
+                      ValueRange{x, scale},
+                      elementwiseMaps(b.getContext(), rank, {Operand::Full, Operand::PerToken}),
+                      parallel, std::nullopt, [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+                        Value v = math::RoundEvenOp::create(nb, l, arith::MulFOp::create(nb, l, a[0], a[1]));
+                        v = arith::MaximumFOp::create(nb, l, v, fconst(nb, l, f, -128.0));
+                        v = arith::MinimumFOp::create(nb, l, v, fconst(nb, l, f, 127.0));
+                        return arith::FPToSIOp::create(nb, l, nb.getI8Type(), v);
+                      });
+    b.replaceOp(op, {q, scale});
+    return success();
+  }
+};
+
+struct ExpandBitLinear : public OpRewritePattern<BitLinearOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(BitLinearOp op, PatternRewriter &b) const override {
+    Location loc = op.getLoc();
+    Value x = op.getInput();
+    auto type = cast<RankedTensorType>(x.getType());
+    Type f = type.getElementType();
+    int64_t rank = type.getRank(), k = type.getShape().back();
+    SmallVector<utils::IteratorType> parallel(rank, utils::IteratorType::parallel);
+    MLIRContext *ctx = b.getContext();
+    // x * rsqrt(mean(x^2) + eps) * n
+    Value sumSquares = reduceLastDim(b, loc, x, 0.0, [](OpBuilder &nb, Location l, ValueRange a) -> Value {
+      return arith::AddFOp::create(nb, l, arith::MulFOp::create(nb, l, a[0], a[0]), a[1]);
+    });
+    double eps = op.getEps().convertToDouble();
+    Value normed = generic(
+        b, loc, type, x, ValueRange{x, sumSquares, op.getNormWeight()},
+        elementwiseMaps(ctx, rank, {Operand::Full, Operand::PerToken, Operand::PerFeature}),
+        parallel, std::nullopt, [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+          Value mean = arith::DivFOp::create(nb, l, a[1], fconst(nb, l, f, double(k)));
+          Value inv = math::RsqrtOp::create(nb, l, arith::AddFOp::create(nb, l, mean, fconst(nb, l, f, eps)));
+          return arith::MulFOp::create(nb, l, arith::MulFOp::create(nb, l, a[0], inv), a[2]);
+        });
+    SmallVector<int64_t> tokenShape(type.getShape());
+    tokenShape.back() = 1;
+    auto quant = QuantizeActOp::create(b, loc, RankedTensorType::get(type.getShape(), b.getI8Type()),
+                                       RankedTensorType::get(tokenShape, f), normed,
+                                       b.getF32FloatAttr(1.0e-5f));
+    auto resultType = cast<RankedTensorType>(op.getResult().getType());
+    auto accType = RankedTensorType::get(resultType.getShape(), b.getI32Type());
+    Value acc = MatmulOp::create(b, loc, accType, quant.getQuantized(), op.getWeights());
+    // acc * a / s_x, once per output element
+    bool perChannel = cast<RankedTensorType>(op.getWeightScale().getType()).getDimSize(0) != 1;
+    SmallVector<AffineMap> maps = elementwiseMaps(
+        ctx, rank, {Operand::Full, Operand::PerToken, perChannel ? Operand::PerFeature : Operand::Full});
+    if (!perChannel)
+      maps[2] = AffineMap::get(rank, 0, b.getAffineConstantExpr(0));
+    Value y = generic(b, loc, resultType, acc, ValueRange{acc, quant.getScale(), op.getWeightScale()},
+                      maps, parallel, std::nullopt,
+                      [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+                        Value sum = arith::SIToFPOp::create(nb, l, f, a[0]);
+                        return arith::DivFOp::create(nb, l, arith::MulFOp::create(nb, l, sum, a[2]), a[1]);
+                      });
+    b.replaceOp(op, y);
+    return success();
+  }
+};
+
+struct ExpandMLGRUScan : public OpRewritePattern<MLGRUScanOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(MLGRUScanOp op, PatternRewriter &b) const override {
+    Location loc = op.getLoc();
+    Value candidate = op.getCandidate(), forget = op.getForget(), lowerBound = op.getLowerBound();
+    auto seqType = cast<RankedTensorType>(candidate.getType());
+    auto stateType = cast<RankedTensorType>(op.getFinalState().getType());
+    Type f = seqType.getElementType();
+    Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+    Value one = arith::ConstantIndexOp::create(b, loc, 1);
+    Value length = tensor::DimOp::create(b, loc, candidate, 1);
+    auto hiddenType = cast<RankedTensorType>(op.getHidden().getType());
+    Value hidden = tensor::EmptyOp::create(b, loc, hiddenType.getShape(), f,
+                                           dynamicSizes(b, loc, candidate, hiddenType.getShape()));
+    auto loop = scf::ForOp::create(
+        b, loc, zero, length, one, ValueRange{op.getInitialState(), hidden},
+        [&](OpBuilder &lb, Location l, Value t, ValueRange carried) {
+          auto stepSlice = [&](Value seq) {
+            SmallVector<OpFoldResult> offsets{lb.getIndexAttr(0), t, lb.getIndexAttr(0)};
+            SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(lb, l, seq);
+            sizes[1] = lb.getIndexAttr(1);
+            SmallVector<OpFoldResult> strides(3, lb.getIndexAttr(1));
+            return std::make_tuple(offsets, sizes, strides);
+          };
+          auto [offsets, sizes, strides] = stepSlice(candidate);
+          auto stepType = RankedTensorType::get({seqType.getDimSize(0), seqType.getDimSize(2)}, f);
+          Value i = tensor::ExtractSliceOp::create(lb, l, stepType, candidate, offsets, sizes, strides);
+          Value fPre = tensor::ExtractSliceOp::create(lb, l, stepType, forget, offsets, sizes, strides);
+          SmallVector<Value> inputs{i, fPre, carried[0]};
+          SmallVector<Operand> kinds{Operand::Full, Operand::Full, Operand::Full};
+          if (lowerBound) {
+            inputs.push_back(lowerBound);
+            kinds.push_back(Operand::PerFeature);
+          }
+          Value h = generic(
+              lb, l, stateType, carried[0], inputs, elementwiseMaps(lb.getContext(), 2, kinds),
+              {utils::IteratorType::parallel, utils::IteratorType::parallel}, std::nullopt,
+              [&](OpBuilder &nb, Location el, ValueRange a) -> Value {
+                Value c1 = fconst(nb, el, f, 1.0);
+                auto sigmoid = [&](Value v) -> Value {
+                  Value e = math::ExpOp::create(nb, el, arith::NegFOp::create(nb, el, v));
+                  return arith::DivFOp::create(nb, el, c1, arith::AddFOp::create(nb, el, c1, e));
+                };
+                Value fs = sigmoid(a[1]);
+                if (a.size() > 4) // lower bound: lb + (1 - lb) * f
+                  fs = arith::AddFOp::create(
+                      nb, el, a[3],
+                      arith::MulFOp::create(nb, el, arith::SubFOp::create(nb, el, c1, a[3]), fs));
+                Value silu = arith::MulFOp::create(nb, el, a[0], sigmoid(a[0]));
+                Value c = arith::MulFOp::create(nb, el, silu, arith::SubFOp::create(nb, el, c1, fs));
+                return arith::AddFOp::create(nb, el, arith::MulFOp::create(nb, el, fs, a[2]), c);
+              });
+          auto [outOffsets, outSizes, outStrides] = stepSlice(carried[1]);
+          Value hs = tensor::InsertSliceOp::create(lb, l, h, carried[1], outOffsets, outSizes, outStrides);
+          scf::YieldOp::create(lb, l, ValueRange{h, hs});
+        });
+    b.replaceOp(op, {loop.getResult(1), loop.getResult(0)});
+    return success();
+  }
+};
+
+struct ExpandOps : public mfc::tern::impl::TernExpandOpsBase<ExpandOps> {
+  void runOnOperation() override {
+    RewritePatternSet patterns(&getContext());
+    patterns.add<ExpandBitLinear, ExpandQuantizeAct, ExpandMLGRUScan>(&getContext());
+    // Greedy: expanding tern.bitlinear creates a tern.quantize_act to expand in turn.
+    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
+      signalPassFailure();
+  }
+};
+} // namespace
