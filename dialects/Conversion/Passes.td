@@ -18,4 +18,20 @@ def StridedCopyToLoops : Pass<"mfc-strided-copy-to-loops", "mlir::func::FuncOp">
   let dependentDialects = ["mlir::linalg::LinalgDialect"];
 }
 
+def OutlineLoopNests : Pass<"mfc-outline-loop-nests", "mlir::ModuleOp"> {
+  let summary = "Outline each top-level loop nest of a function into a function of its own";
+  let description = [{
+    ```
+    func @f(...) { scf.for ... { <nest 1> }  scf.for ... { <nest 2> } ... }
+      => func @f(...) { call @f_nest0(<captured values>)  call @f_nest1(...) ... }
+         func private @f_nest0(...) attributes {llvm.no_inline} { scf.for ... }
+    ```
+    Applies to loop nests without results (the bufferized, looped form of linalg ops).
+    An imported model is one function holding every layer; LLVM's loop passes update
+    dominator trees per loop across the whole function, which grows quadratically with
+    the model. Small functions keep compile time linear in the number of layers.
+  }];
+  let dependentDialects = ["mlir::func::FuncDialect", "mlir::scf::SCFDialect"];
+}
+
 #endif // MFC_CONVERSION_PASSES

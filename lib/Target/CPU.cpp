@@ -52,6 +52,7 @@ void mfc::buildCpuLoweringPipeline(OpPassManager &pm) {
   pm.addPass(createConvertBufferizationToMemRefPass());
   pm.addNestedPass<func::FuncOp>(createStridedCopyToLoops());
   pm.addPass(createConvertLinalgToLoopsPass());
+  pm.addPass(createOutlineLoopNests());
   pm.addPass(memref::createExpandStridedMetadataPass());
   pm.addPass(createLowerAffinePass());
   pm.addPass(createSCFToControlFlowPass());
