@@ -253,5 +253,5 @@ void mfc::onnx_import::registerReductionOps(ConverterTable &table) {
   table["ReduceMax"] = {reduceConverter(ReduceKind::Max), 13, 17};
   table["Softmax"] = {convertSoftmax, 13, 17};
   table["LayerNormalization"] = {convertLayerNorm, 17, 17};
-  table["CumSum"] = {convertCumSum, 14, 17};
+  table["CumSum"] = {convertCumSum, 13, 17}; // CumSum-11 and CumSum-14 differ only in types
 }
