@@ -168,3 +168,21 @@ def test_loop_matches_onnxruntime(tmp_path, stop_after):
     actual = load(compile(path))(x0)
     for a, e in zip(actual, expected):
         np.testing.assert_array_equal(a, e)
+
+
+@pytest.mark.parametrize("sign", [1, -1])
+def test_accumulation_does_not_overflow_partial_sums(tmp_path, sign):
+    """The largest possible sums (|x| = 128 and 127 against all-equal weights over a long
+    row) must come out exact: the kernels' narrow partial sums are flushed in time."""
+    k, n = 8192 + 44, 6
+    codes = np.full((n, k), sign, np.int8)
+    codes[1] = -codes[1]
+    codes[2, ::3] = 0
+    path = tmp_path / "extreme.onnx"
+    onnx.save(bitlinear_accumulation_model(codes, np.float32(1.0), k), path)
+    x = np.full((2, k), 1000.0, np.float32)
+    x[1] = -1000.0  # quantizes to 127 and -127 (the absmax scale maps |x| to 127)
+    q, acc = load(compile(path))(x)
+    exact = q.astype(np.int64) @ codes.T.astype(np.int64)
+    assert np.abs(exact).max() > 10**6  # far beyond int16
+    np.testing.assert_array_equal(acc, exact.astype(np.float32))

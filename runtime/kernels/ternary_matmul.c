@@ -4,11 +4,13 @@
  * tern dialect lays it out (weight k of row n in byte k/4, bits 2(k%4)..2(k%4)+1,
  * 00 = 0, 01 = +1, 11 = -1). Exact int32 result.
  *
- * No multiplies: the AVX2 path applies each weight with vpsignw (x, -x or 0 by the
- * weight's sign) and adds. Per token, the activations are widened to int16 once and
- * permuted so that the 4 codes of a byte line up with 4 contiguous 32-element runs:
- * code j of byte b in a 128-weight block pairs with x[128*blk + 4b + j], stored at
- * xp[128*blk + 32j + b]. Rows (output channels) are split across threads with OpenMP.
+ * No multiplies. AVX-512BW: per 256 weights (64 code bytes), the codes equal to +1 and
+ * to -1 become lane masks, and masked adds and subtracts apply the activations. AVX2:
+ * vpsignw turns each activation into x, -x or 0 by the weight's sign, then adds.
+ * Per token, the activations are widened to int16 once and permuted so that the 4
+ * codes of a byte line up with 4 contiguous runs: with B code bytes per block (64 or
+ * 32), code j of byte b pairs with x[4B*blk + 4b + j], stored at xp[4B*blk + Bj + b].
+ * Rows (output channels) are split across threads with OpenMP.
  *
  * Called from compiled models through MLIR's C interface for memrefs
  * (tern-lower-matmul{ukernels=true}).
@@ -32,7 +34,7 @@ typedef struct {
   int64_t offset, sizes[2], strides[2];
 } MemRefI32x2;
 
-enum { kBlock = 128, kBlockBytes = kBlock / 4 };
+enum { kAvx2BlockBytes = 32, kAvx512BlockBytes = 64 };
 
 static int8_t weightAt(const uint8_t *row, int64_t k) {
   int code = (row[k / 4] >> (2 * (k % 4))) & 3;
@@ -49,18 +51,60 @@ static int32_t scalarRow(const int8_t *x, const uint8_t *row, int64_t from, int6
   return acc;
 }
 
+/* Permutes one token's activations for blocks of `blockBytes` code bytes (see top). */
+static void permute(const int8_t *x, int64_t blocks, int blockBytes, int16_t *xp) {
+  const int64_t block = 4 * (int64_t)blockBytes;
+  for (int64_t blk = 0; blk < blocks; ++blk)
+    for (int j = 0; j < 4; ++j)
+      for (int b = 0; b < blockBytes; ++b)
+        xp[blk * block + blockBytes * j + b] = x[blk * block + 4 * b + j];
+}
+
 #ifdef MFC_X86
+__attribute__((target("avx512f,avx512bw"))) static int32_t avx512Row(const int16_t *xp,
+                                                                      const uint8_t *row,
+                                                                      int64_t blocks) {
+  const __m512i three = _mm512_set1_epi8(3), one = _mm512_set1_epi8(1);
+  __m512i acc32 = _mm512_setzero_si512();
+  for (int64_t start = 0; start < blocks;) {
+    /* An int16 lane gains at most 4 * 128 per block: flush to int32 every 32 blocks. */
+    int64_t end = blocks - start > 32 ? start + 32 : blocks;
+    __m512i accLo = _mm512_setzero_si512(), accHi = _mm512_setzero_si512();
+    for (int64_t blk = start; blk < end; ++blk) {
+      __m512i bytes = _mm512_loadu_si512((const void *)(row + blk * kAvx512BlockBytes));
+      const int16_t *xb = xp + blk * 4 * kAvx512BlockBytes;
+      for (int j = 0; j < 4; ++j) {
+        __m512i code = _mm512_and_si512(_mm512_srli_epi16(bytes, 2 * j), three);
+        __mmask64 plus = _mm512_cmpeq_epi8_mask(code, one);
+        __mmask64 minus = _mm512_cmpeq_epi8_mask(code, three);
+        __m512i xLo = _mm512_loadu_si512((const void *)(xb + 64 * j));
+        __m512i xHi = _mm512_loadu_si512((const void *)(xb + 64 * j + 32));
+        accLo = _mm512_mask_add_epi16(accLo, (__mmask32)plus, accLo, xLo);
+        accLo = _mm512_mask_sub_epi16(accLo, (__mmask32)minus, accLo, xLo);
+        accHi = _mm512_mask_add_epi16(accHi, (__mmask32)(plus >> 32), accHi, xHi);
+        accHi = _mm512_mask_sub_epi16(accHi, (__mmask32)(minus >> 32), accHi, xHi);
+      }
+    }
+    acc32 = _mm512_add_epi32(acc32, _mm512_cvtepi16_epi32(_mm512_castsi512_si256(accLo)));
+    acc32 = _mm512_add_epi32(acc32, _mm512_cvtepi16_epi32(_mm512_extracti64x4_epi64(accLo, 1)));
+    acc32 = _mm512_add_epi32(acc32, _mm512_cvtepi16_epi32(_mm512_castsi512_si256(accHi)));
+    acc32 = _mm512_add_epi32(acc32, _mm512_cvtepi16_epi32(_mm512_extracti64x4_epi64(accHi, 1)));
+    start = end;
+  }
+  return _mm512_reduce_add_epi32(acc32);
+}
+
 __attribute__((target("avx2"))) static int32_t avx2Row(const int16_t *xp, const uint8_t *row,
                                                         int64_t blocks) {
   const __m256i three = _mm256_set1_epi8(3), two = _mm256_set1_epi8(2);
   __m256i acc32 = _mm256_setzero_si256();
   for (int64_t start = 0; start < blocks;) {
-    /* int16 lanes gain at most 4 * 128 per block: flush to int32 every 32 blocks. */
-    int64_t end = blocks - start > 32 ? start + 32 : blocks;
+    /* An int16 lane gains at most 8 * 128 per block: flush to int32 every 16 blocks. */
+    int64_t end = blocks - start > 16 ? start + 16 : blocks;
     __m256i acc16 = _mm256_setzero_si256();
     for (int64_t blk = start; blk < end; ++blk) {
-      __m256i bytes = _mm256_loadu_si256((const __m256i *)(row + blk * kBlockBytes));
-      const int16_t *xb = xp + blk * kBlock;
+      __m256i bytes = _mm256_loadu_si256((const __m256i *)(row + blk * kAvx2BlockBytes));
+      const int16_t *xb = xp + blk * 4 * kAvx2BlockBytes;
       for (int j = 0; j < 4; ++j) {
         __m256i code = _mm256_and_si256(_mm256_srli_epi16(bytes, 2 * j), three);
         /* 2-bit two's complement to int8: t = code - 2 * (code & 2) */
@@ -85,24 +129,30 @@ __attribute__((target("avx2"))) static int32_t avx2Row(const int16_t *xp, const 
 }
 #endif
 
+typedef int32_t (*RowKernel)(const int16_t *xp, const uint8_t *row, int64_t blocks);
+
 void _mlir_ciface_mfc_ternary_matmul_i8(MemRefI8x2 *x, MemRefI8x2 *w, MemRefI32x2 *y) {
   const int64_t m = x->sizes[0], k = x->sizes[1], n = w->sizes[0];
-  const int64_t blocks = k / kBlock, tail = blocks * kBlock;
+  /* The widest vector code the CPU runs, chosen at run time. */
+  RowKernel kernel = 0;
+  int blockBytes = 0;
 #ifdef MFC_X86
-  const int useAvx2 = __builtin_cpu_supports("avx2");
-#else
-  const int useAvx2 = 0;
+  if (__builtin_cpu_supports("avx512bw")) {
+    kernel = avx512Row;
+    blockBytes = kAvx512BlockBytes;
+  } else if (__builtin_cpu_supports("avx2")) {
+    kernel = avx2Row;
+    blockBytes = kAvx2BlockBytes;
+  }
 #endif
+  const int64_t blocks = kernel ? k / (4 * blockBytes) : 0, tail = blocks * 4 * blockBytes;
   int8_t *xrow = malloc(k > 0 ? (size_t)k : 1);
   int16_t *xp = malloc((size_t)(tail > 0 ? tail : 1) * sizeof(int16_t));
   for (int64_t i = 0; i < m; ++i) {
     const int8_t *src = x->aligned + x->offset + i * x->strides[0];
     for (int64_t kk = 0; kk < k; ++kk)
       xrow[kk] = src[kk * x->strides[1]];
-    for (int64_t blk = 0; blk < blocks; ++blk)
-      for (int j = 0; j < 4; ++j)
-        for (int b = 0; b < kBlockBytes; ++b)
-          xp[blk * kBlock + 32 * j + b] = xrow[blk * kBlock + 4 * b + j];
+    permute(xrow, blocks, blockBytes, xp);
     int32_t *out = y->aligned + y->offset + i * y->strides[0];
     /* Threads only for large matrices: for small ones the fork/join costs more than
        the work, and libgomp's spinning workers then compete with the serial code of
@@ -110,14 +160,8 @@ void _mlir_ciface_mfc_ternary_matmul_i8(MemRefI8x2 *x, MemRefI8x2 *w, MemRefI32x
 #pragma omp parallel for schedule(static) if (n * k >= (1 << 22))
     for (int64_t r = 0; r < n; ++r) {
       const uint8_t *row = (const uint8_t *)(w->aligned + w->offset + r * w->strides[0]);
-      int32_t acc;
-#ifdef MFC_X86
-      if (useAvx2)
-        acc = avx2Row(xp, row, blocks) + scalarRow(xrow, row, tail, k);
-      else
-#endif
-        acc = scalarRow(xrow, row, 0, k);
-      out[r * y->strides[1]] = acc;
+      int32_t acc = kernel ? kernel(xp, row, blocks) : 0;
+      out[r * y->strides[1]] = acc + scalarRow(xrow, row, tail, k);
     }
   }
   free(xp);
