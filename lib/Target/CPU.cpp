@@ -182,6 +182,15 @@ std::unique_ptr<llvm::Module> mfc::translateToLLVMIR(ModuleOp module, llvm::LLVM
                                                      StringRef entry, StringRef signature,
                                                      llvm::TargetMachine &machine,
                                                      unsigned optLevel) {
+  // Functions outlined by mfc-outline-loop-nests stay separate (and module-local) in
+  // LLVM: their markers are discardable attributes that func-to-llvm carries over.
+  module.walk([](LLVM::LLVMFuncOp func) {
+    if (!func->removeAttr("llvm.no_inline"))
+      return;
+    func.setNoInline(true);
+    if (func->removeAttr("sym_visibility"))
+      func.setLinkage(LLVM::Linkage::Internal);
+  });
   DialectRegistry registry;
   registerBuiltinDialectTranslation(registry);
   registerLLVMDialectTranslation(registry);
