@@ -49,11 +49,15 @@ def main():
 
         tokenizer = ByteTokenizer()
         prompt = np.array(tokenizer.encode(args.prompt))
-        compiled_ids, compiled_s = timed_generate(CompiledBackend(library), prompt, args.tokens)
+        compiled = CompiledBackend(library)
+        compiled_ids, compiled_s = timed_generate(compiled, prompt, args.tokens)
         ort_ids, ort_s = timed_generate(OnnxRuntimeBackend(str(model)), prompt, args.tokens)
+        sampled = generate(compiled, prompt, args.tokens, top_k=5, temperature=0.8, seed=1)
     steps = len(prompt) + args.tokens
     print(f"\n== greedy generation, {args.tokens} new tokens from the compiled library:\n")
     print(tokenizer.decode(compiled_ids))
+    print("\n== top-5 sampling (temperature 0.8, seed 1), compiled library:\n")
+    print(tokenizer.decode(sampled))
     print(f"\n== speed (batch 1, {steps} decode steps incl. the prompt)")
     print(f"mfc compiled   {steps / compiled_s:8.0f} tokens/s")
     print(f"onnxruntime    {steps / ort_s:8.0f} tokens/s   (mfc is {ort_s / compiled_s:.1f}x faster)")
