@@ -34,6 +34,7 @@ typedef struct mfc_port {
   mfc_elem_type type;
   int64_t rank;
   int64_t dims[MFC_MAX_RANK];
+  char *dim_names[MFC_MAX_RANK]; /* symbolic names; NULL when unnamed */
 } mfc_port;
 
 struct mfc_model {
@@ -241,20 +242,24 @@ static void free_ports(mfc_port *ports, size_t n) {
   size_t i;
   if (!ports)
     return;
-  for (i = 0; i < n; ++i)
+  for (i = 0; i < n; ++i) {
+    int64_t d;
     free(ports[i].name);
+    for (d = 0; d < MFC_MAX_RANK; ++d)
+      free(ports[i].dim_names[d]);
+  }
   free(ports);
 }
 
 /* Parses one `input|output\tname\ttype\trank\tdims` line [s, e). */
 static mfc_status parse_port(mfc_model *m, size_t line_no, const char *s,
                              const char *e, const char *kind, mfc_port *port) {
-  const char *fields[5], *ends[5];
+  const char *fields[6], *ends[6];
   const char *p = s;
   int n = 0;
   long long v;
   int64_t d;
-  while (n < 5) {
+  while (n < 6) {
     const char *t = p;
     while (t < e && *t != '\t')
       ++t;
@@ -265,10 +270,10 @@ static mfc_status parse_port(mfc_model *m, size_t line_no, const char *s,
       break;
     p = t + 1;
   }
-  if (n != 5 || ends[4] != e) {
+  if (n < 5 || ends[n - 1] != e) {
     set_error(m->error,
-              "model signature line %zu: expected 5 tab-separated fields "
-              "(%s, name, type, rank, dims)",
+              "model signature line %zu: expected 5 or 6 tab-separated fields "
+              "(%s, name, type, rank, dims[, dim names])",
               line_no, kind);
     return MFC_ERR_SIGNATURE;
   }
@@ -340,6 +345,54 @@ static mfc_status parse_port(mfc_model *m, size_t line_no, const char *s,
               line_no, kind, port->name, (long long)port->rank);
     return MFC_ERR_SIGNATURE;
   }
+  if (n == 6) {
+    p = fields[5];
+    for (d = 0; d < port->rank; ++d) {
+      const char *t = p;
+      while (t < ends[5] && *t != ',')
+        ++t;
+      if (t > p && !(port->dim_names[d] = dup_str(p, (size_t)(t - p)))) {
+        set_error(m->error, "out of memory");
+        return MFC_ERR_OUT_OF_MEMORY;
+      }
+      if (d + 1 < port->rank && t == ends[5]) {
+        set_error(m->error, "model signature line %zu: %s '%s': fewer dim names than rank %lld",
+                  line_no, kind, port->name, (long long)port->rank);
+        return MFC_ERR_SIGNATURE;
+      }
+      p = t < ends[5] ? t + 1 : t;
+    }
+  }
+  return MFC_OK;
+}
+
+/* The run's inputs must give each symbolic dim name one size. `dims_of(i)`
+ * are input i's dims for this run. */
+static mfc_status check_dim_names(mfc_session *s, const int64_t *const *dims_of) {
+  const mfc_model *m = s->model;
+  size_t i, j;
+  int64_t d, e;
+  for (i = 0; i < m->n_in; ++i)
+    for (d = 0; d < m->in[i].rank; ++d) {
+      const char *name = m->in[i].dim_names[d];
+      if (!name)
+        continue;
+      for (j = 0; j <= i; ++j)
+        for (e = 0; e < m->in[j].rank && (j < i || e < d); ++e)
+          if (m->in[j].dim_names[e] && strcmp(m->in[j].dim_names[e], name) == 0 &&
+              dims_of[j][e] != dims_of[i][d]) {
+            set_error(s->error,
+                      "run: input '%s' dim %lld ('%s') is %lld but input '%s' dim %lld "
+                      "has it %lld%s",
+                      m->in[i].name, (long long)d, name, (long long)dims_of[i][d],
+                      m->in[j].name, (long long)e, (long long)dims_of[j][e],
+                      s->in_slot[i] >= 0 || s->in_slot[j] >= 0
+                          ? " (a state bound with dynamic dims starts empty: set "
+                            "its first value)"
+                          : "");
+            return MFC_ERR_SHAPE;
+          }
+    }
   return MFC_OK;
 }
 
@@ -1128,6 +1181,22 @@ mfc_status mfc_session_run(mfc_session *session, const mfc_tensor *inputs,
       set_error(session->error, "run: input '%s': NULL data", p->name);
       return MFC_ERR_INVALID_ARGUMENT;
     }
+  }
+
+  /* Inputs (bound states included) must give each symbolic dim one size. */
+  {
+    const int64_t **dims_of = (const int64_t **)malloc((m->n_in ? m->n_in : 1) * sizeof(*dims_of));
+    if (!dims_of) {
+      set_error(session->error, "out of memory");
+      return MFC_ERR_OUT_OF_MEMORY;
+    }
+    for (i = 0, t = 0; i < m->n_in; ++i)
+      dims_of[i] = session->in_slot[i] >= 0 ? session->states[session->in_slot[i]].dims
+                                            : inputs[t++].dims;
+    rc = check_dim_names(session, dims_of);
+    free(dims_of);
+    if (rc != MFC_OK)
+      return rc;
   }
 
   /* Descriptors: inputs, then the output block. */

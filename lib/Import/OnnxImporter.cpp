@@ -722,7 +722,15 @@ LogicalResult GraphImporter::importMainGraph(onnx::ModelProto &model, ModuleOp m
     arg.setLoc(NameLoc::get(builder.getStringAttr(info->name())));
   }
   // Names and ONNX element types (signedness included) for the C API and the runtime.
+  // Symbolic dim names (dim_params), so the runtime can check that inputs agree on them.
+  auto dimNames = [&](const onnx::TypeProto &type) {
+    SmallVector<Attribute> names;
+    for (const auto &dim : type.tensor_type().shape().dim())
+      names.push_back(builder.getStringAttr(dim.has_dim_param() ? dim.dim_param() : ""));
+    return builder.getArrayAttr(names);
+  };
   for (auto [i, info] : llvm::enumerate(args)) {
+    func.setArgAttr(i, "onnx.dim_names", dimNames(info->type()));
     func.setArgAttr(i, "onnx.name", builder.getStringAttr(info->name()));
     func.setArgAttr(i, "onnx.elem_type",
                     builder.getI32IntegerAttr(info->type().tensor_type().elem_type()));

@@ -109,6 +109,13 @@ FailureOr<std::string> mfc::prepareEntry(ModuleOp module, StringRef entry) {
        << "\t" << tensor.getRank() << "\t";
     llvm::interleave(tensor.getShape(), os,
                      [&](int64_t d) { os << (ShapedType::isDynamic(d) ? -1 : d); }, ",");
+    // Optional 6th field: the symbolic names of the dims ("" when unnamed).
+    auto names = attrs ? attrs.getAs<ArrayAttr>("onnx.dim_names") : nullptr;
+    if (names && int64_t(names.size()) == tensor.getRank()) {
+      os << "\t";
+      llvm::interleave(names, os, [&](Attribute a) { os << cast<StringAttr>(a).getValue(); },
+                       ",");
+    }
     os << "\n";
   };
   for (unsigned i = 0; i < func.getNumArguments(); ++i) {
@@ -342,13 +349,14 @@ LogicalResult mfc::writeModelHeader(StringRef headerPath, StringRef signature,
   for (StringRef line : llvm::drop_begin(lines)) {
     SmallVector<StringRef> fields;
     line.split(fields, '\t');
-    if (fields.size() != 5)
+    if (fields.size() < 5) // kind, name, type, rank, dims[, dim names]
       continue;
     bool isInput = fields[0] == "input";
     unsigned &index = isInput ? inputs : outputs;
     os << " * " << (isInput ? "input " : "output") << " " << index << ": " << fields[1]
        << ", ONNX element type " << fields[2] << ", dims [" << fields[4]
-       << "] (-1: dynamic)\n";
+       << "] (-1: dynamic)" << (fields.size() > 5 ? ", dim names [" + fields[5].str() + "]" : "")
+       << "\n";
     enums += "  " + prefix + "_" + fields[0].str() + "_" + cIdentifier(fields[1]) + " = " +
              std::to_string(index++) + ",\n";
   }

@@ -14,7 +14,11 @@
  *   `input\t<name>\t<type>\t<rank>\t<dims>` line per graph input in order,
  *   then one `output\t...` line per graph output in order. <type> is the
  *   ONNX TensorProto.DataType number (see mfc_elem_type), <dims> is <rank>
- *   comma-separated integers, -1 for a dynamic dim (empty for rank 0).
+ *   comma-separated integers, -1 for a dynamic dim (empty for rank 0). An
+ *   optional 6th field `\t<names>` gives <rank> comma-separated symbolic dim
+ *   names (ONNX dim_params, empty when unnamed): mfc_session_run rejects
+ *   inputs that give one name two sizes, since the compiled code assumes
+ *   they agree.
  * - mfc_entry(args): args[1 + i] points to input i's memref descriptor
  *   {void *allocated; void *aligned; int64_t offset; int64_t sizes[R];
  *   int64_t strides[R];} (8-byte fields); the runtime passes
