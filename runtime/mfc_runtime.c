@@ -53,6 +53,7 @@ typedef struct mfc_state {
   void *alloc; /* what to free(); may differ from data */
   void *data;  /* dense row-major elements */
   int64_t dims[MFC_MAX_RANK];
+  int fresh; /* still the zeros state_zero made: named dynamic dims may be resized */
 } mfc_state;
 
 struct mfc_session {
@@ -776,6 +777,57 @@ static mfc_status state_zero(mfc_session *s, mfc_state *st) {
   free(st->alloc);
   st->alloc = st->data = buf;
   memcpy(st->dims, dims, sizeof(dims));
+  st->fresh = 1;
+  return MFC_OK;
+}
+
+/* A fresh (all-zero) state takes the sizes of its named dynamic dims from the
+ * unbound inputs of this run, e.g. the batch of input_ids, so that a decode
+ * session can start without setting its states. */
+static mfc_status size_fresh_states(mfc_session *s, const mfc_tensor *inputs) {
+  const mfc_model *m = s->model;
+  size_t k, i, t;
+  int64_t d, e;
+  for (k = 0; k < s->n_states; ++k) {
+    mfc_state *st = &s->states[k];
+    const mfc_port *in = &m->in[st->input];
+    int64_t dims[MFC_MAX_RANK];
+    int changed = 0;
+    size_t bytes;
+    void *buf;
+    if (!st->fresh)
+      continue;
+    memcpy(dims, st->dims, sizeof(dims));
+    for (d = 0; d < in->rank; ++d) {
+      if (in->dims[d] >= 0 || !in->dim_names[d])
+        continue;
+      for (i = 0, t = 0; i < m->n_in; ++i) {
+        if (s->in_slot[i] >= 0)
+          continue;
+        for (e = 0; e < m->in[i].rank; ++e)
+          if (m->in[i].dim_names[e] && strcmp(m->in[i].dim_names[e], in->dim_names[d]) == 0 &&
+              inputs[t].dims[e] != dims[d]) {
+            dims[d] = inputs[t].dims[e];
+            changed = 1;
+          }
+        ++t;
+      }
+    }
+    if (!changed)
+      continue;
+    if (dense_bytes(in->type, in->rank, dims, &bytes) != 0) {
+      set_error(s->error, "state for input '%s': size overflows", in->name);
+      return MFC_ERR_UNSUPPORTED;
+    }
+    buf = calloc(bytes ? bytes : 1, 1);
+    if (!buf) {
+      set_error(s->error, "state for input '%s': out of memory (%zu bytes)", in->name, bytes);
+      return MFC_ERR_OUT_OF_MEMORY;
+    }
+    free(st->alloc);
+    st->alloc = st->data = buf;
+    memcpy(st->dims, dims, sizeof(dims));
+  }
   return MFC_OK;
 }
 
@@ -954,6 +1006,7 @@ mfc_status mfc_session_set_state_shaped(mfc_session *session,
   st->alloc = st->data = buf;
   for (d = 0; d < rank; ++d)
     st->dims[d] = dims[d];
+  st->fresh = 0;
   return MFC_OK;
 }
 
@@ -1184,6 +1237,9 @@ mfc_status mfc_session_run(mfc_session *session, const mfc_tensor *inputs,
   }
 
   /* Inputs (bound states included) must give each symbolic dim one size. */
+  rc = size_fresh_states(session, inputs);
+  if (rc != MFC_OK)
+    return rc;
   {
     const int64_t **dims_of = (const int64_t **)malloc((m->n_in ? m->n_in : 1) * sizeof(*dims_of));
     if (!dims_of) {
@@ -1413,6 +1469,7 @@ mfc_status mfc_session_run(mfc_session *session, const mfc_tensor *inputs,
       free(st->alloc);
       st->alloc = new_alloc[i];
       st->data = new_data[i];
+      st->fresh = 0;
       for (d = 0; d < m->out[st->output].rank; ++d)
         st->dims[d] = views[st->output].sizes[d];
     }

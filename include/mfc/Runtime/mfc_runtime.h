@@ -265,8 +265,10 @@ MFC_RUNTIME_API mfc_status mfc_session_run(mfc_session *session,
  *   only, an output the source of one binding only.
  * - Once bound, Y is no longer passed to mfc_session_run (see there).
  * - Before the first run (and after mfc_session_reset_state), the state of Y
- *   is all zeros, with Y's static dims and 0 for each dynamic dim (an empty
- *   cache); mfc_session_set_state / mfc_session_set_state_shaped replace it.
+ *   is all zeros, with Y's static dims; a dynamic dim takes the size that the
+ *   run's unbound inputs give the same dim name (e.g. the batch of input_ids),
+ *   else 0 (an empty cache). mfc_session_set_state /
+ *   mfc_session_set_state_shaped replace it.
  * - After each successful run, the state of Y is the value of X.
  * - Bindings are set up before running; bind_state after a run is allowed
  *   and starts Y from the zero state.
