@@ -53,8 +53,8 @@ cl::opt<Stage> emitStage(
     cl::cat(mfcCategory));
 cl::opt<Target> target("target", cl::desc("Code generation target"), cl::init(Target::CPU),
                        cl::values(clEnumValN(Target::CPU, "cpu", "host CPU via LLVM (default)"),
-                                  clEnumValN(Target::CUDA, "cuda", "NVIDIA GPU via NVVM/PTX"),
-                                  clEnumValN(Target::HLS, "hls", "HLS C++ for FPGAs")),
+                                  clEnumValN(Target::CUDA, "cuda", "NVIDIA GPU via NVVM/PTX (not implemented yet)"),
+                                  clEnumValN(Target::HLS, "hls", "HLS C++ for FPGAs (not implemented yet)")),
                        cl::cat(mfcCategory));
 cl::opt<bool> report("report",
                      cl::desc("Print per layer the MACs replaced by adds/subtracts, weight "
