@@ -6,6 +6,8 @@
 #include "mfc/Dialect/Tern/Packing.h"
 #include "mfc/Dialect/Tern/Passes.h"
 
+#include "Utils.h"
+
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/IR/Matchers.h"
@@ -345,11 +347,7 @@ NumericRange rangeOfTensor(Value tensor, int depth) {
 Value mapElements(OpBuilder &b, Location loc, Value input, Type elemType,
                   function_ref<Value(OpBuilder &, Location, Value)> body) {
   auto type = cast<RankedTensorType>(input.getType());
-  SmallVector<Value> dynDims;
-  for (int64_t d = 0; d < type.getRank(); ++d)
-    if (type.isDynamicDim(d))
-      dynDims.push_back(tensor::DimOp::create(b, loc, input, d));
-  Value init = tensor::EmptyOp::create(b, loc, type.getShape(), elemType, dynDims);
+  Value init = emptyLike(b, loc, input, type.getShape(), elemType);
   SmallVector<AffineMap> maps(2, b.getMultiDimIdentityMap(type.getRank()));
   SmallVector<utils::IteratorType> iterators(type.getRank(), utils::IteratorType::parallel);
   return linalg::GenericOp::create(b, loc, init.getType(), input, init, maps, iterators,
@@ -462,11 +460,7 @@ struct DetectTernaryMatmul
     SmallVector<AffineMap> maps{b.getMultiDimIdentityMap(rank),
                                 AffineMap::get(rank, 0, scaleIndex),
                                 b.getMultiDimIdentityMap(rank)};
-    SmallVector<Value> dynDims;
-    for (int64_t d = 0; d < rank; ++d)
-      if (accType.isDynamicDim(d))
-        dynDims.push_back(tensor::DimOp::create(b, loc, acc, d));
-    Value init = tensor::EmptyOp::create(b, loc, accType.getShape(), accType.getElementType(), dynDims);
+    Value init = emptyLike(b, loc, acc, accType.getShape(), accType.getElementType());
     SmallVector<utils::IteratorType> iterators(rank, utils::IteratorType::parallel);
     return linalg::GenericOp::create(b, loc, accType, ValueRange{acc, scaleTensor}, init, maps,
                                      iterators,

@@ -7,6 +7,8 @@
 //===----------------------------------------------------------------------===//
 #include "mfc/Dialect/Tern/Passes.h"
 
+#include "Utils.h"
+
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
@@ -22,15 +24,6 @@ using namespace mfc::tern;
 namespace {
 using ScalarFn = function_ref<Value(OpBuilder &, Location, ValueRange)>;
 
-/// Dynamic sizes of `like`'s dims that are dynamic in `shape` (same rank prefix).
-SmallVector<Value> dynamicSizes(OpBuilder &b, Location loc, Value like, ArrayRef<int64_t> shape) {
-  SmallVector<Value> dims;
-  for (auto [d, size] : llvm::enumerate(shape))
-    if (ShapedType::isDynamic(size))
-      dims.push_back(tensor::DimOp::create(b, loc, like, d));
-  return dims;
-}
-
 /// A linalg.generic producing a tensor of `resultType` (sized like `like`), reading
 /// `inputs` through `maps`, over loops of `iterators`; `init` is the accumulator start
 /// for reductions (or unused for parallel maps).
@@ -38,8 +31,7 @@ Value generic(OpBuilder &b, Location loc, RankedTensorType resultType, Value lik
               ValueRange inputs, ArrayRef<AffineMap> maps,
               ArrayRef<utils::IteratorType> iterators, std::optional<double> init,
               ScalarFn body) {
-  Value out = tensor::EmptyOp::create(b, loc, resultType.getShape(), resultType.getElementType(),
-                                      dynamicSizes(b, loc, like, resultType.getShape()));
+  Value out = emptyLike(b, loc, like, resultType.getShape(), resultType.getElementType());
   if (init) {
     Value start = arith::ConstantOp::create(
         b, loc, b.getFloatAttr(resultType.getElementType(), *init));
@@ -187,8 +179,7 @@ struct ExpandMLGRUScan : public OpRewritePattern<MLGRUScanOp> {
     Value one = arith::ConstantIndexOp::create(b, loc, 1);
     Value length = tensor::DimOp::create(b, loc, candidate, 1);
     auto hiddenType = cast<RankedTensorType>(op.getHidden().getType());
-    Value hidden = tensor::EmptyOp::create(b, loc, hiddenType.getShape(), f,
-                                           dynamicSizes(b, loc, candidate, hiddenType.getShape()));
+    Value hidden = emptyLike(b, loc, candidate, hiddenType.getShape(), f);
     auto loop = scf::ForOp::create(
         b, loc, zero, length, one, ValueRange{op.getInitialState(), hidden},
         [&](OpBuilder &lb, Location l, Value t, ValueRange carried) {

@@ -8,6 +8,8 @@
 //===----------------------------------------------------------------------===//
 #include "mfc/Dialect/Tern/Passes.h"
 
+#include "Utils.h"
+
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/WalkPatternRewriteDriver.h"
 
@@ -48,11 +50,7 @@ struct LowerMatmulPattern : public OpRewritePattern<MatmulOp> {
     SmallVector<utils::IteratorType> iterators(numLoops, utils::IteratorType::parallel);
     iterators.back() = utils::IteratorType::reduction;
 
-    SmallVector<Value> dynDims;
-    for (int64_t d = 0; d < resultType.getRank(); ++d)
-      if (resultType.isDynamicDim(d))
-        dynDims.push_back(tensor::DimOp::create(rewriter, loc, x, d));
-    Value empty = tensor::EmptyOp::create(rewriter, loc, resultType.getShape(), accElem, dynDims);
+    Value empty = emptyLike(rewriter, loc, x, resultType.getShape(), accElem);
     Value zero = arith::ConstantOp::create(rewriter, loc, rewriter.getZeroAttr(accElem));
     Value init = linalg::FillOp::create(rewriter, loc, zero, empty).getResult(0);
 
@@ -138,12 +136,9 @@ struct UkernelMatmulPattern : public OpRewritePattern<MatmulOp> {
     SmallVector<int64_t> outShape(resultType.getShape());
     if (rank == 1)
       outShape.insert(outShape.begin(), 1);
-    SmallVector<Value> dynDims;
-    for (int64_t d = 0; d + 1 < rank; ++d)
-      if (resultType.isDynamicDim(d))
-        dynDims.push_back(tensor::DimOp::create(rewriter, loc, op.getInput(), d));
     auto outType = MemRefType::get(outShape, i32);
-    Value out = memref::AllocOp::create(rewriter, loc, outType, dynDims);
+    Value out = memref::AllocOp::create(rewriter, loc, outType,
+                                        dynamicSizesLike(rewriter, loc, op.getInput(), outShape));
     Value rows = out;
     if (outType.getRank() > 2)
       rows = memref::CollapseShapeOp::create(rewriter, loc, out, groups);
