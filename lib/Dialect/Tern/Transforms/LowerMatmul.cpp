@@ -87,11 +87,12 @@ struct LowerMatmulPattern : public OpRewritePattern<MatmulOp> {
 
 constexpr StringLiteral kUkernelName = "mfc_ternary_matmul_i8";
 
-/// The ukernel's parameter type: a 2-D memref with any strides and offset.
-MemRefType stridedMemRef(Type elem) {
+/// A 2-D memref of `shape` (default: the ukernel's parameter type, all dynamic) with
+/// any strides and offset.
+MemRefType stridedMemRef(Type elem, ArrayRef<int64_t> shape = {ShapedType::kDynamic,
+                                                               ShapedType::kDynamic}) {
   int64_t d = ShapedType::kDynamic;
-  return MemRefType::get({d, d}, elem,
-                         StridedLayoutAttr::get(elem.getContext(), d, {d, d}));
+  return MemRefType::get(shape, elem, StridedLayoutAttr::get(elem.getContext(), d, {d, d}));
 }
 
 struct UkernelMatmulPattern : public OpRewritePattern<MatmulOp> {
@@ -122,11 +123,8 @@ struct UkernelMatmulPattern : public OpRewritePattern<MatmulOp> {
     auto toBuffer = [&](Value tensor) -> Value {
       auto type = cast<RankedTensorType>(tensor.getType());
       auto buffer = bufferization::ToBufferOp::create(
-          rewriter, loc, MemRefType::get(type.getShape(), type.getElementType(),
-                                         StridedLayoutAttr::get(rewriter.getContext(),
-                                                                ShapedType::kDynamic,
-                                                                {ShapedType::kDynamic, ShapedType::kDynamic})),
-          tensor, /*read_only=*/true);
+          rewriter, loc, stridedMemRef(type.getElementType(), type.getShape()), tensor,
+          /*read_only=*/true);
       return memref::CastOp::create(rewriter, loc, stridedMemRef(type.getElementType()), buffer);
     };
     Value xBuffer = toBuffer(x), wBuffer = toBuffer(op.getWeights());
