@@ -54,7 +54,6 @@ struct Node {
   int64_t getInt(llvm::StringRef name, int64_t defaultValue) const;
   float getFloat(llvm::StringRef name, float defaultValue) const;
   std::optional<llvm::SmallVector<int64_t>> getInts(llvm::StringRef name) const;
-  std::string getString(llvm::StringRef name, llvm::StringRef defaultValue) const;
 };
 
 /// A converter builds MLIR for one node at the builder's insertion point and returns
@@ -104,10 +103,6 @@ public:
 
   /// The tensor an ONNX TensorProto holds; large raw data becomes a resource blob.
   mlir::FailureOr<mlir::Value> importTensor(onnx::TensorProto &tensor, mlir::Location loc);
-
-  /// A rank-0 (or shaped splat) constant tensor of `elemType`.
-  mlir::Value splat(mlir::Location loc, mlir::Type elemType, double value,
-                    llvm::ArrayRef<int64_t> shape = {});
   /// A scalar (not tensor) constant.
   mlir::Value scalar(mlir::Location loc, mlir::Type elemType, double value);
 

@@ -65,11 +65,6 @@ std::optional<SmallVector<int64_t>> Node::getInts(StringRef name) const {
   return SmallVector<int64_t>(a->ints().begin(), a->ints().end());
 }
 
-std::string Node::getString(StringRef name, StringRef defaultValue) const {
-  const onnx::AttributeProto *a = attr(name);
-  return a ? a->s() : defaultValue.str();
-}
-
 //===----------------------------------------------------------------------===//
 // Element types
 //===----------------------------------------------------------------------===//
@@ -176,14 +171,6 @@ Value GraphImporter::scalar(Location loc, Type elemType, double value) {
     return arith::ConstantOp::create(builder, loc, builder.getFloatAttr(floatType, value));
   return arith::ConstantOp::create(builder, loc,
                                    builder.getIntegerAttr(elemType, int64_t(value)));
-}
-
-Value GraphImporter::splat(Location loc, Type elemType, double value, ArrayRef<int64_t> shape) {
-  auto type = RankedTensorType::get(shape, elemType);
-  Attribute element = isa<FloatType>(elemType)
-                          ? Attribute(builder.getFloatAttr(elemType, value))
-                          : Attribute(builder.getIntegerAttr(elemType, int64_t(value)));
-  return arith::ConstantOp::create(builder, loc, DenseElementsAttr::get(type, element));
 }
 
 /// Bytes per element of an ONNX tensor stored as raw data.
