@@ -347,14 +347,12 @@ NumericRange rangeOfTensor(Value tensor, int depth) {
 Value mapElements(OpBuilder &b, Location loc, Value input, Type elemType,
                   function_ref<Value(OpBuilder &, Location, Value)> body) {
   auto type = cast<RankedTensorType>(input.getType());
-  Value init = emptyLike(b, loc, input, type.getShape(), elemType);
-  SmallVector<AffineMap> maps(2, b.getMultiDimIdentityMap(type.getRank()));
-  SmallVector<utils::IteratorType> iterators(type.getRank(), utils::IteratorType::parallel);
-  return linalg::GenericOp::create(b, loc, init.getType(), input, init, maps, iterators,
-                                   [&](OpBuilder &nb, Location l, ValueRange args) {
-                                     linalg::YieldOp::create(nb, l, body(nb, l, args[0]));
-                                   })
-      .getResult(0);
+  int64_t rank = type.getRank();
+  return generic(b, loc, RankedTensorType::get(type.getShape(), elemType), input, input,
+                 elementwiseMaps(b.getContext(), rank, {Operand::Full}),
+                 SmallVector<utils::IteratorType>(rank, utils::IteratorType::parallel),
+                 std::nullopt,
+                 [&](OpBuilder &nb, Location l, ValueRange args) { return body(nb, l, args[0]); });
 }
 
 //===----------------------------------------------------------------------===//
@@ -455,20 +453,15 @@ struct DetectTernaryMatmul
     auto scaleType = RankedTensorType::get({int64_t(scales.size())}, accType.getElementType());
     Value scaleTensor = arith::ConstantOp::create(
         b, loc, DenseElementsAttr::get(scaleType, scales));
-    AffineExpr scaleIndex = scales.size() == 1 ? b.getAffineConstantExpr(0)
-                                               : b.getAffineDimExpr(rank - 1);
-    SmallVector<AffineMap> maps{b.getMultiDimIdentityMap(rank),
-                                AffineMap::get(rank, 0, scaleIndex),
-                                b.getMultiDimIdentityMap(rank)};
-    Value init = emptyLike(b, loc, acc, accType.getShape(), accType.getElementType());
-    SmallVector<utils::IteratorType> iterators(rank, utils::IteratorType::parallel);
-    return linalg::GenericOp::create(b, loc, accType, ValueRange{acc, scaleTensor}, init, maps,
-                                     iterators,
-                                     [](OpBuilder &nb, Location l, ValueRange args) {
-                                       linalg::YieldOp::create(
-                                           nb, l, arith::MulFOp::create(nb, l, args[0], args[1]).getResult());
-                                     })
-        .getResult(0);
+    SmallVector<AffineMap> maps =
+        elementwiseMaps(b.getContext(), rank, {Operand::Full, Operand::PerFeature});
+    if (scales.size() == 1)
+      maps[1] = AffineMap::get(rank, 0, b.getAffineConstantExpr(0));
+    return generic(b, loc, accType, acc, ValueRange{acc, scaleTensor}, maps,
+                   SmallVector<utils::IteratorType>(rank, utils::IteratorType::parallel),
+                   std::nullopt, [](OpBuilder &nb, Location l, ValueRange args) -> Value {
+                     return arith::MulFOp::create(nb, l, args[0], args[1]);
+                   });
   }
 };
 } // namespace

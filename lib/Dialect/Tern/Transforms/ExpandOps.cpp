@@ -22,50 +22,8 @@ using namespace mlir;
 using namespace mfc::tern;
 
 namespace {
-using ScalarFn = function_ref<Value(OpBuilder &, Location, ValueRange)>;
-
-/// A linalg.generic producing a tensor of `resultType` (sized like `like`), reading
-/// `inputs` through `maps`, over loops of `iterators`; `init` is the accumulator start
-/// for reductions (or unused for parallel maps).
-Value generic(OpBuilder &b, Location loc, RankedTensorType resultType, Value like,
-              ValueRange inputs, ArrayRef<AffineMap> maps,
-              ArrayRef<utils::IteratorType> iterators, std::optional<double> init,
-              ScalarFn body) {
-  Value out = emptyLike(b, loc, like, resultType.getShape(), resultType.getElementType());
-  if (init) {
-    Value start = arith::ConstantOp::create(
-        b, loc, b.getFloatAttr(resultType.getElementType(), *init));
-    out = linalg::FillOp::create(b, loc, start, out).getResult(0);
-  }
-  return linalg::GenericOp::create(b, loc, resultType, inputs, out, maps, iterators,
-                                   [&](OpBuilder &nb, Location l, ValueRange args) {
-                                     linalg::YieldOp::create(nb, l, body(nb, l, args));
-                                   })
-      .getResult(0);
-}
-
 Value fconst(OpBuilder &b, Location loc, Type type, double v) {
   return arith::ConstantOp::create(b, loc, b.getFloatAttr(type, v));
-}
-
-/// Maps for a rank-`rank` element-wise op whose operands are full tensors or per-token
-/// ([..., 1], last dim broadcast) or per-feature ([K], leading dims broadcast).
-enum class Operand { Full, PerToken, PerFeature };
-SmallVector<AffineMap> elementwiseMaps(MLIRContext *ctx, int64_t rank, ArrayRef<Operand> kinds) {
-  SmallVector<AffineMap> maps;
-  for (Operand kind : kinds) {
-    SmallVector<AffineExpr> exprs;
-    if (kind == Operand::PerFeature) {
-      exprs.push_back(getAffineDimExpr(rank - 1, ctx));
-    } else {
-      for (int64_t d = 0; d < rank; ++d)
-        exprs.push_back(kind == Operand::PerToken && d == rank - 1 ? getAffineConstantExpr(0, ctx)
-                                                                    : getAffineDimExpr(d, ctx));
-    }
-    maps.push_back(AffineMap::get(rank, 0, exprs, ctx));
-  }
-  maps.push_back(AffineMap::getMultiDimIdentityMap(rank, ctx));
-  return maps;
 }
 
 /// sum or max over the last dim of `x`, kept as a size-1 dim.

@@ -2,7 +2,11 @@
 #ifndef MFC_LIB_DIALECT_TERN_TRANSFORMS_UTILS_H
 #define MFC_LIB_DIALECT_TERN_TRANSFORMS_UTILS_H
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+
+#include <optional>
 
 namespace mfc::tern {
 
@@ -22,6 +26,62 @@ inline mlir::Value emptyLike(mlir::OpBuilder &b, mlir::Location loc, mlir::Value
                              llvm::ArrayRef<int64_t> shape, mlir::Type elemType) {
   return mlir::tensor::EmptyOp::create(b, loc, shape, elemType,
                                        dynamicSizesLike(b, loc, like, shape));
+}
+
+using mlir::AffineExpr;
+using mlir::AffineMap;
+using mlir::ArrayRef;
+using mlir::Location;
+using mlir::MLIRContext;
+using mlir::OpBuilder;
+using mlir::RankedTensorType;
+using mlir::SmallVector;
+using mlir::Value;
+using mlir::ValueRange;
+namespace utils = mlir::utils;
+namespace linalg = mlir::linalg;
+namespace arith = mlir::arith;
+
+using ScalarFn = llvm::function_ref<Value(OpBuilder &, Location, ValueRange)>;
+
+/// A linalg.generic producing a tensor of `resultType` (sized like `like`), reading
+/// `inputs` through `maps`, over loops of `iterators`; `init` is the accumulator start
+/// for reductions (or unused for parallel maps).
+inline Value generic(OpBuilder &b, Location loc, RankedTensorType resultType, Value like,
+              ValueRange inputs, ArrayRef<AffineMap> maps,
+              ArrayRef<utils::IteratorType> iterators, std::optional<double> init,
+              ScalarFn body) {
+  Value out = emptyLike(b, loc, like, resultType.getShape(), resultType.getElementType());
+  if (init) {
+    Value start = arith::ConstantOp::create(
+        b, loc, b.getFloatAttr(resultType.getElementType(), *init));
+    out = linalg::FillOp::create(b, loc, start, out).getResult(0);
+  }
+  return linalg::GenericOp::create(b, loc, resultType, inputs, out, maps, iterators,
+                                   [&](OpBuilder &nb, Location l, ValueRange args) {
+                                     linalg::YieldOp::create(nb, l, body(nb, l, args));
+                                   })
+      .getResult(0);
+}
+
+/// Maps for a rank-`rank` element-wise op whose operands are full tensors or per-token
+/// ([..., 1], last dim broadcast) or per-feature ([K], leading dims broadcast).
+enum class Operand { Full, PerToken, PerFeature };
+inline SmallVector<AffineMap> elementwiseMaps(MLIRContext *ctx, int64_t rank, ArrayRef<Operand> kinds) {
+  SmallVector<AffineMap> maps;
+  for (Operand kind : kinds) {
+    SmallVector<AffineExpr> exprs;
+    if (kind == Operand::PerFeature) {
+      exprs.push_back(mlir::getAffineDimExpr(rank - 1, ctx));
+    } else {
+      for (int64_t d = 0; d < rank; ++d)
+        exprs.push_back(kind == Operand::PerToken && d == rank - 1 ? mlir::getAffineConstantExpr(0, ctx)
+                                                                    : mlir::getAffineDimExpr(d, ctx));
+    }
+    maps.push_back(AffineMap::get(rank, 0, exprs, ctx));
+  }
+  maps.push_back(AffineMap::getMultiDimIdentityMap(rank, ctx));
+  return maps;
 }
 
 } // namespace mfc::tern
