@@ -173,6 +173,12 @@ int32_t onnxElemTypeOf(mlir::Type type, bool isUnsigned = false);
 bool isUnsignedOnnxType(int32_t onnxType);
 bool isFloatOnnxType(int32_t onnxType);
 
+/// max / min of two scalars of ONNX element type `onnxType` (NaN-propagating for floats).
+mlir::Value maxOf(mlir::OpBuilder &b, mlir::Location loc, mlir::Value x, mlir::Value y,
+                  int32_t onnxType);
+mlir::Value minOf(mlir::OpBuilder &b, mlir::Location loc, mlir::Value x, mlir::Value y,
+                  int32_t onnxType);
+
 } // namespace mfc::onnx_import
 
 #endif // MFC_LIB_IMPORT_IMPORTER_H

@@ -118,6 +118,20 @@ static std::string onnxTypeName(int32_t t) {
              : "type " + std::to_string(t);
 }
 
+Value mfc::onnx_import::maxOf(OpBuilder &b, Location loc, Value x, Value y, int32_t t) {
+  if (isa<FloatType>(x.getType()))
+    return arith::MaximumFOp::create(b, loc, x, y);
+  return isUnsignedOnnxType(t) ? arith::MaxUIOp::create(b, loc, x, y).getResult()
+                               : arith::MaxSIOp::create(b, loc, x, y).getResult();
+}
+Value mfc::onnx_import::minOf(OpBuilder &b, Location loc, Value x, Value y, int32_t t) {
+  if (isa<FloatType>(x.getType()))
+    return arith::MinimumFOp::create(b, loc, x, y);
+  return isUnsignedOnnxType(t) ? arith::MinUIOp::create(b, loc, x, y).getResult()
+                               : arith::MinSIOp::create(b, loc, x, y).getResult();
+}
+
+
 /// Largest dimension and element count accepted: beyond this a model is corrupt.
 static constexpr int64_t kMaxElements = int64_t(1) << 40;
 

@@ -107,19 +107,6 @@ void addCompare(ConverterTable &table, StringRef opType, int since, arith::CmpFP
                    since, 17};
 }
 
-Value maxOf(OpBuilder &b, Location loc, Value x, Value y, int32_t t) {
-  if (isFloat(x))
-    return arith::MaximumFOp::create(b, loc, x, y);
-  return isUnsignedOnnxType(t) ? arith::MaxUIOp::create(b, loc, x, y).getResult()
-                               : arith::MaxSIOp::create(b, loc, x, y).getResult();
-}
-Value minOf(OpBuilder &b, Location loc, Value x, Value y, int32_t t) {
-  if (isFloat(x))
-    return arith::MinimumFOp::create(b, loc, x, y);
-  return isUnsignedOnnxType(t) ? arith::MinUIOp::create(b, loc, x, y).getResult()
-                               : arith::MinSIOp::create(b, loc, x, y).getResult();
-}
-
 FailureOr<SmallVector<OnnxValue>> convertClip(GraphImporter &im, const Node &node) {
   // Clip-11+: optional scalar min (input 1) and max (input 2).
   Value x = node.input(0), lo = node.input(1), hi = node.input(2);

@@ -84,11 +84,8 @@ ConvertFn reduceConverter(ReduceKind kind) {
                       : isUnsigned ? 0.0
                                    : double(APInt::getSignedMinValue(elem.getIntOrFloatBitWidth()).getSExtValue());
       result = im.reduce(node.loc, x, *dims, keepDims, lowest,
-                      [&](OpBuilder &b, Location l, Value v, Value acc) -> Value {
-                        if (isFloat)
-                          return arith::MaximumFOp::create(b, l, v, acc);
-                        return isUnsigned ? arith::MaxUIOp::create(b, l, v, acc).getResult()
-                                          : arith::MaxSIOp::create(b, l, v, acc).getResult();
+                      [&](OpBuilder &b, Location l, Value v, Value acc) {
+                        return maxOf(b, l, v, acc, node.inputType(0));
                       });
     } else {
       result = im.reduce(node.loc, x, *dims, keepDims, 0, addOf);
