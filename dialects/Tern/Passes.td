@@ -39,6 +39,58 @@ def TernDetectTernaryMatmul : Pass<"tern-detect-ternary-matmul", "mlir::func::Fu
                            "mlir::math::MathDialect"];
 }
 
+def TernFuseQuantizeAct : Pass<"tern-fuse-quantize-act", "mlir::func::FuncOp"> {
+  let summary = "Fuse per-token absmax int8 activation quantization chains into tern.quantize_act";
+  let description = [{
+    ```
+    s = 127 / max(reduce_max_k(|x|), eps)           (per token, [..., 1])
+    y = clamp(round_half_even(x * s), -128, 127)
+      => q, s' = tern.quantize_act(x) {eps};  y = sitofp(q);  s = s'
+    ```
+    The chain is matched on the scalar tree of the element-wise generics the importer
+    emits for Abs, ReduceMax, Max, Div, Mul, Round and Clip (in any operand order; Clip as
+    min(max) or max(min)). Both the quantized values and the scale are replaced, so a later
+    dequantization by `s` reads tern.quantize_act's scale.
+
+    Left alone, with a remark under `remarks=true`: a clamp-of-round whose scale is not
+    `127 / max(absmax, eps)` of the same tensor over its last dim, and chains whose
+    intermediate values have users outside the chain.
+  }];
+  let options = [
+    Option<"remarks", "remarks", "bool", /*default=*/"false",
+           "Emit a remark at each candidate chain saying whether and why it was fused">,
+  ];
+  let dependentDialects = ["mfc::tern::TernDialect", "mlir::linalg::LinalgDialect",
+                           "mlir::arith::ArithDialect", "mlir::tensor::TensorDialect"];
+}
+
+def TernFuseBitLinear : Pass<"tern-fuse-bitlinear", "mlir::func::FuncOp"> {
+  let summary = "Fuse RMSNorm, tern.quantize_act, tern.matmul and the rescale into tern.bitlinear";
+  let description = [{
+    ```
+    x'    = x / sqrt(mean_k(x^2) + eps) * n          (RMSNorm; x * rsqrt(..) too)
+    q, s  = tern.quantize_act(x') {act_eps}
+    y     = sitofp(tern.matmul(q, W)) * a / s        (a: per tensor or per column)
+      => y = tern.bitlinear(x, n, W, a) {eps, act_eps}
+    ```
+    Runs after tern-fuse-quantize-act and tern-detect-ternary-matmul, which produce the
+    quantize and matmul ops; the RMSNorm and the rescale are matched on the scalar trees of
+    the importer's element-wise generics (ReduceMean as sum/K or sum*(1/K), the square as
+    x*x or x^2). An RMSNorm without weight gets `n = 1`.
+
+    Left alone, with a remark under `remarks=true`: a rescale by a quantize_act scale whose
+    input is not an RMSNorm, and quantized values, accumulators or rescale intermediates
+    with users outside the chain. Parts of the RMSNorm may be shared (CSE merges the norms
+    of projections reading the same x); the fused op recomputes them.
+  }];
+  let options = [
+    Option<"remarks", "remarks", "bool", /*default=*/"false",
+           "Emit a remark at each candidate chain saying whether and why it was fused">,
+  ];
+  let dependentDialects = ["mfc::tern::TernDialect", "mlir::arith::ArithDialect",
+                           "mlir::tensor::TensorDialect"];
+}
+
 def TernLowerMatmul : Pass<"tern-lower-matmul", "mlir::ModuleOp"> {
   let summary = "Lower tern.matmul to a multiply-free accumulation";
   let description = [{
@@ -75,7 +127,7 @@ def TernExpandOps : Pass<"tern-expand-ops", "mlir::func::FuncOp"> {
   let description = [{
     ```
     tern.bitlinear(x, n, w, a)
-      => q, s = tern.quantize_act(x * rsqrt(mean(x^2) + eps) * n)
+      => q, s = tern.quantize_act(x / sqrt(mean(x^2) + eps) * n) {eps = act_eps}
          sitofp(tern.matmul(q, w)) * a / s
     tern.quantize_act(x[..., K])
       => s = 127 / max(max_k |x|, eps);  q = fptosi(clamp(roundeven(x * s), -128, 127))

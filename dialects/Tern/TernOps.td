@@ -75,8 +75,8 @@ def Tern_BitLinearOp : Tern_Op<"bitlinear", [Pure]> {
   let description = [{
     The projection of a MatMul-free LM (HGRN-Bit `FusedBitLinear`):
     ```
-    x'        = input * rsqrt(mean_k(input^2) + eps) * norm_weight
-    q, s_x    = tern.quantize_act(x')              // per-token absmax int8
+    x'        = input / sqrt(mean_k(input^2) + eps) * norm_weight
+    q, s_x    = tern.quantize_act(x') {eps = act_eps} // per-token absmax int8
     acc       = tern.matmul(q, weights)            // int32 add/subtract, no multiply
     result    = acc * weight_scale / s_x           // once per output element
     ```
@@ -90,7 +90,8 @@ def Tern_BitLinearOp : Tern_Op<"bitlinear", [Pure]> {
   }];
   let arguments = (ins Tern_F32Tensor:$input, Tern_F32Vector:$norm_weight,
                        Tern_PackedWeights:$weights, Tern_F32Vector:$weight_scale,
-                       DefaultValuedAttr<F32Attr, "1.0e-6f">:$eps);
+                       DefaultValuedAttr<F32Attr, "1.0e-6f">:$eps,
+                       DefaultValuedAttr<F32Attr, "1.0e-5f">:$act_eps);
   let results = (outs Tern_F32Tensor:$result);
   let assemblyFormat = [{
     $input `,` $norm_weight `,` $weights `,` $weight_scale attr-dict `:`

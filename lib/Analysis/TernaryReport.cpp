@@ -61,16 +61,15 @@ void mfc::printTernaryReport(ModuleOp ternModule, const std::vector<Contraction>
     int64_t addsSubs = 0, packedBytes = 0;
   };
   llvm::StringMap<Converted> converted;
-  ternModule.walk([&](tern::MatmulOp op) {
+  // Additions per token: the nonzero codes of the packed weights (K per row).
+  auto record = [&](Operation *op, Value weightsValue, int64_t k, int64_t scaleBytes) {
     Converted c;
-    auto weights = cast<RankedTensorType>(op.getWeights().getType());
-    int64_t k = op.getInput().getType().getShape().back();
-    c.packedBytes = weights.getNumElements();
-    auto resource = dyn_cast_or_null<DenseI8ResourceElementsAttr>(
-        [&]() -> Attribute {
-          ElementsAttr attr;
-          return matchPattern(op.getWeights(), m_Constant(&attr)) ? Attribute(attr) : Attribute();
-        }());
+    auto weights = cast<RankedTensorType>(weightsValue.getType());
+    c.packedBytes = weights.getNumElements() + scaleBytes;
+    ElementsAttr attr;
+    auto resource = matchPattern(weightsValue, m_Constant(&attr))
+                        ? dyn_cast<DenseI8ResourceElementsAttr>(attr)
+                        : DenseI8ResourceElementsAttr();
     if (resource)
       if (std::optional<ArrayRef<int8_t>> codes = resource.tryGetAsArrayRef()) {
         int64_t rowBytes = weights.getDimSize(1);
@@ -81,13 +80,25 @@ void mfc::printTernaryReport(ModuleOp ternModule, const std::vector<Contraction>
             c.addsSubs += tern::unpackTernary(row, i).value_or(0) != 0;
         }
       }
-    // The per-tensor or per-column scale the rewrite multiplies by afterwards.
-    for (Operation *user : op->getUsers())
-      if (auto generic = dyn_cast<linalg::GenericOp>(user))
-        for (Value input : generic.getDpsInputs())
-          if (input != op.getResult() && matchPattern(input, m_Constant()))
-            c.packedBytes += constantBytes(input);
-    converted[locationName(op.getLoc())] = c;
+    converted[locationName(op->getLoc())] = c;
+  };
+  llvm::StringMap<int64_t> fusedOps;
+  ternModule.walk([&](Operation *op) {
+    if (auto matmul = dyn_cast<tern::MatmulOp>(op)) {
+      // The per-tensor or per-column scale the rewrite multiplies by afterwards.
+      int64_t scaleBytes = 0;
+      for (Operation *user : op->getUsers())
+        if (auto generic = dyn_cast<linalg::GenericOp>(user))
+          for (Value input : generic.getDpsInputs())
+            if (input != matmul.getResult() && matchPattern(input, m_Constant()))
+              scaleBytes += constantBytes(input);
+      record(op, matmul.getWeights(), matmul.getInput().getType().getShape().back(), scaleBytes);
+    } else if (auto bitlinear = dyn_cast<tern::BitLinearOp>(op)) {
+      record(op, bitlinear.getWeights(), bitlinear.getInput().getType().getShape().back(),
+             constantBytes(bitlinear.getWeightScale()));
+    }
+    if (isa<tern::BitLinearOp, tern::QuantizeActOp, tern::MLGRUScanOp>(op))
+      ++fusedOps[op->getName().getStringRef()];
   });
 
   os << llvm::format("%-40s %14s %14s %12s %12s %8s\n", "layer", "MACs/token", "adds+subs",
@@ -117,6 +128,13 @@ void mfc::printTernaryReport(ModuleOp ternModule, const std::vector<Contraction>
                      (long long)totalMacs, (long long)totalAdds, (long long)totalBefore,
                      (long long)totalAfter, totalAfter ? double(totalBefore) / totalAfter : 0.0);
   os << "multiplies per token in converted layers: 0 (was " << totalMacs << ")\n";
+  os << "fused ops:";
+  if (fusedOps.empty())
+    os << " none";
+  for (StringRef name : {"tern.bitlinear", "tern.quantize_act", "tern.mlgru_scan"})
+    if (int64_t n = fusedOps.lookup(name))
+      os << " " << n << " " << name;
+  os << "\n";
   if (notConverted.empty()) {
     os << "not converted: none\n";
     return;

@@ -25,7 +25,8 @@ func.func @quantize_act(%x: tensor<?x16xf32>) -> (tensor<?x16xi8>, tensor<?x1xf3
 // CHECK-LABEL: func.func @bitlinear
 // CHECK-NOT: tern.bitlinear
 // CHECK-NOT: tern.quantize_act
-// CHECK: math.rsqrt
+// CHECK: math.sqrt
+// CHECK: arith.divf
 // CHECK: %[[ACC:.+]] = tern.matmul %{{.+}}, %{{.+}} : tensor<2x16xi8>, tensor<8x4xi8> -> tensor<2x8xi32>
 // CHECK: linalg.generic
 // CHECK-SAME: ins(%[[ACC]], %{{.+}}, %{{.+}} : tensor<2x8xi32>, tensor<2x1xf32>, tensor<8xf32>)

@@ -6,6 +6,7 @@
 #include "mfc/Dialect/Tern/Packing.h"
 #include "mfc/Dialect/Tern/Passes.h"
 
+#include "ElementExpr.h"
 #include "Utils.h"
 
 #include "mlir/Dialect/Math/IR/Math.h"
@@ -343,16 +344,18 @@ NumericRange rangeOfTensor(Value tensor, int depth) {
   return rangeOfScalar(yielded, generic, depth);
 }
 
-/// An element-wise map over `input` into a tensor of `elemType` of the same shape.
-Value mapElements(OpBuilder &b, Location loc, Value input, Type elemType,
-                  function_ref<Value(OpBuilder &, Location, Value)> body) {
-  auto type = cast<RankedTensorType>(input.getType());
-  int64_t rank = type.getRank();
-  return generic(b, loc, RankedTensorType::get(type.getShape(), elemType), input, input,
-                 elementwiseMaps(b.getContext(), rank, {Operand::Full}),
-                 SmallVector<utils::IteratorType>(rank, utils::IteratorType::parallel),
-                 std::nullopt,
-                 [&](OpBuilder &nb, Location l, ValueRange args) { return body(nb, l, args[0]); });
+/// The int8 tensor that `input` is the element-wise sitofp of (tern.quantize_act's values,
+/// as tern-fuse-quantize-act leaves them), or null.
+Value int8Source(Value input) {
+  auto generic = input.getDefiningOp<linalg::GenericOp>();
+  if (!generic || generic.getNumDpsInputs() != 1 || generic.getNumDpsInits() != 1 ||
+      !llvm::all_of(generic.getIndexingMapsArray(), [](AffineMap m) { return m.isIdentity(); }))
+    return nullptr;
+  Block &body = generic.getRegion().front();
+  auto convert = body.getTerminator()->getOperand(0).getDefiningOp<arith::SIToFPOp>();
+  if (!convert || convert.getIn() != body.getArgument(0) || !convert.getIn().getType().isInteger(8))
+    return nullptr;
+  return generic.getDpsInputs()[0];
 }
 
 //===----------------------------------------------------------------------===//
@@ -420,14 +423,19 @@ struct DetectTernaryMatmul
     if (int8Activations) {
       // Activations that are already int8 values (a quantization chain's clip(round(.)))
       // accumulate exactly in i32, which vectorizes; the sum converts back once.
-      Value q = mapElements(b, loc, input, b.getI8Type(), [](OpBuilder &nb, Location l, Value x) {
-        return arith::FPToSIOp::create(nb, l, nb.getI8Type(), x).getResult();
-      });
+      Value q = int8Source(input);
+      if (!q)
+        q = mapElements(b, loc, input, b.getI8Type(), [](OpBuilder &nb, Location l, Value x) {
+          return arith::FPToSIOp::create(nb, l, nb.getI8Type(), x).getResult();
+        });
       auto accType = RankedTensorType::get(accShape, b.getI32Type());
       Value sum = MatmulOp::create(b, loc, accType, q, codes);
-      acc = mapElements(b, loc, sum, floatType, [&](OpBuilder &nb, Location l, Value x) {
-        return arith::SIToFPOp::create(nb, l, floatType, x).getResult();
-      });
+      acc = mapElements(
+          b, loc, sum, floatType,
+          [&](OpBuilder &nb, Location l, Value x) {
+            return arith::SIToFPOp::create(nb, l, floatType, x).getResult();
+          },
+          /*sizedLike=*/input);
     } else {
       acc = MatmulOp::create(b, loc, RankedTensorType::get(accShape, floatType), input, codes);
     }
@@ -441,7 +449,9 @@ struct DetectTernaryMatmul
                       << (int8Activations ? "int8 activations (i32 accumulation)"
                                           : "float activations");
     op.getResult(0).replaceAllUsesWith(scaled);
+    SmallVector<Value> operands(op->getOperands());
     op.erase();
+    eraseDeadProducers(operands);
   }
 
   /// acc * a: once per output element, after the accumulation.

@@ -87,7 +87,7 @@ struct ExpandBitLinear : public OpRewritePattern<BitLinearOp> {
     int64_t rank = type.getRank(), k = type.getShape().back();
     SmallVector<utils::IteratorType> parallel(rank, utils::IteratorType::parallel);
     MLIRContext *ctx = b.getContext();
-    // x * rsqrt(mean(x^2) + eps) * n
+    // x / sqrt(mean(x^2) + eps) * n, as RMSNorm is written in ONNX (and the numpy reference)
     Value sumSquares = reduceLastDim(b, loc, x, 0.0, [](OpBuilder &nb, Location l, ValueRange a) -> Value {
       return arith::AddFOp::create(nb, l, arith::MulFOp::create(nb, l, a[0], a[0]), a[1]);
     });
@@ -97,14 +97,14 @@ struct ExpandBitLinear : public OpRewritePattern<BitLinearOp> {
         elementwiseMaps(ctx, rank, {Operand::Full, Operand::PerToken, Operand::PerFeature}),
         parallel, std::nullopt, [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
           Value mean = arith::DivFOp::create(nb, l, a[1], fconst(nb, l, f, double(k)));
-          Value inv = math::RsqrtOp::create(nb, l, arith::AddFOp::create(nb, l, mean, fconst(nb, l, f, eps)));
-          return arith::MulFOp::create(nb, l, arith::MulFOp::create(nb, l, a[0], inv), a[2]);
+          Value rms = math::SqrtOp::create(nb, l, arith::AddFOp::create(nb, l, mean, fconst(nb, l, f, eps)));
+          return arith::MulFOp::create(nb, l, arith::DivFOp::create(nb, l, a[0], rms), a[2]);
         });
     SmallVector<int64_t> tokenShape(type.getShape());
     tokenShape.back() = 1;
     auto quant = QuantizeActOp::create(b, loc, RankedTensorType::get(type.getShape(), b.getI8Type()),
                                        RankedTensorType::get(tokenShape, f), normed,
-                                       b.getF32FloatAttr(1.0e-5f));
+                                       op.getActEpsAttr());
     auto resultType = cast<RankedTensorType>(op.getResult().getType());
     auto accType = RankedTensorType::get(resultType.getShape(), b.getI32Type());
     Value acc = MatmulOp::create(b, loc, accType, quant.getQuantized(), op.getWeights());

@@ -84,6 +84,22 @@ inline SmallVector<AffineMap> elementwiseMaps(MLIRContext *ctx, int64_t rank, Ar
   return maps;
 }
 
+/// An element-wise map over `input` into a tensor of `elemType` of the same shape, whose
+/// dynamic sizes are read from `sizedLike` (by default `input`): passing the tensor an op
+/// chain started from keeps `tensor.dim`s from pinning intermediate values.
+inline Value mapElements(OpBuilder &b, Location loc, Value input, mlir::Type elemType,
+                         llvm::function_ref<Value(OpBuilder &, Location, Value)> body,
+                         Value sizedLike = nullptr) {
+  auto type = mlir::cast<RankedTensorType>(input.getType());
+  int64_t rank = type.getRank();
+  return generic(b, loc, RankedTensorType::get(type.getShape(), elemType),
+                 sizedLike ? sizedLike : input, input,
+                 elementwiseMaps(b.getContext(), rank, {Operand::Full}),
+                 SmallVector<utils::IteratorType>(rank, utils::IteratorType::parallel),
+                 std::nullopt,
+                 [&](OpBuilder &nb, Location l, ValueRange args) { return body(nb, l, args[0]); });
+}
+
 } // namespace mfc::tern
 
 #endif // MFC_LIB_DIALECT_TERN_TRANSFORMS_UTILS_H
