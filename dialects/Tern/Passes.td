@@ -91,6 +91,34 @@ def TernFuseBitLinear : Pass<"tern-fuse-bitlinear", "mlir::func::FuncOp"> {
                            "mlir::tensor::TensorDialect"];
 }
 
+def TernFuseMLGRU : Pass<"tern-fuse-mlgru", "mlir::func::FuncOp"> {
+  let summary = "Fuse MLGRU recurrences (scan loops and decode steps) into tern.mlgru_scan";
+  let description = [{
+    ```
+    f = sigmoid(f_pre)  [or sigmoid(f_pre) * (1 - lb) + lb, lb a constant per hidden unit]
+    c = silu(i) * (1 - f)
+    scf.for t in [0, seq) iter_args(h = h0, hs):          (an imported ONNX Scan)
+      h = f[:, t] * h + c[:, t];  hs[:, t] = h
+      => hs, h = tern.mlgru_scan(i, f_pre, h0) [lower_bound lb]
+    h = squeeze(f, 1) * h_prev + squeeze(c, 1)            (a decode step, seq = 1)
+      => _, h = tern.mlgru_scan(i, f_pre, h_prev) [lower_bound lb]
+    ```
+    The gates are matched on the scalar trees of the importer's element-wise generics
+    (Sigmoid as 1 / (1 + exp(-x)), products in either order). The loop must start at 0,
+    step by 1 and run as long as the sequence (proven with value bounds).
+
+    Left alone, with a remark under `remarks=true`: steps whose gates are not the MLGRU's
+    (another forget-gate activation, a candidate gated by a different f, a scale that is
+    not 1 - lb), and loops that do not cover the sequence.
+  }];
+  let options = [
+    Option<"remarks", "remarks", "bool", /*default=*/"false",
+           "Emit a remark at each candidate recurrence saying whether and why it was fused">,
+  ];
+  let dependentDialects = ["mfc::tern::TernDialect", "mlir::arith::ArithDialect",
+                           "mlir::tensor::TensorDialect"];
+}
+
 def TernLowerMatmul : Pass<"tern-lower-matmul", "mlir::ModuleOp"> {
   let summary = "Lower tern.matmul to a multiply-free accumulation";
   let description = [{

@@ -4,6 +4,7 @@
 
 include "TernDialect.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
+include "mlir/Interfaces/ValueBoundsOpInterface.td"
 
 def Tern_PackedWeights : TypeConstraint<
     And<[TensorRankOf<[I8], [2]>.predicate, HasStaticShapePred]>,
@@ -17,7 +18,8 @@ def Tern_F32Vector : TensorRankOf<[F32], [1]>;
 // tern.matmul
 //===----------------------------------------------------------------------===//
 
-def Tern_MatmulOp : Tern_Op<"matmul", [Pure]> {
+def Tern_MatmulOp : Tern_Op<"matmul", [Pure,
+    DeclareOpInterfaceMethods<ValueBoundsOpInterface, ["populateBoundsForShapedValueDim"]>]> {
   let summary = "matrix product with ternary weights as an add/subtract accumulation";
   let description = [{
     `result[..., n] = sum_k input[..., k] * T[n, k]` where `T` in {-1, 0, +1} is decoded
@@ -45,7 +47,8 @@ def Tern_MatmulOp : Tern_Op<"matmul", [Pure]> {
 // tern.quantize_act
 //===----------------------------------------------------------------------===//
 
-def Tern_QuantizeActOp : Tern_Op<"quantize_act", [Pure]> {
+def Tern_QuantizeActOp : Tern_Op<"quantize_act", [Pure,
+    DeclareOpInterfaceMethods<ValueBoundsOpInterface, ["populateBoundsForShapedValueDim"]>]> {
   let summary = "per-token absmax int8 activation quantization";
   let description = [{
     For every token (every index of the leading dimensions):
@@ -70,7 +73,8 @@ def Tern_QuantizeActOp : Tern_Op<"quantize_act", [Pure]> {
 // tern.bitlinear
 //===----------------------------------------------------------------------===//
 
-def Tern_BitLinearOp : Tern_Op<"bitlinear", [Pure]> {
+def Tern_BitLinearOp : Tern_Op<"bitlinear", [Pure,
+    DeclareOpInterfaceMethods<ValueBoundsOpInterface, ["populateBoundsForShapedValueDim"]>]> {
   let summary = "fused BitLinear: RMSNorm, int8 quantization, ternary matmul, rescale";
   let description = [{
     The projection of a MatMul-free LM (HGRN-Bit `FusedBitLinear`):
@@ -104,7 +108,8 @@ def Tern_BitLinearOp : Tern_Op<"bitlinear", [Pure]> {
 // tern.mlgru_scan
 //===----------------------------------------------------------------------===//
 
-def Tern_MLGRUScanOp : Tern_Op<"mlgru_scan", [Pure]> {
+def Tern_MLGRUScanOp : Tern_Op<"mlgru_scan", [Pure,
+    DeclareOpInterfaceMethods<ValueBoundsOpInterface, ["populateBoundsForShapedValueDim"]>]> {
   let summary = "MLGRU element-wise gated recurrence over a sequence";
   let description = [{
     The token mixer recurrence of HGRN-Bit, over `[batch, seq, hidden]` pre-activations

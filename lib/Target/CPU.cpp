@@ -40,6 +40,7 @@ void mfc::buildTernPipeline(OpPassManager &pm, bool remarks) {
   // Folds the tensor.dims of the rewritten chains so that their values have no other users.
   func.addPass(createCanonicalizerPass());
   func.addPass(tern::createTernFuseBitLinear({remarks}));
+  func.addPass(tern::createTernFuseMLGRU({remarks}));
   func.addPass(createCanonicalizerPass());
 }
 

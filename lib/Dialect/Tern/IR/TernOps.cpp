@@ -157,5 +157,41 @@ LogicalResult MLGRUScanOp::verify() {
   return success();
 }
 
+//===----------------------------------------------------------------------===//
+// Value bounds: each result's dynamic dims are its input's (leading) dims
+//===----------------------------------------------------------------------===//
+
+/// Sizes `value`'s `dim` like dim `dim` of `source` when it is one of the leading dims that
+/// both share (the last dims are static where they differ).
+static void boundLikeLeadingDim(ValueBoundsConstraintSet &cstr, Value value, int64_t dim,
+                                Value source, int64_t sharedRank) {
+  if (dim < sharedRank)
+    cstr.bound(value)[dim] == cstr.getExpr(source, dim);
+}
+
+void MatmulOp::populateBoundsForShapedValueDim(Value value, int64_t dim,
+                                               ValueBoundsConstraintSet &cstr) {
+  boundLikeLeadingDim(cstr, value, dim, getInput(), getInput().getType().getRank() - 1);
+}
+
+void QuantizeActOp::populateBoundsForShapedValueDim(Value value, int64_t dim,
+                                                    ValueBoundsConstraintSet &cstr) {
+  int64_t rank = getInput().getType().getRank();
+  boundLikeLeadingDim(cstr, value, dim, getInput(), value == getQuantized() ? rank : rank - 1);
+}
+
+void BitLinearOp::populateBoundsForShapedValueDim(Value value, int64_t dim,
+                                                  ValueBoundsConstraintSet &cstr) {
+  boundLikeLeadingDim(cstr, value, dim, getInput(), getInput().getType().getRank() - 1);
+}
+
+void MLGRUScanOp::populateBoundsForShapedValueDim(Value value, int64_t dim,
+                                                  ValueBoundsConstraintSet &cstr) {
+  if (value == getHidden())
+    return boundLikeLeadingDim(cstr, value, dim, getCandidate(), 3);
+  // final_state is [batch, hidden]
+  cstr.bound(value)[dim] == cstr.getExpr(getCandidate(), dim == 0 ? 0 : 2);
+}
+
 #define GET_OP_CLASSES
 #include "Tern/TernOps.cpp.inc"
