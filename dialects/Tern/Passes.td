@@ -13,11 +13,16 @@ def TernDetectTernaryMatmul : Pass<"tern-detect-ternary-matmul", "mlir::func::Fu
       => tern.matmul(x, pack2(T^t)) * a
     ```
     The contraction is a `linalg.generic` mul/add reduction over one `k` (as the importer
-    emits for MatMul and Gemm) accumulating into a zero fill; `W` is a constant, or an
-    element-wise function of constants such as DequantizeLinear of an int8 {-1,0,1}
-    tensor (QDQ), which is evaluated once. `W[n, k]` (Gemm transB) works too. The weight
-    is read once and packed straight into a 2-bit `dense_resource` blob; it is never
-    re-quantized (absmean quantization is not idempotent).
+    emits for MatMul, Gemm and MatMulInteger) accumulating into a zero fill; `W` is a
+    constant, or computed from constants by linalg ops, which are evaluated once at
+    compile time in the model's float32 arithmetic: DequantizeLinear of an int8 {-1,0,1}
+    tensor (QDQ), or BitNet's absmean chain `clip(round(W / mean|W|), -1, 1) * mean|W|`
+    with its reductions. `W[n, k]` (Gemm transB) works too. The weight is read once and
+    packed straight into a 2-bit `dense_resource` blob; it is never re-quantized (absmean
+    quantization is not idempotent).
+
+    MatMulInteger of int8 activations by int8 {-1, 0, 1} weights (zero points absent or
+    constant 0) is the exact i32 `tern.matmul` itself.
 
     When every activation is provably an integer in [-128, 127] (the output of an
     activation quantization chain `clip(round(x * s), -128, 127)`, or of a constant), the

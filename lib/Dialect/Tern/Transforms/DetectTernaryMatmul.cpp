@@ -77,84 +77,194 @@ std::optional<std::vector<double>> constantValues(Value value) {
   return values;
 }
 
-/// Evaluates one scalar op of an element-wise body over already-computed operands.
+/// Evaluates one scalar op of a generic body over already-computed operands, rounding
+/// float results to the op's type so that the chain computes what the model computes.
 std::optional<double> evaluateScalar(Operation *op, ArrayRef<double> in) {
   auto bits = [&](Type t) { return t.getIntOrFloatBitWidth(); };
-  return llvm::TypeSwitch<Operation *, std::optional<double>>(op)
-      .Case<arith::ConstantOp>([](arith::ConstantOp c) -> std::optional<double> {
-        if (auto f = dyn_cast<FloatAttr>(c.getValue()))
-          return f.getValueAsDouble();
-        if (auto i = dyn_cast<IntegerAttr>(c.getValue()))
-          return double(i.getInt());
-        return std::nullopt;
-      })
-      .Case<arith::ExtSIOp, arith::SIToFPOp, arith::ExtFOp>([&](Operation *) { return in[0]; })
-      .Case<arith::ExtUIOp, arith::UIToFPOp>([&](Operation *o) -> std::optional<double> {
-        double v = in[0];
-        return v < 0 ? v + std::ldexp(1.0, bits(o->getOperand(0).getType())) : v;
-      })
-      .Case<arith::TruncFOp>([&](Operation *) { return double(float(in[0])); })
-      .Case<arith::AddFOp, arith::AddIOp>([&](Operation *) { return in[0] + in[1]; })
-      .Case<arith::SubFOp, arith::SubIOp>([&](Operation *) { return in[0] - in[1]; })
-      .Case<arith::MulFOp, arith::MulIOp>([&](Operation *) { return in[0] * in[1]; })
-      .Case<arith::DivFOp>([&](Operation *) { return in[0] / in[1]; })
-      .Case<arith::NegFOp>([&](Operation *) { return -in[0]; })
-      .Default([](Operation *) { return std::nullopt; });
-}
-
-/// Values of `value` when it is a constant, or an all-parallel linalg.generic of
-/// constants (DequantizeLinear of a constant, ...), evaluated element by element.
-Matched<std::vector<double>> weightValues(Value value) {
-  if (std::optional<std::vector<double>> values = constantValues(value))
-    return *values;
-  auto generic = value.getDefiningOp<linalg::GenericOp>();
-  if (!generic || generic.getNumDpsInits() != 1 ||
-      generic.getNumParallelLoops() != generic.getNumLoops())
-    return Mismatch{"the weight is not a constant"};
-  auto type = cast<RankedTensorType>(value.getType());
-  if (!type.hasStaticShape())
-    return Mismatch{"the weight is not a constant"};
-  SmallVector<std::vector<double>> inputs;
-  for (OpOperand *operand : generic.getDpsInputOperands()) {
-    std::optional<std::vector<double>> values = constantValues(operand->get());
-    if (!values)
-      return Mismatch{"the weight is computed from a non-constant value"};
-    inputs.push_back(std::move(*values));
-  }
-  Block &body = generic.getRegion().front();
-  SmallVector<AffineMap> maps = generic.getIndexingMapsArray();
-  std::vector<double> result(type.getNumElements());
-  SmallVector<int64_t> index(type.getRank(), 0);
-  llvm::DenseMap<Value, double> scalars;
-  for (int64_t linear = 0; linear < type.getNumElements(); ++linear) {
-    for (auto [i, operand] : llvm::enumerate(generic.getDpsInputOperands())) {
-      auto operandType = cast<RankedTensorType>(operand->get().getType());
-      SmallVector<int64_t> at = maps[i].compose(index);
-      int64_t offset = 0;
-      for (auto [d, size] : llvm::zip_equal(at, operandType.getShape()))
-        offset = offset * size + d;
-      scalars[body.getArgument(i)] = inputs[i][offset];
-    }
-    for (Operation &op : body.without_terminator()) {
-      SmallVector<double> in;
-      for (Value v : op.getOperands()) {
-        auto it = scalars.find(v);
-        if (it == scalars.end())
-          return Mismatch{"the weight's element-wise computation uses a value from outside"};
-        in.push_back(it->second);
-      }
-      std::optional<double> v = evaluateScalar(&op, in);
-      if (!v)
-        return Mismatch{("the weight's element-wise computation uses '" +
-                         op.getName().getStringRef() + "'").str()};
-      scalars[op.getResult(0)] = *v;
-    }
-    result[linear] = scalars.lookup(body.getTerminator()->getOperand(0));
-    for (int64_t d = type.getRank() - 1; d >= 0 && ++index[d] == type.getDimSize(d); --d)
-      index[d] = 0;
-  }
+  std::optional<double> result =
+      llvm::TypeSwitch<Operation *, std::optional<double>>(op)
+          .Case<arith::ConstantOp>([](arith::ConstantOp c) -> std::optional<double> {
+            if (auto f = dyn_cast<FloatAttr>(c.getValue()))
+              return f.getValueAsDouble();
+            if (auto i = dyn_cast<IntegerAttr>(c.getValue()))
+              return double(i.getInt());
+            return std::nullopt;
+          })
+          .Case<arith::ExtSIOp, arith::SIToFPOp, arith::ExtFOp, arith::TruncFOp>(
+              [&](Operation *) { return in[0]; })
+          .Case<arith::ExtUIOp, arith::UIToFPOp>([&](Operation *o) -> std::optional<double> {
+            double v = in[0];
+            return v < 0 ? v + std::ldexp(1.0, bits(o->getOperand(0).getType())) : v;
+          })
+          .Case<arith::AddFOp, arith::AddIOp>([&](Operation *) { return in[0] + in[1]; })
+          .Case<arith::SubFOp, arith::SubIOp>([&](Operation *) { return in[0] - in[1]; })
+          .Case<arith::MulFOp, arith::MulIOp>([&](Operation *) { return in[0] * in[1]; })
+          .Case<arith::DivFOp>([&](Operation *) { return in[0] / in[1]; })
+          .Case<arith::NegFOp>([&](Operation *) { return -in[0]; })
+          .Case<arith::MaximumFOp, arith::MaxNumFOp>([&](Operation *) { return std::max(in[0], in[1]); })
+          .Case<arith::MinimumFOp, arith::MinNumFOp>([&](Operation *) { return std::min(in[0], in[1]); })
+          .Case<math::AbsFOp>([&](Operation *) { return std::fabs(in[0]); })
+          .Case<math::RoundEvenOp>([&](Operation *) { return std::nearbyint(in[0]); })
+          .Case<math::RoundOp>([&](Operation *) { return std::round(in[0]); })
+          .Case<math::FloorOp>([&](Operation *) { return std::floor(in[0]); })
+          .Case<math::CeilOp>([&](Operation *) { return std::ceil(in[0]); })
+          .Case<math::SqrtOp>([&](Operation *) { return std::sqrt(in[0]); })
+          .Default([](Operation *) { return std::nullopt; });
+  if (result && op->getNumResults() == 1 && op->getResult(0).getType().isF32())
+    result = double(float(*result));
   return result;
 }
+
+/// The values of tensors computed from constants by linalg ops (a DequantizeLinear, an
+/// absmean quantization chain with its reductions, ...), evaluated once, element by element.
+class ConstantEvaluator {
+public:
+  Matched<const std::vector<double> *> evaluate(Value value, int depth = 0) {
+    if (auto it = known.find(value); it != known.end())
+      return it->second.get();
+    Matched<std::vector<double>> values = compute(value, depth);
+    if (auto *m = std::get_if<Mismatch>(&values))
+      return *m;
+    auto stored = std::make_unique<std::vector<double>>(std::move(std::get<std::vector<double>>(values)));
+    return (known[value] = std::move(stored)).get();
+  }
+
+private:
+  Matched<std::vector<double>> compute(Value value, int depth) {
+    if (std::optional<std::vector<double>> values = constantValues(value))
+      return *values;
+    auto type = dyn_cast<RankedTensorType>(value.getType());
+    if (!type || !type.hasStaticShape() || depth > 32)
+      return Mismatch{"the weight is not a constant"};
+    Operation *producer = value.getDefiningOp();
+    if (auto fill = dyn_cast_or_null<linalg::FillOp>(producer)) {
+      Matched<double> start = scalarOperand(fill.getInputs()[0]);
+      if (auto *m = std::get_if<Mismatch>(&start))
+        return *m;
+      return std::vector<double>(type.getNumElements(), std::get<double>(start));
+    }
+    if (isa_and_nonnull<tensor::EmptyOp>(producer))
+      return std::vector<double>(type.getNumElements(), 0.0);
+    if (auto cast = dyn_cast_or_null<tensor::CastOp>(producer)) {
+      Matched<const std::vector<double> *> source = evaluate(cast.getSource(), depth + 1);
+      if (auto *m = std::get_if<Mismatch>(&source))
+        return *m;
+      return *std::get<const std::vector<double> *>(source);
+    }
+    auto generic = dyn_cast_or_null<linalg::GenericOp>(producer);
+    if (!generic || generic->getNumResults() != 1)
+      return Mismatch{"the weight is not a constant"};
+    return run(generic, depth);
+  }
+
+  Matched<double> scalarOperand(Value v) {
+    if (auto c = v.getDefiningOp<arith::ConstantOp>())
+      if (std::optional<double> x = evaluateScalar(c, {}))
+        return *x;
+    return Mismatch{"the weight's computation uses a value from outside"};
+  }
+
+  /// Runs `generic` over its whole iteration space, reductions included.
+  Matched<std::vector<double>> run(linalg::GenericOp generic, int depth) {
+    SmallVector<const std::vector<double> *> operands;
+    SmallVector<SmallVector<int64_t>> strides;
+    for (OpOperand &operand : generic->getOpOperands()) {
+      Matched<const std::vector<double> *> values = evaluate(operand.get(), depth + 1);
+      if (auto *m = std::get_if<Mismatch>(&values))
+        return operand.getOperandNumber() < generic.getNumDpsInputs()
+                   ? Mismatch{"the weight is computed from a non-constant value"}
+                   : *m;
+      operands.push_back(std::get<const std::vector<double> *>(values));
+      auto type = cast<RankedTensorType>(operand.get().getType());
+      SmallVector<int64_t> stride(type.getRank(), 1);
+      for (int64_t d = type.getRank() - 2; d >= 0; --d)
+        stride[d] = stride[d + 1] * type.getDimSize(d + 1);
+      strides.push_back(stride);
+    }
+    // Slots: the block arguments, then the results of the body's ops.
+    Block &body = generic.getRegion().front();
+    llvm::DenseMap<Value, unsigned> slot;
+    for (BlockArgument arg : body.getArguments())
+      slot[arg] = slot.size();
+    SmallVector<double> slots(body.getNumArguments());
+    auto slotOf = [&](Value v) -> Matched<unsigned> {
+      if (auto it = slot.find(v); it != slot.end())
+        return it->second;
+      Matched<double> outside = scalarOperand(v);
+      if (auto *m = std::get_if<Mismatch>(&outside))
+        return *m;
+      slots.push_back(std::get<double>(outside));
+      return slot[v] = slots.size() - 1;
+    };
+    struct Step {
+      Operation *op;
+      SmallVector<unsigned> in;
+      unsigned out;
+    };
+    SmallVector<Step> steps;
+    for (Operation &op : body.without_terminator()) {
+      if (op.getNumResults() != 1 || op.getNumRegions() != 0)
+        return Mismatch{("the weight's computation uses '" + op.getName().getStringRef() + "'").str()};
+      Step step{&op, {}, 0};
+      for (Value v : op.getOperands()) {
+        Matched<unsigned> s = slotOf(v);
+        if (auto *m = std::get_if<Mismatch>(&s))
+          return *m;
+        step.in.push_back(std::get<unsigned>(s));
+      }
+      slots.push_back(0);
+      step.out = slot[op.getResult(0)] = slots.size() - 1;
+      steps.push_back(std::move(step));
+    }
+    Matched<unsigned> yielded = slotOf(body.getTerminator()->getOperand(0));
+    if (auto *m = std::get_if<Mismatch>(&yielded))
+      return *m;
+
+    SmallVector<AffineMap> maps = generic.getIndexingMapsArray();
+    SmallVector<int64_t> ranges = generic.getStaticLoopRanges();
+    std::vector<double> result = *operands.back();
+    int64_t total = 1;
+    for (int64_t r : ranges)
+      total *= r;
+    SmallVector<int64_t> point(ranges.size(), 0);
+    SmallVector<double> in;
+    for (int64_t iteration = 0; iteration < total; ++iteration) {
+      int64_t outOffset = 0;
+      for (auto [i, values] : llvm::enumerate(operands)) {
+        int64_t offset = 0;
+        for (auto [d, expr] : llvm::enumerate(maps[i].getResults())) {
+          int64_t index = 0;
+          if (auto dim = dyn_cast<AffineDimExpr>(expr))
+            index = point[dim.getPosition()];
+          else if (auto c = dyn_cast<AffineConstantExpr>(expr))
+            index = c.getValue();
+          else
+            return Mismatch{"the weight's computation uses a non-trivial indexing map"};
+          offset += index * strides[i][d];
+        }
+        bool isInit = i == operands.size() - 1;
+        slots[i] = isInit ? result[offset] : (*values)[offset];
+        if (isInit)
+          outOffset = offset;
+      }
+      for (const Step &step : steps) {
+        in.clear();
+        for (unsigned s : step.in)
+          in.push_back(slots[s]);
+        std::optional<double> v = evaluateScalar(step.op, in);
+        if (!v)
+          return Mismatch{("the weight's computation uses '" + step.op->getName().getStringRef() + "'").str()};
+        slots[step.out] = *v;
+      }
+      result[outOffset] = slots[std::get<unsigned>(yielded)];
+      for (int64_t d = int64_t(ranges.size()) - 1; d >= 0 && ++point[d] == ranges[d]; --d)
+        point[d] = 0;
+    }
+    return result;
+  }
+
+  llvm::DenseMap<Value, std::unique_ptr<std::vector<double>>> known;
+};
 
 //===----------------------------------------------------------------------===//
 // Ternary analysis and packing
@@ -228,19 +338,51 @@ struct ContractionMatch {
 
 bool isZeroFill(Value init) {
   auto fill = init.getDefiningOp<linalg::FillOp>();
-  return fill && matchPattern(fill.getInputs()[0], m_AnyZeroFloat());
+  return fill && (matchPattern(fill.getInputs()[0], m_AnyZeroFloat()) ||
+                  matchPattern(fill.getInputs()[0], m_Zero()));
+}
+
+/// MatMulInteger's body: acc + (ext(a) [- ext(zp_a)]) * (ext(b) [- ext(zp_b)]) over i8
+/// operands, whose zero points (inputs 2 and 3, when present) must be constant zeros.
+std::optional<Mismatch> checkIntegerContraction(linalg::GenericOp op) {
+  SmallVector<Value> inputs = op.getDpsInputs();
+  for (Value zeroPoint : ArrayRef<Value>(inputs).drop_front(2)) {
+    DenseElementsAttr zp;
+    if (!matchPattern(zeroPoint, m_Constant(&zp)) || !zp.isSplat() ||
+        !zp.getSplatValue<APInt>().isZero())
+      return Mismatch{"a zero point is not a constant 0"};
+  }
+  for (Value operand : ArrayRef<Value>(inputs).take_front(2))
+    if (!getElementTypeOrSelf(operand.getType()).isSignlessInteger(8))
+      return Mismatch{"integer operands other than int8 are not handled"};
+  Block &body = op.getRegion().front();
+  for (Operation &inner : body.without_terminator())
+    if (!isa<arith::ExtSIOp, arith::SubIOp, arith::MulIOp, arith::AddIOp>(inner))
+      return Mismatch{"the integer product widens unsigned values or does more than acc + a*b"};
+  return std::nullopt;
 }
 
 Matched<ContractionMatch> matchContraction(linalg::GenericOp op) {
-  if (op.getNumDpsInputs() != 2 || op.getNumDpsInits() != 1 || !linalg::isaContractionOpInterface(op))
+  bool integer = getElementTypeOrSelf(op.getResult(0).getType()).isInteger(32) &&
+                 op.getNumDpsInputs() >= 2 && op.getNumDpsInputs() <= 4;
+  if (integer) {
+    if (std::optional<Mismatch> m = checkIntegerContraction(op))
+      return *m;
+  } else if (op.getNumDpsInputs() != 2 || !linalg::isaContractionOpInterface(op)) {
     return Mismatch{"not a two-operand multiply-accumulate contraction"};
-  FailureOr<linalg::ContractionDimensions> dims = linalg::inferContractionDims(op);
+  }
+  if (op.getNumDpsInits() != 1)
+    return Mismatch{"not a two-operand multiply-accumulate contraction"};
+  // The two factors and the accumulator; MatMulInteger's zero points read no new dims.
+  SmallVector<AffineMap> maps{op.getMatchingIndexingMap(op.getDpsInputOperand(0)),
+                              op.getMatchingIndexingMap(op.getDpsInputOperand(1)),
+                              op.getMatchingIndexingMap(op.getDpsInitOperand(0))};
+  FailureOr<linalg::ContractionDimensions> dims = linalg::inferContractionDims(maps);
   if (failed(dims) || dims->k.size() != 1 || dims->n.size() != 1 || !dims->batch.empty())
     return Mismatch{"the contraction is not over one reduction dim with one output column dim"};
   if (!isZeroFill(op.getDpsInits()[0]))
     return Mismatch{"the contraction accumulates into a non-zero initial value"};
   unsigned k = dims->k[0], n = dims->n[0];
-  SmallVector<AffineMap> maps = op.getIndexingMapsArray();
   auto isDims = [](AffineMap map, ArrayRef<unsigned> expected) {
     if (map.getNumResults() != expected.size())
       return false;
@@ -376,7 +518,8 @@ struct DetectTernaryMatmul
   void runOnOperation() override {
     SmallVector<linalg::GenericOp> contractions;
     getOperation().walk([&](linalg::GenericOp op) {
-      if (op.getNumReductionLoops() == 1 && op.getNumDpsInputs() == 2)
+      if (op.getNumReductionLoops() == 1 && op.getNumDpsInputs() >= 2 &&
+          op.getNumDpsInputs() <= 4)
         contractions.push_back(op);
     });
     for (linalg::GenericOp op : contractions)
@@ -394,19 +537,23 @@ struct DetectTernaryMatmul
     auto &[input, weight, transposed] = std::get<ContractionMatch>(match);
     auto inputType = cast<RankedTensorType>(input.getType());
     auto weightType = cast<RankedTensorType>(weight.getType());
-    if (!isa<FloatType>(inputType.getElementType()) || !weightType.hasStaticShape())
-      return notRewritten({"only float activations and static weight shapes are handled"});
-    Matched<std::vector<double>> values = weightValues(weight);
+    bool integer = inputType.getElementType().isInteger(8);
+    if (!(integer || isa<FloatType>(inputType.getElementType())) || !weightType.hasStaticShape())
+      return notRewritten({"only float or int8 activations and static weight shapes are handled"});
+    ConstantEvaluator evaluator;
+    Matched<const std::vector<double> *> values = evaluator.evaluate(weight);
     if (auto *m = std::get_if<Mismatch>(&values))
       return notRewritten(*m);
     int64_t K = weightType.getDimSize(transposed ? 1 : 0);
     int64_t N = weightType.getDimSize(transposed ? 0 : 1);
     Matched<TernaryWeight> ternary =
-        ternarize(std::get<std::vector<double>>(values), K, N, transposed ? 1 : N,
+        ternarize(*std::get<const std::vector<double> *>(values), K, N, transposed ? 1 : N,
                   transposed ? K : 1);
     if (auto *m = std::get_if<Mismatch>(&ternary))
       return notRewritten(*m);
     TernaryWeight &t = std::get<TernaryWeight>(ternary);
+    if (integer && (t.scales.size() != 1 || t.scales[0] != 1.0f))
+      return notRewritten({"integer weights take values other than {-1, 0, 1}"});
 
     OpBuilder b(op);
     Location loc = op.getLoc();
@@ -419,8 +566,11 @@ struct DetectTernaryMatmul
     accShape.back() = N;
     Type floatType = inputType.getElementType();
     Value acc;
-    bool int8Activations = rangeOfTensor(input, 0).fitsInt8();
-    if (int8Activations) {
+    bool int8Activations = integer || rangeOfTensor(input, 0).fitsInt8();
+    if (integer) {
+      // MatMulInteger: the int8 x ternary product is the i32 result itself.
+      acc = MatmulOp::create(b, loc, RankedTensorType::get(accShape, b.getI32Type()), input, codes);
+    } else if (int8Activations) {
       // Activations that are already int8 values (a quantization chain's clip(round(.)))
       // accumulate exactly in i32, which vectorizes; the sum converts back once.
       Value q = int8Source(input);
