@@ -124,6 +124,25 @@ def TernFuseMLGRU : Pass<"tern-fuse-mlgru", "mlir::func::FuncOp"> {
                            "mlir::tensor::TensorDialect"];
 }
 
+def TernFuseGLU : Pass<"tern-fuse-glu", "mlir::func::FuncOp"> {
+  let summary = "Fuse silu(a) * b between ternary projections into tern.glu";
+  let description = [{
+    ```
+    y = a * sigmoid(a) * b    (any operand order; Sigmoid as 1 / (1 + exp(-a)))
+      => y = tern.glu(a, b)   when a and b are projections: tern.bitlinear results, or
+                              tensors computed from tern.matmul, or slices (Split) of them
+    ```
+    Runs after the projection fusions. The element-wise product of other tensors (the
+    MLGRU output gate multiplies by an RMSNorm, not a projection) is left alone, with a
+    remark under `remarks=true` when it has the silu(a) * b form.
+  }];
+  let options = [
+    Option<"remarks", "remarks", "bool", /*default=*/"false",
+           "Emit a remark at each silu(a) * b saying whether and why it was fused">,
+  ];
+  let dependentDialects = ["mfc::tern::TernDialect"];
+}
+
 def TernLowerMatmul : Pass<"tern-lower-matmul", "mlir::ModuleOp"> {
   let summary = "Lower tern.matmul to a multiply-free accumulation";
   let description = [{
@@ -156,7 +175,7 @@ def TernLowerMatmul : Pass<"tern-lower-matmul", "mlir::ModuleOp"> {
 }
 
 def TernExpandOps : Pass<"tern-expand-ops", "mlir::func::FuncOp"> {
-  let summary = "Expand tern.bitlinear, tern.quantize_act and tern.mlgru_scan into linalg/scf";
+  let summary = "Expand tern.bitlinear, tern.quantize_act, tern.mlgru_scan and tern.glu into linalg/scf";
   let description = [{
     ```
     tern.bitlinear(x, n, w, a)
@@ -167,6 +186,8 @@ def TernExpandOps : Pass<"tern-expand-ops", "mlir::func::FuncOp"> {
     tern.mlgru_scan(i, f, h0, lb)
       => scf.for t: f_t = lb + (1 - lb) * sigmoid(f[:, t]);
                     h = f_t * h + silu(i[:, t]) * (1 - f_t);  hs[:, t] = h
+    tern.glu(g, v)
+      => silu(g) * v
     ```
     Element-wise and per-token work becomes linalg.generic; tern.matmul stays for
     tern-lower-matmul. After this pass only tern.matmul remains of the tern dialect.

@@ -105,6 +105,27 @@ def Tern_BitLinearOp : Tern_Op<"bitlinear", [Pure,
 }
 
 //===----------------------------------------------------------------------===//
+// tern.glu
+//===----------------------------------------------------------------------===//
+
+def Tern_GLUOp : Tern_Op<"glu", [Pure, AllTypesMatch<["gate", "value", "result"]>,
+    DeclareOpInterfaceMethods<ValueBoundsOpInterface, ["populateBoundsForShapedValueDim"]>]> {
+  let summary = "SiLU-gated linear unit between two ternary projections";
+  let description = [{
+    The channel mixer's gate of HGRN-Bit: `result = silu(gate) * value` element by
+    element, `silu(x) = x * sigmoid(x)`, where `gate` and `value` are outputs (or halves of
+    one output) of ternary projections.
+
+    ```mlir
+    %y = tern.glu %gate, %value : tensor<?x1x64xf32>
+    ```
+  }];
+  let arguments = (ins Tern_F32Tensor:$gate, Tern_F32Tensor:$value);
+  let results = (outs Tern_F32Tensor:$result);
+  let assemblyFormat = "$gate `,` $value attr-dict `:` type($result)";
+}
+
+//===----------------------------------------------------------------------===//
 // tern.mlgru_scan
 //===----------------------------------------------------------------------===//
 

@@ -97,7 +97,7 @@ void mfc::printTernaryReport(ModuleOp ternModule, const std::vector<Contraction>
       record(op, bitlinear.getWeights(), bitlinear.getInput().getType().getShape().back(),
              constantBytes(bitlinear.getWeightScale()));
     }
-    if (isa<tern::BitLinearOp, tern::QuantizeActOp, tern::MLGRUScanOp>(op))
+    if (isa<tern::BitLinearOp, tern::QuantizeActOp, tern::MLGRUScanOp, tern::GLUOp>(op))
       ++fusedOps[op->getName().getStringRef()];
   });
 
@@ -131,7 +131,7 @@ void mfc::printTernaryReport(ModuleOp ternModule, const std::vector<Contraction>
   os << "fused ops:";
   if (fusedOps.empty())
     os << " none";
-  for (StringRef name : {"tern.bitlinear", "tern.quantize_act", "tern.mlgru_scan"})
+  for (StringRef name : {"tern.bitlinear", "tern.quantize_act", "tern.mlgru_scan", "tern.glu"})
     if (int64_t n = fusedOps.lookup(name))
       os << " " << n << " " << name;
   os << "\n";

@@ -41,6 +41,7 @@ void mfc::buildTernPipeline(OpPassManager &pm, bool remarks) {
   func.addPass(createCanonicalizerPass());
   func.addPass(tern::createTernFuseBitLinear({remarks}));
   func.addPass(tern::createTernFuseMLGRU({remarks}));
+  func.addPass(tern::createTernFuseGLU({remarks}));
   func.addPass(createCanonicalizerPass());
 }
 

@@ -66,3 +66,23 @@ func.func @matmul_untouched(%x: tensor<2x8xi8>, %w: tensor<4x2xi8>) -> tensor<2x
   %0 = tern.matmul %x, %w : tensor<2x8xi8>, tensor<4x2xi8> -> tensor<2x4xi32>
   return %0 : tensor<2x4xi32>
 }
+
+// -----
+
+// CHECK-LABEL: func.func @glu
+// CHECK-SAME: (%[[G:.+]]: tensor<?x64xf32>, %[[V:.+]]: tensor<?x64xf32>)
+// CHECK-NOT: tern.glu
+// CHECK: linalg.generic
+// CHECK-SAME: ins(%[[G]], %[[V]] : tensor<?x64xf32>, tensor<?x64xf32>)
+// CHECK-NEXT: ^bb0(%[[GV:.+]]: f32, %[[VV:.+]]: f32, %{{.+}}: f32):
+// CHECK: %[[NEG:.+]] = arith.negf %[[GV]]
+// CHECK: %[[EXP:.+]] = math.exp %[[NEG]]
+// CHECK: %[[DEN:.+]] = arith.addf %[[EXP]], %{{.+}}
+// CHECK: %[[SIG:.+]] = arith.divf %{{.+}}, %[[DEN]]
+// CHECK: %[[SILU:.+]] = arith.mulf %[[GV]], %[[SIG]]
+// CHECK: %[[Y:.+]] = arith.mulf %[[SILU]], %[[VV]]
+// CHECK: linalg.yield %[[Y]]
+func.func @glu(%gate: tensor<?x64xf32>, %value: tensor<?x64xf32>) -> tensor<?x64xf32> {
+  %0 = tern.glu %gate, %value : tensor<?x64xf32>
+  return %0 : tensor<?x64xf32>
+}

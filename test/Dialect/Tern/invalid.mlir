@@ -197,3 +197,11 @@ func.func @matmul_float_accumulator(%x: tensor<2x32xf32>, %w: tensor<64x8xi8>) -
   %0 = tern.matmul %x, %w : tensor<2x32xf32>, tensor<64x8xi8> -> tensor<2x64xi32>
   return %0 : tensor<2x64xi32>
 }
+
+// -----
+
+func.func @glu_value_shape(%gate: tensor<2x64xf32>, %value: tensor<2x32xf32>) -> tensor<2x64xf32> {
+  // expected-error @+1 {{failed to verify that all of {gate, value, result} have same type}}
+  %0 = "tern.glu"(%gate, %value) : (tensor<2x64xf32>, tensor<2x32xf32>) -> tensor<2x64xf32>
+  return %0 : tensor<2x64xf32>
+}

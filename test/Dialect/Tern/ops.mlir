@@ -84,3 +84,12 @@ func.func @matmul_float(%x: tensor<?x32xf32>, %w: tensor<64x8xi8>) -> tensor<?x6
   %0 = tern.matmul %x, %w : tensor<?x32xf32>, tensor<64x8xi8> -> tensor<?x64xf32>
   return %0 : tensor<?x64xf32>
 }
+
+// -----
+
+// CHECK-LABEL: func.func @glu
+// CHECK: tern.glu %{{.+}}, %{{.+}} : tensor<?x1x64xf32>
+func.func @glu(%gate: tensor<?x1x64xf32>, %value: tensor<?x1x64xf32>) -> tensor<?x1x64xf32> {
+  %0 = tern.glu %gate, %value : tensor<?x1x64xf32>
+  return %0 : tensor<?x1x64xf32>
+}

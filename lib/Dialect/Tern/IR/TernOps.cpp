@@ -185,6 +185,11 @@ void BitLinearOp::populateBoundsForShapedValueDim(Value value, int64_t dim,
   boundLikeLeadingDim(cstr, value, dim, getInput(), getInput().getType().getRank() - 1);
 }
 
+void GLUOp::populateBoundsForShapedValueDim(Value value, int64_t dim,
+                                            ValueBoundsConstraintSet &cstr) {
+  boundLikeLeadingDim(cstr, value, dim, getGate(), getGate().getType().getRank());
+}
+
 void MLGRUScanOp::populateBoundsForShapedValueDim(Value value, int64_t dim,
                                                   ValueBoundsConstraintSet &cstr) {
   if (value == getHidden())

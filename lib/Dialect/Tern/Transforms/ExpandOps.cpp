@@ -26,6 +26,18 @@ Value fconst(OpBuilder &b, Location loc, Type type, double v) {
   return arith::ConstantOp::create(b, loc, b.getFloatAttr(type, v));
 }
 
+/// 1 / (1 + exp(-v)), as the importer writes ONNX Sigmoid.
+Value sigmoid(OpBuilder &b, Location loc, Value v) {
+  Value one = fconst(b, loc, v.getType(), 1.0);
+  Value e = math::ExpOp::create(b, loc, arith::NegFOp::create(b, loc, v));
+  return arith::DivFOp::create(b, loc, one, arith::AddFOp::create(b, loc, one, e));
+}
+
+/// v * sigmoid(v)
+Value silu(OpBuilder &b, Location loc, Value v) {
+  return arith::MulFOp::create(b, loc, v, sigmoid(b, loc, v));
+}
+
 /// sum or max over the last dim of `x`, kept as a size-1 dim.
 Value reduceLastDim(OpBuilder &b, Location loc, Value x, double init, ScalarFn combine) {
   auto type = cast<RankedTensorType>(x.getType());
@@ -163,17 +175,13 @@ struct ExpandMLGRUScan : public OpRewritePattern<MLGRUScanOp> {
               {utils::IteratorType::parallel, utils::IteratorType::parallel}, std::nullopt,
               [&](OpBuilder &nb, Location el, ValueRange a) -> Value {
                 Value c1 = fconst(nb, el, f, 1.0);
-                auto sigmoid = [&](Value v) -> Value {
-                  Value e = math::ExpOp::create(nb, el, arith::NegFOp::create(nb, el, v));
-                  return arith::DivFOp::create(nb, el, c1, arith::AddFOp::create(nb, el, c1, e));
-                };
-                Value fs = sigmoid(a[1]);
+                Value fs = sigmoid(nb, el, a[1]);
                 if (a.size() > 4) // lower bound: lb + (1 - lb) * f
                   fs = arith::AddFOp::create(
                       nb, el, a[3],
                       arith::MulFOp::create(nb, el, arith::SubFOp::create(nb, el, c1, a[3]), fs));
-                Value silu = arith::MulFOp::create(nb, el, a[0], sigmoid(a[0]));
-                Value c = arith::MulFOp::create(nb, el, silu, arith::SubFOp::create(nb, el, c1, fs));
+                Value c = arith::MulFOp::create(nb, el, silu(nb, el, a[0]),
+                                                arith::SubFOp::create(nb, el, c1, fs));
                 return arith::AddFOp::create(nb, el, arith::MulFOp::create(nb, el, fs, a[2]), c);
               });
           auto [outOffsets, outSizes, outStrides] = stepSlice(carried[1]);
@@ -185,10 +193,26 @@ struct ExpandMLGRUScan : public OpRewritePattern<MLGRUScanOp> {
   }
 };
 
+struct ExpandGLU : public OpRewritePattern<GLUOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(GLUOp op, PatternRewriter &b) const override {
+    auto type = cast<RankedTensorType>(op.getType());
+    int64_t rank = type.getRank();
+    Value y = generic(b, op.getLoc(), type, op.getGate(), ValueRange{op.getGate(), op.getValue()},
+                      elementwiseMaps(b.getContext(), rank, {Operand::Full, Operand::Full}),
+                      SmallVector<utils::IteratorType>(rank, utils::IteratorType::parallel),
+                      std::nullopt, [](OpBuilder &nb, Location l, ValueRange a) -> Value {
+                        return arith::MulFOp::create(nb, l, silu(nb, l, a[0]), a[1]);
+                      });
+    b.replaceOp(op, y);
+    return success();
+  }
+};
+
 struct ExpandOps : public mfc::tern::impl::TernExpandOpsBase<ExpandOps> {
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
-    patterns.add<ExpandBitLinear, ExpandQuantizeAct, ExpandMLGRUScan>(&getContext());
+    patterns.add<ExpandBitLinear, ExpandQuantizeAct, ExpandMLGRUScan, ExpandGLU>(&getContext());
     // Greedy: expanding tern.bitlinear creates a tern.quantize_act to expand in turn.
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();
