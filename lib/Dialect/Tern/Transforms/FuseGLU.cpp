@@ -64,20 +64,11 @@ struct FuseGLU : public mfc::tern::impl::TernFuseGLUBase<FuseGLU> {
   using Base::Base;
 
   void runOnOperation() override {
-    SmallVector<linalg::GenericOp> generics;
-    getOperation().walk([&](linalg::GenericOp op) { generics.push_back(op); });
-    // In order: fusing erases only generics before the product, which were visited.
-    for (linalg::GenericOp op : generics)
-      fuse(op);
+    forEachF32Result(getOperation(), [&](linalg::GenericOp root, Value result) { fuse(root, result); });
   }
 
-  void fuse(linalg::GenericOp root) {
-    if (root->getNumResults() != 1)
-      return;
-    Value result = root->getResult(0);
-    auto type = dyn_cast<RankedTensorType>(result.getType());
-    if (!type || !type.getElementType().isF32())
-      return;
+  void fuse(linalg::GenericOp root, Value result) {
+    Type type = result.getType();
     ElementExprBuilder builder;
     const ElementExpr *tree = builder.build(result);
     const ElementExpr *gate = nullptr, *value = nullptr;

@@ -174,11 +174,7 @@ struct FuseMLGRU : public mfc::tern::impl::TernFuseMLGRUBase<FuseMLGRU> {
     getOperation().walk([&](scf::ForOp loop) { loops.push_back(loop); });
     for (scf::ForOp loop : loops)
       fuseScan(loop);
-    SmallVector<linalg::GenericOp> generics;
-    getOperation().walk([&](linalg::GenericOp op) { generics.push_back(op); });
-    // In order: fusing erases only generics before the step, which were visited.
-    for (linalg::GenericOp op : generics)
-      fuseStep(op);
+    forEachF32Result(getOperation(), [&](linalg::GenericOp op, Value result) { fuseStep(op, result); });
   }
 
   void remark(Operation *op, StringRef why) {
@@ -249,10 +245,9 @@ struct FuseMLGRU : public mfc::tern::impl::TernFuseMLGRUBase<FuseMLGRU> {
   }
 
   /// One decode step h = squeeze(f) * h_prev + squeeze(c), f and c [batch, 1, hidden].
-  void fuseStep(linalg::GenericOp op) {
-    if (op->getNumResults() != 1 || op->getParentOfType<scf::ForOp>())
+  void fuseStep(linalg::GenericOp op, Value result) {
+    if (op->getParentOfType<scf::ForOp>())
       return;
-    Value result = op->getResult(0);
     ElementExprBuilder builder;
     const ElementExpr *root = builder.build(result);
     std::string why = "f and c are not squeezed [batch, 1, hidden] gates";

@@ -102,20 +102,11 @@ struct FuseQuantizeAct : public mfc::tern::impl::TernFuseQuantizeActBase<FuseQua
   using Base::Base;
 
   void runOnOperation() override {
-    SmallVector<linalg::GenericOp> generics;
-    getOperation().walk([&](linalg::GenericOp op) { generics.push_back(op); });
-    // In order: fusing a chain erases only generics before its root, which were visited.
-    for (linalg::GenericOp op : generics)
-      fuse(op);
+    forEachF32Result(getOperation(), [&](linalg::GenericOp root, Value result) { fuse(root, result); });
   }
 
-  void fuse(linalg::GenericOp root) {
-    if (root->getNumResults() != 1)
-      return;
-    Value result = root->getResult(0);
-    auto type = dyn_cast<RankedTensorType>(result.getType());
-    if (!type || !type.getElementType().isF32() || type.getRank() == 0)
-      return;
+  void fuse(linalg::GenericOp root, Value result) {
+    auto type = cast<RankedTensorType>(result.getType());
     ElementExprBuilder builder;
     const ElementExpr *tree = builder.build(result);
     const ElementExpr *scaled = tree ? matchInt8ClampOfRound(tree) : nullptr;
