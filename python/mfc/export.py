@@ -58,7 +58,7 @@ def onnx_name(reference_name: str) -> str:
     return reference_name[len("model.") :] if reference_name.startswith("model.") else reference_name
 
 
-class _ScanRecurrence:
+class ScanRecurrence:
     """Prefill: h_t = f_t * h_{t-1} + c_t as a Scan over axis 1, starting from zeros."""
 
     def __init__(self, b: GraphBuilder, input_ids: str, state_dim: int):
@@ -94,7 +94,7 @@ class _ScanRecurrence:
         return h_seq
 
 
-class _StepRecurrence:
+class StepRecurrence:
     """Decode: one step h = f * h_prev + c on [batch, input_dim], h_prev a graph input."""
 
     def __init__(self, b: GraphBuilder, state_dim: int):
@@ -112,8 +112,9 @@ class _StepRecurrence:
         return b.op("Unsqueeze", [h, axis], f"{name}.unsqueeze")
 
 
-class _Emitter:
-    """Emits the model's layers into a GraphBuilder, reading parameters by reference name."""
+class LayerEmitter:
+    """Emits the model's layers into a GraphBuilder, reading parameters by reference name.
+    Tests use it to build single blocks (a BitLinear, a token or channel mixer) as well."""
 
     def __init__(self, b: GraphBuilder, weights: ModelWeights, weight_format: str):
         self.b = b
@@ -227,11 +228,11 @@ def build_model(
     seq = "seq" if form == "prefill" else 1
     input_ids = b.input("input_ids", TensorProto.INT64, ["batch", seq])
     recurrence = (
-        _ScanRecurrence(b, input_ids, config.input_dim)
+        ScanRecurrence(b, input_ids, config.input_dim)
         if form == "prefill"
-        else _StepRecurrence(b, config.input_dim)
+        else StepRecurrence(b, config.input_dim)
     )
-    emit = _Emitter(b, weights, weight_format)
+    emit = LayerEmitter(b, weights, weight_format)
 
     x = b.op("Gather", [emit.param("model.embeddings.weight"), input_ids], "embeddings.gather", axis=0)
     for layer in range(config.num_hidden_layers):

@@ -1,0 +1,151 @@
+"""The tern fusion passes on ONNX blocks (a BitLinear, the GLU channel mixer, the MLGRU token
+mixer as Scan and as decode step, MatMulInteger, an absmean-quantized weight) and on the
+exported 2-layer LM: `mfc --emit=tern` shows the fused ops, and the compiled CPU library
+matches onnxruntime running the original graph."""
+
+import re
+import subprocess
+
+import numpy as np
+import onnx
+import pytest
+from onnx import TensorProto, helper
+
+from _support import assert_close_up_to_rounding_flips
+from mfc.compiled import _tool, compile, load
+from mfc.config import preset
+from mfc.export import IR_VERSION, OPSET, LayerEmitter, ScanRecurrence, StepRecurrence, export_onnx
+from mfc.generate import onnxruntime_session
+from mfc.onnx_graph import GraphBuilder
+from mfc.weights import ModelWeights
+
+FLOAT = TensorProto.FLOAT
+
+
+@pytest.fixture(scope="module")
+def weights():
+    # Two layers: layer 1's forget gate has a lower bound, layer 0's has none.
+    return ModelWeights.random(preset("micro", num_hidden_layers=2), seed=5)
+
+
+def save(b: GraphBuilder, path) -> str:
+    model = helper.make_model(b.graph("block"), opset_imports=[helper.make_opsetid("", OPSET)],
+                              ir_version=IR_VERSION)
+    onnx.checker.check_model(model)
+    onnx.save_model(model, str(path))
+    return str(path)
+
+
+def fused_ops(path) -> dict:
+    """Counts of the tern ops and of remaining contractions in `mfc --emit=tern`."""
+    ir = subprocess.run([str(_tool("mfc")), "--emit=tern", str(path), "-o", "-"],
+                        check=True, capture_output=True, text=True).stdout
+    counts = {op: len(re.findall(rf"= tern\.{op} ", ir))
+              for op in ("bitlinear", "quantize_act", "matmul", "mlgru_scan", "glu")}
+    counts["reductions"] = ir.count('"reduction"')
+    return counts
+
+
+def run_both(path, inputs):
+    session = onnxruntime_session(str(path))
+    expected = session.run(None, dict(zip([i.name for i in session.get_inputs()], inputs)))
+    return load(compile(path))(*inputs), expected
+
+
+@pytest.mark.parametrize("weight_format", ["fakequant", "qdq"])
+def test_bitlinear(weights, tmp_path, weight_format):
+    b = GraphBuilder()
+    x = b.input("x", FLOAT, ["batch", "seq", weights.config.hidden_size])
+    LayerEmitter(b, weights, weight_format).bitlinear(x, "model.layers.0.attn.i_proj", output="y")
+    b.output("y", FLOAT, ["batch", "seq", weights.config.hidden_size])
+    path = save(b, tmp_path / "bitlinear.onnx")
+    # The whole chain (norm, quantization, product, rescale) is one op; no reduction is left.
+    assert fused_ops(path) == dict(bitlinear=1, quantize_act=0, matmul=0, mlgru_scan=0, glu=0,
+                                   reductions=0)
+    x = np.random.default_rng(0).standard_normal((3, 5, weights.config.hidden_size)).astype(np.float32)
+    (actual,), (expected,) = run_both(path, [x])
+    assert_close_up_to_rounding_flips(actual, expected)
+
+
+def test_glu_channel_mixer(weights, tmp_path):
+    b = GraphBuilder()
+    x = b.input("x", FLOAT, ["batch", 1, weights.config.hidden_size])
+    y = LayerEmitter(b, weights, "fakequant").channel_mixer(x, 0)
+    b.output(y, FLOAT, ["batch", 1, weights.config.hidden_size])
+    path = save(b, tmp_path / "glu.onnx")
+    assert fused_ops(path) == dict(bitlinear=2, quantize_act=0, matmul=0, mlgru_scan=0, glu=1,
+                                   reductions=0)
+    x = np.random.default_rng(1).standard_normal((4, 1, weights.config.hidden_size)).astype(np.float32)
+    (actual,), (expected,) = run_both(path, [x])
+    assert_close_up_to_rounding_flips(actual, expected)
+
+
+@pytest.mark.parametrize("form", ["prefill", "decode"])
+def test_mlgru_token_mixer(weights, tmp_path, form):
+    config = weights.config
+    b = GraphBuilder()
+    seq = "seq" if form == "prefill" else 1
+    x = b.input("x", FLOAT, ["batch", seq, config.hidden_size])
+    recurrence = (ScanRecurrence(b, x, config.input_dim) if form == "prefill"
+                  else StepRecurrence(b, config.input_dim))
+    y = LayerEmitter(b, weights, "fakequant").token_mixer(x, 1, recurrence)
+    b.output(y, FLOAT, ["batch", seq, config.hidden_size])
+    b.output("h_1", FLOAT, ["batch", config.input_dim])
+    path = save(b, tmp_path / f"mlgru_{form}.onnx")
+    counts = fused_ops(path)
+    # i, f, g, o projections; the recurrence; the output gate's RMSNorm stays a reduction.
+    assert (counts["bitlinear"], counts["mlgru_scan"], counts["matmul"]) == (4, 1, 0)
+    rng = np.random.default_rng(2)
+    inputs = [rng.standard_normal((2, 7 if form == "prefill" else 1, config.hidden_size)).astype(np.float32)]
+    if form == "decode":
+        inputs.append(rng.standard_normal((2, config.input_dim)).astype(np.float32))
+    actual, expected = run_both(path, inputs)
+    for a, e in zip(actual, expected):
+        assert_close_up_to_rounding_flips(a, e)
+
+
+@pytest.mark.parametrize("form", ["prefill", "decode"])
+@pytest.mark.parametrize("weight_format", ["fakequant", "qdq"])
+def test_two_layer_lm_is_fully_fused(weights, tmp_path, form, weight_format):
+    path = tmp_path / "lm.onnx"
+    export_onnx(weights, str(path), form=form, weight_format=weight_format)
+    # 6 projections per layer and the head; one recurrence and one GLU per layer.
+    counts = fused_ops(path)
+    assert (counts["bitlinear"], counts["matmul"], counts["quantize_act"], counts["mlgru_scan"],
+            counts["glu"]) == (13, 0, 0, 2, 2)
+    # (onnxruntime agreement of the compiled LM: test_compiled.py)
+
+
+def test_matmul_integer_is_exact(tmp_path):
+    rng = np.random.default_rng(3)
+    w = rng.integers(-1, 2, (96, 40)).astype(np.int8)
+    b = GraphBuilder()
+    x = b.input("x", TensorProto.INT8, ["n", 96])
+    b.op("MatMulInteger", [x, b.initializer("w", w)], "y")
+    b.output("y", TensorProto.INT32, ["n", 40])
+    path = save(b, tmp_path / "matmul_integer.onnx")
+    assert fused_ops(path)["matmul"] == 1
+    x = rng.integers(-128, 128, (5, 96)).astype(np.int8)
+    (actual,), (expected,) = run_both(path, [x])
+    np.testing.assert_array_equal(actual, expected)
+    np.testing.assert_array_equal(actual, x.astype(np.int32) @ w.astype(np.int32))
+
+
+def test_absmean_quantized_weight(tmp_path):
+    rng = np.random.default_rng(4)
+    w = rng.standard_normal((64, 24)).astype(np.float32)
+    b = GraphBuilder()
+    x = b.input("x", FLOAT, ["n", 64])
+    mean = b.op("ReduceMean", [b.op("Abs", [b.initializer("w", w)], "abs")], "mean", keepdims=0)
+    s = b.op("Div", [b.constant(1.0), b.op("Max", [mean, b.constant(1e-5)], "floor")], "s")
+    t = b.op("Clip", [b.op("Round", [b.op("Mul", ["w", s], "scaled")], "round"),
+                      b.constant(-1.0), b.constant(1.0)], "t")
+    b.op("MatMul", [x, b.op("Div", [t, s], "wq")], "y")
+    b.output("y", FLOAT, ["n", 24])
+    path = save(b, tmp_path / "absmean.onnx")
+    # The chain, reductions included, is evaluated at compile time.
+    assert fused_ops(path) == dict(bitlinear=0, quantize_act=0, matmul=1, mlgru_scan=0, glu=0,
+                                   reductions=0)
+    x = rng.standard_normal((6, 64)).astype(np.float32)
+    (actual,), (expected,) = run_both(path, [x])
+    np.testing.assert_allclose(actual, expected, rtol=1e-5, atol=1e-5)
