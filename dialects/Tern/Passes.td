@@ -107,6 +107,10 @@ def TernFuseMLGRU : Pass<"tern-fuse-mlgru", "mlir::func::FuncOp"> {
       => hs, h = tern.mlgru_scan(i, f_pre, h0) [lower_bound lb]
     h = squeeze(f, 1) * h_prev + squeeze(c, 1)            (a decode step, seq = 1)
       => _, h = tern.mlgru_scan(i, f_pre, h_prev) [lower_bound lb]
+    h_t = squeeze(f[:, t:t+1]) * h_{t-1} + squeeze(c[:, t:t+1])   (unrolled, t constant)
+      => _, h_t = tern.mlgru_scan(i[:, t:t+1], f_pre[:, t:t+1], h_{t-1})
+    scan(x[:, a:a+m], h) -> h', then scan(x[:, a+m:a+m+n], h')
+      => one scan over x[:, a:a+m+n]; the first one's results are slices of its hidden
     ```
     The gates are matched on the scalar trees of the importer's element-wise generics
     (Sigmoid as 1 / (1 + exp(-x)), products in either order). The loop must start at 0,

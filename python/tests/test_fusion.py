@@ -149,3 +149,35 @@ def test_absmean_quantized_weight(tmp_path):
     x = rng.standard_normal((6, 64)).astype(np.float32)
     (actual,), (expected,) = run_both(path, [x])
     np.testing.assert_allclose(actual, expected, rtol=1e-5, atol=1e-5)
+
+
+def test_unrolled_recurrence(tmp_path):
+    """h_t = f_t * h_{t-1} + c_t written out for t = 0..3 (Slice, Squeeze, Unsqueeze, Concat):
+    the steps become one tern.mlgru_scan over the sequence."""
+    seq, hidden = 4, 8
+    b = GraphBuilder()
+    i = b.input("i", FLOAT, ["batch", seq, hidden])
+    f_pre = b.input("f_pre", FLOAT, ["batch", seq, hidden])
+    h = b.input("h0", FLOAT, ["batch", hidden])
+    f = b.op("Sigmoid", [f_pre], "f")
+    silu = b.op("Mul", [i, b.op("Sigmoid", [i], "i.sigmoid")], "i.silu")
+    c = b.op("Mul", [silu, b.op("Sub", [b.constant(1.0), f], "one_minus_f")], "c")
+    axis = b.constant([1], np.int64)
+    states = []
+    for t in range(seq):
+        def step(x, name):
+            window = [b.constant([t], np.int64), b.constant([t + 1], np.int64), axis]
+            return b.op("Squeeze", [b.op("Slice", [x, *window], f"{name}{t}.slice"), axis], f"{name}{t}")
+        h = b.op("Add", [b.op("Mul", [step(f, "f"), h], f"step{t}.mul"), step(c, "c")], f"step{t}.add")
+        states.append(b.op("Unsqueeze", [h, axis], f"h{t}.unsqueeze"))
+    b.op("Concat", states, "hs", axis=1)
+    b.output("hs", FLOAT, ["batch", seq, hidden])
+    b.output(h, FLOAT, ["batch", hidden])
+    path = save(b, tmp_path / "unrolled.onnx")
+    assert fused_ops(path)["mlgru_scan"] == 1
+    rng = np.random.default_rng(6)
+    inputs = [rng.standard_normal((3, seq, hidden)).astype(np.float32) for _ in range(2)]
+    inputs.append(rng.standard_normal((3, hidden)).astype(np.float32))
+    actual, expected = run_both(path, inputs)
+    for a, e in zip(actual, expected):
+        np.testing.assert_allclose(a, e, rtol=1e-5, atol=1e-6)

@@ -334,3 +334,68 @@ func.func @candidate_gated_by_another_forget_gate(%i: tensor<?x1x8xf32>, %fp: te
   } -> tensor<?x8xf32>
   return %hn : tensor<?x8xf32>
 }
+
+// -----
+
+#id3 = affine_map<(d0, d1, d2) -> (d0, d1, d2)>
+#id2 = affine_map<(d0, d1) -> (d0, d1)>
+
+// Unrolled over two steps (Slice + Squeeze of the whole-sequence gates, Unsqueeze +
+// Concat of the states): each step becomes a one-step scan, and the chain one scan.
+// CHECK-LABEL: func.func @unrolled_two_steps
+// CHECK-SAME: (%[[I:.+]]: tensor<2x2x8xf32>, %[[FP:.+]]: tensor<2x2x8xf32>, %[[H0:.+]]: tensor<2x8xf32>)
+// CHECK: %[[HS:.+]], %[[LAST:.+]] = tern.mlgru_scan %[[I]], %[[FP]], %[[H0]] : (tensor<2x2x8xf32>, tensor<2x2x8xf32>, tensor<2x8xf32>) -> (tensor<2x2x8xf32>, tensor<2x8xf32>)
+// CHECK-NOT: tern.mlgru_scan
+// CHECK: %[[FIRST:.+]] = tensor.extract_slice %[[HS]][0, 0, 0] [2, 1, 8] [1, 1, 1] : tensor<2x2x8xf32> to tensor<2x8xf32>
+// CHECK: return %[[FIRST]], %[[LAST]]
+// REMARK-COUNT-2: remark: fused the unrolled step into tern.mlgru_scan (no lower bound)
+func.func @unrolled_two_steps(%i: tensor<2x2x8xf32>, %fp: tensor<2x2x8xf32>, %h0: tensor<2x8xf32>) -> (tensor<2x8xf32>, tensor<2x8xf32>) {
+  %e3 = tensor.empty() : tensor<2x2x8xf32>
+  %e2 = tensor.empty() : tensor<2x8xf32>
+  %f = linalg.generic {indexing_maps = [#id3, #id3], iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%fp : tensor<2x2x8xf32>) outs(%e3 : tensor<2x2x8xf32>) {
+  ^bb0(%p: f32, %o: f32):
+    %one = arith.constant 1.0 : f32
+    %n = arith.negf %p : f32
+    %x = math.exp %n : f32
+    %d = arith.addf %one, %x : f32
+    %s = arith.divf %one, %d : f32
+    linalg.yield %s : f32
+  } -> tensor<2x2x8xf32>
+  %c = linalg.generic {indexing_maps = [#id3, #id3, #id3], iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%i, %f : tensor<2x2x8xf32>, tensor<2x2x8xf32>) outs(%e3 : tensor<2x2x8xf32>) {
+  ^bb0(%v: f32, %g: f32, %o: f32):
+    %one = arith.constant 1.0 : f32
+    %n = arith.negf %v : f32
+    %x = math.exp %n : f32
+    %d = arith.addf %one, %x : f32
+    %s = arith.divf %one, %d : f32
+    %silu = arith.mulf %v, %s : f32
+    %keep = arith.subf %one, %g : f32
+    %r = arith.mulf %silu, %keep : f32
+    linalg.yield %r : f32
+  } -> tensor<2x2x8xf32>
+  %f0s = tensor.extract_slice %f[0, 0, 0] [2, 1, 8] [1, 1, 1] : tensor<2x2x8xf32> to tensor<2x1x8xf32>
+  %f0 = tensor.collapse_shape %f0s [[0], [1, 2]] : tensor<2x1x8xf32> into tensor<2x8xf32>
+  %c0s = tensor.extract_slice %c[0, 0, 0] [2, 1, 8] [1, 1, 1] : tensor<2x2x8xf32> to tensor<2x1x8xf32>
+  %c0 = tensor.collapse_shape %c0s [[0], [1, 2]] : tensor<2x1x8xf32> into tensor<2x8xf32>
+  %h1 = linalg.generic {indexing_maps = [#id2, #id2, #id2, #id2], iterator_types = ["parallel", "parallel"]}
+      ins(%f0, %h0, %c0 : tensor<2x8xf32>, tensor<2x8xf32>, tensor<2x8xf32>) outs(%e2 : tensor<2x8xf32>) {
+  ^bb0(%fv: f32, %hv: f32, %cv: f32, %o: f32):
+    %m = arith.mulf %fv, %hv : f32
+    %r = arith.addf %m, %cv : f32
+    linalg.yield %r : f32
+  } -> tensor<2x8xf32>
+  %f1s = tensor.extract_slice %f[0, 1, 0] [2, 1, 8] [1, 1, 1] : tensor<2x2x8xf32> to tensor<2x1x8xf32>
+  %f1 = tensor.collapse_shape %f1s [[0], [1, 2]] : tensor<2x1x8xf32> into tensor<2x8xf32>
+  %c1s = tensor.extract_slice %c[0, 1, 0] [2, 1, 8] [1, 1, 1] : tensor<2x2x8xf32> to tensor<2x1x8xf32>
+  %c1 = tensor.collapse_shape %c1s [[0], [1, 2]] : tensor<2x1x8xf32> into tensor<2x8xf32>
+  %h2 = linalg.generic {indexing_maps = [#id2, #id2, #id2, #id2], iterator_types = ["parallel", "parallel"]}
+      ins(%f1, %h1, %c1 : tensor<2x8xf32>, tensor<2x8xf32>, tensor<2x8xf32>) outs(%e2 : tensor<2x8xf32>) {
+  ^bb0(%fv: f32, %hv: f32, %cv: f32, %o: f32):
+    %m = arith.mulf %fv, %hv : f32
+    %r = arith.addf %m, %cv : f32
+    linalg.yield %r : f32
+  } -> tensor<2x8xf32>
+  return %h1, %h2 : tensor<2x8xf32>, tensor<2x8xf32>
+}

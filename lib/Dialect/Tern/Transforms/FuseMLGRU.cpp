@@ -140,19 +140,32 @@ bool provenEqual(ValueBoundsConstraintSet::Variable a, ValueBoundsConstraintSet:
   return succeeded(equal) && *equal;
 }
 
-/// `slice` = x[:, t, :] taken as [batch, hidden] (rank-reduced) of a [batch, seq, hidden] x.
-Value sliceSource(Value slice, Value t) {
-  auto extract = slice.getDefiningOp<tensor::ExtractSliceOp>();
-  if (!extract || extract.getSourceType().getRank() != 3 || extract.getType().getRank() != 2)
-    return nullptr;
+/// Where a step reads f or c: `gates` at sequence index `offset` (a value in a loop, a
+/// constant when unrolled), or all of `gates` (a decode step's [batch, 1, hidden]).
+struct StepInput {
+  Value gates;
+  OpFoldResult offset;
+};
+
+/// x[:, t(:t+1), :] of a [batch, seq, hidden] x (whole rows, one step): t, or null.
+OpFoldResult stepOffset(tensor::ExtractSliceOp extract) {
+  if (extract.getSourceType().getRank() != 3)
+    return {};
   SmallVector<OpFoldResult> offsets = extract.getMixedOffsets(),
                             sizes = extract.getMixedSizes();
   Value source = extract.getSource();
   bool isStep = isZeroInteger(offsets[0]) && isZeroInteger(offsets[2]) &&
-                getAsOpFoldResult(t) == offsets[1] && isOneInteger(sizes[1]) &&
-                extract.hasUnitStride() && provenEqual(sizes[0], {source, 0}) &&
-                provenEqual(sizes[2], {source, 2});
-  return isStep ? source : nullptr;
+                isOneInteger(sizes[1]) && extract.hasUnitStride() &&
+                provenEqual(sizes[0], {source, 0}) && provenEqual(sizes[2], {source, 2});
+  return isStep ? offsets[1] : OpFoldResult();
+}
+
+/// In a scan loop over t: x[:, t, :] taken as [batch, hidden] (rank-reduced).
+StepInput loopStepInput(Value value, Value t) {
+  auto extract = value.getDefiningOp<tensor::ExtractSliceOp>();
+  if (!extract || extract.getType().getRank() != 2 || stepOffset(extract) != getAsOpFoldResult(t))
+    return {};
+  return {extract.getSource(), getAsOpFoldResult(t)};
 }
 
 /// `value` = squeeze(x, 1) of a [batch, 1, hidden] x.
@@ -166,6 +179,61 @@ Value squeezeSource(Value value) {
   return squeezesDim1 ? collapse.getSrc() : nullptr;
 }
 
+/// Outside loops: squeeze(x, 1) of a decode step's [batch, 1, hidden] x, or of the slice
+/// x[:, t:t+1, :] (t a constant) of an unrolled recurrence's [batch, seq, hidden] x.
+StepInput squeezedStepInput(Value value) {
+  Value squeezed = squeezeSource(value);
+  if (!squeezed)
+    return {};
+  if (auto extract = squeezed.getDefiningOp<tensor::ExtractSliceOp>())
+    if (OpFoldResult t = stepOffset(extract); t && getConstantIntValue(t))
+      return {extract.getSource(), t};
+  return {squeezed, OpFoldResult()};
+}
+
+/// x[:, offset : offset + length, :] as a [batch, length, hidden] tensor (x itself when
+/// that is all of it).
+Value sequenceSlice(OpBuilder &b, Location loc, Value x, OpFoldResult offset, int64_t length) {
+  if (isZeroInteger(offset) && cast<RankedTensorType>(x.getType()).getDimSize(1) == length)
+    return x;
+  SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(b, loc, x);
+  sizes[1] = b.getIndexAttr(length);
+  SmallVector<OpFoldResult> offsets{b.getIndexAttr(0), offset, b.getIndexAttr(0)};
+  return tensor::ExtractSliceOp::create(b, loc, x, offsets, sizes,
+                                        SmallVector<OpFoldResult>(3, b.getIndexAttr(1)));
+}
+
+/// A tern.mlgru_scan's candidate and forget gate as the same constant window
+/// [offset, offset + length) of two [batch, seq, hidden] tensors.
+struct Window {
+  Value candidate, forget;
+  int64_t offset, length;
+};
+
+std::optional<Window> windowOf(MLGRUScanOp scan) {
+  auto candidate = scan.getCandidate().getDefiningOp<tensor::ExtractSliceOp>();
+  auto forget = scan.getForget().getDefiningOp<tensor::ExtractSliceOp>();
+  if (!candidate || !forget || candidate.getMixedOffsets() != forget.getMixedOffsets() ||
+      candidate.getType() != forget.getType() || candidate.getType().getRank() != 3)
+    return std::nullopt;
+  std::optional<int64_t> offset = getConstantIntValue(candidate.getMixedOffsets()[1]);
+  std::optional<int64_t> length = getConstantIntValue(candidate.getMixedSizes()[1]);
+  if (!offset || !length || !isZeroInteger(candidate.getMixedOffsets()[0]) ||
+      !isZeroInteger(candidate.getMixedOffsets()[2]) || !candidate.hasUnitStride() ||
+      !forget.hasUnitStride() ||
+      !provenEqual(candidate.getMixedSizes()[0], {candidate.getSource(), 0}) ||
+      !provenEqual(candidate.getMixedSizes()[2], {candidate.getSource(), 2}))
+    return std::nullopt;
+  return Window{candidate.getSource(), forget.getSource(), *offset, *length};
+}
+
+Attribute lowerBoundAttr(MLGRUScanOp scan) {
+  Attribute attr;
+  if (Value lb = scan.getLowerBound())
+    matchPattern(lb, m_Constant(&attr));
+  return attr;
+}
+
 struct FuseMLGRU : public mfc::tern::impl::TernFuseMLGRUBase<FuseMLGRU> {
   using Base::Base;
 
@@ -175,6 +243,10 @@ struct FuseMLGRU : public mfc::tern::impl::TernFuseMLGRUBase<FuseMLGRU> {
     for (scf::ForOp loop : loops)
       fuseScan(loop);
     forEachF32Result(getOperation(), [&](linalg::GenericOp op, Value result) { fuseStep(op, result); });
+    SmallVector<MLGRUScanOp> scans;
+    getOperation().walk([&](MLGRUScanOp scan) { scans.push_back(scan); });
+    for (MLGRUScanOp scan : scans)
+      mergeWithPrevious(scan);
   }
 
   void remark(Operation *op, StringRef why) {
@@ -182,17 +254,23 @@ struct FuseMLGRU : public mfc::tern::impl::TernFuseMLGRUBase<FuseMLGRU> {
       op->emitRemark() << "not fused into tern.mlgru_scan: " << why;
   }
 
-  /// Tries the readings of a step; the first whose f and c (seen through `source`) are gates.
-  std::optional<std::pair<Step, Gates>> matchStep(const ElementExpr *root,
-                                                  function_ref<Value(Value)> source,
-                                                  std::string &why) {
+  struct StepMatch {
+    Step step;
+    Gates gates;
+    OpFoldResult offset;
+  };
+
+  /// Tries the readings of a step; the first whose f and c (seen through `input`) are gates
+  /// read at the same step.
+  std::optional<StepMatch> matchStep(const ElementExpr *root,
+                                     function_ref<StepInput(Value)> input, std::string &why) {
     for (const Step &step : stepReadings(root)) {
-      Value f = source(step.forget->tensor), c = source(step.candidate->tensor);
-      if (!f || !c)
+      StepInput f = input(step.forget->tensor), c = input(step.candidate->tensor);
+      if (!f.gates || !c.gates || f.offset != c.offset)
         continue;
-      FailureOr<Gates> gates = matchGates(f, c, why);
+      FailureOr<Gates> gates = matchGates(f.gates, c.gates, why);
       if (succeeded(gates))
-        return std::make_pair(step, *gates);
+        return StepMatch{step, *gates, f.offset};
     }
     return std::nullopt;
   }
@@ -214,25 +292,26 @@ struct FuseMLGRU : public mfc::tern::impl::TernFuseMLGRUBase<FuseMLGRU> {
     ElementExprBuilder builder;
     const ElementExpr *root = builder.build(stepOp->getResult(0));
     std::string why = "the step is not f[:, t] * h + c[:, t] of the loop's state h";
-    std::optional<std::pair<Step, Gates>> match =
-        matchStep(root, [&](Value slice) { return sliceSource(slice, t); }, why);
+    std::optional<StepMatch> match =
+        matchStep(root, [&](Value v) { return loopStepInput(v, t); }, why);
     if (!match) {
       if (!stepReadings(root).empty())
         remark(loop, why);
       return;
     }
-    auto &[step, gates] = *match;
+    Gates &gates = match->gates;
     SmallVector<OpFoldResult> offsets = insert.getMixedOffsets(), sizes = insert.getMixedSizes();
     bool writesStep = isZeroInteger(offsets[0]) && isZeroInteger(offsets[2]) &&
                       getAsOpFoldResult(t) == offsets[1] && isOneInteger(sizes[1]) &&
                       insert.hasUnitStride();
-    if (!step.state->isElementOf(state) || !writesStep ||
+    if (!match->step.state->isElementOf(state) || !writesStep ||
         !provenEqual(loop.getUpperBound(), {gates.candidate, 1})) {
       remark(loop, "the loop does not run the recurrence over the whole sequence into [:, t]");
       return;
     }
     OpBuilder b(loop);
-    auto scan = create(b, loop.getLoc(), gates, loop.getInitArgs()[0]);
+    auto scan = create(b, loop.getLoc(), gates.candidate, gates.forget,
+                       lowerBound(b, loop.getLoc(), gates), loop.getInitArgs()[0]);
     replace(b, loop.getResult(0), scan.getFinalState());
     replace(b, loop.getResult(1), scan.getHidden());
     if (remarks)
@@ -244,14 +323,15 @@ struct FuseMLGRU : public mfc::tern::impl::TernFuseMLGRUBase<FuseMLGRU> {
     eraseDeadProducers(inits);
   }
 
-  /// One decode step h = squeeze(f) * h_prev + squeeze(c), f and c [batch, 1, hidden].
+  /// One step h = squeeze(f) * h_prev + squeeze(c): a decode step (f and c
+  /// [batch, 1, hidden]) or step t of an unrolled recurrence (f[:, t:t+1], c[:, t:t+1]).
   void fuseStep(linalg::GenericOp op, Value result) {
     if (op->getParentOfType<scf::ForOp>())
       return;
     ElementExprBuilder builder;
     const ElementExpr *root = builder.build(result);
     std::string why = "f and c are not squeezed [batch, 1, hidden] gates";
-    std::optional<std::pair<Step, Gates>> match = matchStep(root, squeezeSource, why);
+    std::optional<StepMatch> match = matchStep(root, squeezedStepInput, why);
     if (!match) {
       bool looksLikeStep = llvm::any_of(stepReadings(root), [](const Step &s) {
         return squeezeSource(s.forget->tensor) && squeezeSource(s.candidate->tensor);
@@ -260,31 +340,88 @@ struct FuseMLGRU : public mfc::tern::impl::TernFuseMLGRUBase<FuseMLGRU> {
         remark(op, why);
       return;
     }
-    auto &[step, gates] = *match;
+    Gates &gates = match->gates;
     OpBuilder b(op);
-    auto scan = create(b, op.getLoc(), gates, step.state->tensor);
+    Location loc = op.getLoc();
+    Value candidate = gates.candidate, forget = gates.forget;
+    if (match->offset) {
+      candidate = sequenceSlice(b, loc, candidate, match->offset, 1);
+      forget = sequenceSlice(b, loc, forget, match->offset, 1);
+    }
+    auto scan = create(b, loc, candidate, forget, lowerBound(b, loc, gates),
+                       match->step.state->tensor);
     replace(b, result, scan.getFinalState());
     if (remarks)
-      scan.emitRemark() << "fused the decode step into tern.mlgru_scan ("
+      scan.emitRemark() << "fused the " << (match->offset ? "unrolled" : "decode")
+                        << " step into tern.mlgru_scan ("
                         << (gates.lowerBound.empty() ? "no" : "with") << " lower bound)";
     eraseDeadProducers({result});
   }
 
-  MLGRUScanOp create(OpBuilder &b, Location loc, const Gates &gates, Value initialState) {
-    auto seqType = cast<RankedTensorType>(gates.candidate.getType());
+  /// scan(x[:, a : a+m], h0) -> h, then scan(x[:, a+m : a+m+n], h)
+  ///   => scan(x[:, a : a+m+n], h0), the first one's results read from the merged hidden.
+  void mergeWithPrevious(MLGRUScanOp next) {
+    Value state = next.getInitialState();
+    if (auto cast = state.getDefiningOp<tensor::CastOp>())
+      state = cast.getSource();
+    auto previous = state.getDefiningOp<MLGRUScanOp>();
+    if (!previous || state != previous.getFinalState() ||
+        lowerBoundAttr(previous) != lowerBoundAttr(next))
+      return;
+    std::optional<Window> first = windowOf(previous), second = windowOf(next);
+    if (!first || !second || first->candidate != second->candidate ||
+        first->forget != second->forget || first->offset + first->length != second->offset)
+      return;
+    // At the first scan: everything it reads is available there and every user of either
+    // scan's results comes later.
+    OpBuilder b(previous);
+    Location loc = b.getFusedLoc({previous.getLoc(), next.getLoc()});
+    int64_t length = first->length + second->length;
+    auto merged = create(b, loc, sequenceSlice(b, loc, first->candidate, b.getIndexAttr(first->offset), length),
+                         sequenceSlice(b, loc, first->forget, b.getIndexAttr(first->offset), length),
+                         previous.getLowerBound(), previous.getInitialState());
+    Value hidden = merged.getHidden();
+    replace(b, next.getFinalState(), merged.getFinalState());
+    if (!next.getHidden().use_empty())
+      replace(b, next.getHidden(),
+              sequenceSlice(b, loc, hidden, b.getIndexAttr(first->length), second->length));
+    if (!previous.getHidden().use_empty())
+      replace(b, previous.getHidden(), sequenceSlice(b, loc, hidden, b.getIndexAttr(0), first->length));
+    if (!previous.getFinalState().use_empty()) {
+      // h after the first window: hidden[:, m - 1] as [batch, hidden]
+      auto stateType = cast<RankedTensorType>(merged.getFinalState().getType());
+      SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(b, loc, hidden);
+      sizes[1] = b.getIndexAttr(1);
+      Value last = tensor::ExtractSliceOp::create(
+          b, loc, stateType, hidden,
+          {b.getIndexAttr(0), b.getIndexAttr(first->length - 1), b.getIndexAttr(0)}, sizes,
+          SmallVector<OpFoldResult>(3, b.getIndexAttr(1)));
+      replace(b, previous.getFinalState(), last);
+    }
+    SmallVector<Value> operands(next->getOperands());
+    operands.append(previous->getOperands().begin(), previous->getOperands().end());
+    next.erase();
+    previous.erase();
+    eraseDeadProducers(operands);
+  }
+
+  Value lowerBound(OpBuilder &b, Location loc, const Gates &gates) {
+    if (gates.lowerBound.empty())
+      return nullptr;
+    auto type = RankedTensorType::get({int64_t(gates.lowerBound.size())}, b.getF32Type());
+    return arith::ConstantOp::create(b, loc,
+                                     DenseElementsAttr::get(type, ArrayRef<float>(gates.lowerBound)));
+  }
+
+  MLGRUScanOp create(OpBuilder &b, Location loc, Value candidate, Value forget, Value lowerBound,
+                     Value initialState) {
+    auto seqType = cast<RankedTensorType>(candidate.getType());
     auto stateType = RankedTensorType::get({seqType.getDimSize(0), seqType.getDimSize(2)},
                                            seqType.getElementType());
     if (initialState.getType() != stateType)
       initialState = tensor::CastOp::create(b, loc, stateType, initialState);
-    Value lowerBound;
-    if (!gates.lowerBound.empty())
-      lowerBound = arith::ConstantOp::create(
-          b, loc,
-          DenseElementsAttr::get(
-              RankedTensorType::get({int64_t(gates.lowerBound.size())}, b.getF32Type()),
-              ArrayRef<float>(gates.lowerBound)));
-    return MLGRUScanOp::create(b, loc, seqType, stateType, gates.candidate, gates.forget,
-                               initialState, lowerBound);
+    return MLGRUScanOp::create(b, loc, seqType, stateType, candidate, forget, initialState,
+                               lowerBound);
   }
 
   void replace(OpBuilder &b, Value old, Value fused) {
