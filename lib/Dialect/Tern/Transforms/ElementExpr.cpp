@@ -89,13 +89,13 @@ const ElementExpr *ElementExprBuilder::buildReduction(Value tensor) {
   return body;
 }
 
-const ElementExpr *ElementExprBuilder::tensorElement(Value tensor, AffineMap map) {
+ElementExpr *ElementExprBuilder::tensorElement(Value tensor, AffineMap map) {
   if (nodes.size() > kMaxNodes)
     return nullptr;
   auto key = std::make_pair(tensor, map);
-  if (const ElementExpr *known = memo.lookup(key))
+  if (ElementExpr *known = memo.lookup(key))
     return known;
-  const ElementExpr *result;
+  ElementExpr *result;
   if (std::optional<double> splat = splatValue(tensor)) {
     ElementExpr *c = make(ElementExpr::Kind::Constant);
     c->constant = *splat;
@@ -105,13 +105,12 @@ const ElementExpr *ElementExprBuilder::tensorElement(Value tensor, AffineMap map
   } else if (auto g = tensor.getDefiningOp<linalg::GenericOp>(); isElementwise(g)) {
     Value yielded = g.getRegion().front().getTerminator()->getOperand(0);
     // The generic's loops are its output's indices, so the root reaches them through `map`.
-    const ElementExpr *element = scalar(yielded, g, map);
+    ElementExpr *element = scalar(yielded, g, map);
     if (!element)
       return nullptr;
     if (element->kind == ElementExpr::Kind::Op && !element->tensor) {
-      auto *mutableElement = const_cast<ElementExpr *>(element);
-      mutableElement->tensor = tensor;
-      mutableElement->map = map;
+      element->tensor = tensor;
+      element->map = map;
     }
     result = element;
   } else {
@@ -124,8 +123,8 @@ const ElementExpr *ElementExprBuilder::tensorElement(Value tensor, AffineMap map
   return result;
 }
 
-const ElementExpr *ElementExprBuilder::scalar(Value v, linalg::GenericOp generic,
-                                              AffineMap loops) {
+ElementExpr *ElementExprBuilder::scalar(Value v, linalg::GenericOp generic,
+                                        AffineMap loops) {
   if (nodes.size() > kMaxNodes)
     return nullptr;
   Block &body = generic.getRegion().front();
@@ -147,7 +146,7 @@ const ElementExpr *ElementExprBuilder::scalar(Value v, linalg::GenericOp generic
     return node;
   }
   auto key = std::make_pair(v, loops);
-  if (const ElementExpr *known = memo.lookup(key))
+  if (ElementExpr *known = memo.lookup(key))
     return known;
   if (op->getNumResults() != 1 || op->getNumRegions() != 0)
     return nullptr;
@@ -159,7 +158,7 @@ const ElementExpr *ElementExprBuilder::scalar(Value v, linalg::GenericOp generic
   ElementExpr *node = make(ElementExpr::Kind::Op);
   node->op = op;
   for (Value operand : op->getOperands()) {
-    const ElementExpr *e = scalar(operand, generic, loops);
+    ElementExpr *e = scalar(operand, generic, loops);
     if (!e)
       return nullptr;
     node->operands.push_back(e);

@@ -58,14 +58,14 @@ public:
   const ElementExpr *buildReduction(mlir::Value tensor);
 
 private:
-  const ElementExpr *tensorElement(mlir::Value tensor, mlir::AffineMap map);
-  const ElementExpr *scalar(mlir::Value v, mlir::linalg::GenericOp generic,
+  ElementExpr *tensorElement(mlir::Value tensor, mlir::AffineMap map);
+  ElementExpr *scalar(mlir::Value v, mlir::linalg::GenericOp generic,
                             mlir::AffineMap loops);
   ElementExpr *make(ElementExpr::Kind kind);
 
   std::deque<ElementExpr> nodes;
-  llvm::DenseMap<std::pair<mlir::Value, mlir::AffineMap>, const ElementExpr *> memo;
-  const ElementExpr *accumulator = nullptr;
+  llvm::DenseMap<std::pair<mlir::Value, mlir::AffineMap>, ElementExpr *> memo;
+  ElementExpr *accumulator = nullptr;
   mlir::linalg::GenericOp reduction;
 };
 
