@@ -231,3 +231,85 @@ func.func @rounded_unclipped(%x: tensor<2x4xf32>) -> tensor<2x2xf32> {
   } -> tensor<2x2xf32>
   return %y : tensor<2x2xf32>
 }
+
+// -----
+
+#x = affine_map<(d0, d1, d2) -> (d0, d2)>
+#w = affine_map<(d0, d1, d2) -> (d2, d1)>
+#y = affine_map<(d0, d1, d2) -> (d0, d1)>
+
+// One weight read by two contractions is packed once.
+// CHECK-LABEL: func.func @shared_weight
+// CHECK-COUNT-1: dense_resource<ternary_weights> : tensor<2x1xi8>
+// CHECK-NOT: dense_resource
+// CHECK: tern.matmul
+// CHECK: tern.matmul
+// REMARK-COUNT-2: remark: rewritten to tern.matmul: 4x2 weight, 4 nonzeros, per-tensor scale
+func.func @shared_weight(%x: tensor<3x4xf32>, %x2: tensor<3x4xf32>) -> (tensor<3x2xf32>, tensor<3x2xf32>) {
+  %w = arith.constant dense<[[1.0, 0.0], [-1.0, 0.0], [0.0, 1.0], [0.0, -1.0]]> : tensor<4x2xf32>
+  %e = tensor.empty() : tensor<3x2xf32>
+  %zero = arith.constant 0.0 : f32
+  %init = linalg.fill ins(%zero : f32) outs(%e : tensor<3x2xf32>) -> tensor<3x2xf32>
+  %y = linalg.generic {indexing_maps = [#x, #w, #y], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %w : tensor<3x4xf32>, tensor<4x2xf32>) outs(%init : tensor<3x2xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  } -> tensor<3x2xf32>
+  %y2 = linalg.generic {indexing_maps = [#x, #w, #y], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x2, %w : tensor<3x4xf32>, tensor<4x2xf32>) outs(%init : tensor<3x2xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  } -> tensor<3x2xf32>
+  return %y, %y2 : tensor<3x2xf32>, tensor<3x2xf32>
+}
+
+// -----
+
+#x = affine_map<(d0, d1, d2) -> (d0, d2)>
+#w = affine_map<(d0, d1, d2) -> (d2, d1)>
+#y = affine_map<(d0, d1, d2) -> (d0, d1)>
+
+// Negative: four distinct values {-1, -0.5, 0.5, 1} (a 2-bit but not ternary weight).
+// CHECK-LABEL: func.func @four_values
+// CHECK-NOT: tern.matmul
+// REMARK: remark: not rewritten to tern.matmul: weight column 0 takes magnitudes 1 and 0.5; a ternary weight has one nonzero magnitude per column
+func.func @four_values(%x: tensor<3x4xf32>) -> tensor<3x2xf32> {
+  %w = arith.constant dense<[[1.0, 1.0], [-0.5, 1.0], [0.5, -1.0], [-1.0, 1.0]]> : tensor<4x2xf32>
+  %e = tensor.empty() : tensor<3x2xf32>
+  %zero = arith.constant 0.0 : f32
+  %init = linalg.fill ins(%zero : f32) outs(%e : tensor<3x2xf32>) -> tensor<3x2xf32>
+  %y = linalg.generic {indexing_maps = [#x, #w, #y], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %w : tensor<3x4xf32>, tensor<4x2xf32>) outs(%init : tensor<3x2xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  } -> tensor<3x2xf32>
+  return %y : tensor<3x2xf32>
+}
+
+// -----
+
+// Negative: a batched weight [batch, k, n] (one matrix per batch entry) is the wrong shape
+// for one packed matrix.
+// CHECK-LABEL: func.func @batched_weight
+// CHECK-NOT: tern.matmul
+// REMARK: remark: not rewritten to tern.matmul: the contraction is not over one reduction dim with one output column dim
+func.func @batched_weight(%x: tensor<2x3x4xf32>) -> tensor<2x3x2xf32> {
+  %w = arith.constant dense<1.0> : tensor<2x4x2xf32>
+  %e = tensor.empty() : tensor<2x3x2xf32>
+  %zero = arith.constant 0.0 : f32
+  %init = linalg.fill ins(%zero : f32) outs(%e : tensor<2x3x2xf32>) -> tensor<2x3x2xf32>
+  %y = linalg.generic {indexing_maps = [affine_map<(b, m, n, k) -> (b, m, k)>, affine_map<(b, m, n, k) -> (b, k, n)>, affine_map<(b, m, n, k) -> (b, m, n)>], iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
+      ins(%x, %w : tensor<2x3x4xf32>, tensor<2x4x2xf32>) outs(%init : tensor<2x3x2xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  } -> tensor<2x3x2xf32>
+  return %y : tensor<2x3x2xf32>
+}

@@ -526,6 +526,40 @@ struct DetectTernaryMatmul
       rewrite(op);
   }
 
+  /// A weight packed once, however many contractions read it.
+  struct Packed {
+    Value codes;               ///< the 2-bit codes constant
+    std::vector<float> scales; ///< 1 (per tensor) or N (per column)
+    int64_t nonzeros;
+  };
+  llvm::DenseMap<Value, Packed> packed[2]; ///< by weight, for W[k, n] and W[n, k]
+
+  Matched<const Packed *> pack(Value weight, bool transposed, Location loc) {
+    llvm::DenseMap<Value, Packed> &known = packed[transposed];
+    if (auto it = known.find(weight); it != known.end())
+      return &it->second;
+    ConstantEvaluator evaluator;
+    Matched<const std::vector<double> *> values = evaluator.evaluate(weight);
+    if (auto *m = std::get_if<Mismatch>(&values))
+      return *m;
+    auto weightType = cast<RankedTensorType>(weight.getType());
+    int64_t K = weightType.getDimSize(transposed ? 1 : 0);
+    int64_t N = weightType.getDimSize(transposed ? 0 : 1);
+    Matched<TernaryWeight> ternary =
+        ternarize(*std::get<const std::vector<double> *>(values), K, N, transposed ? 1 : N,
+                  transposed ? K : 1);
+    if (auto *m = std::get_if<Mismatch>(&ternary))
+      return *m;
+    TernaryWeight &t = std::get<TernaryWeight>(ternary);
+    // At the function's start, where it dominates every contraction that reads the weight.
+    auto b = OpBuilder::atBlockBegin(&getOperation().getBody().front());
+    auto codesType = RankedTensorType::get({N, packedRowBytes(K)}, b.getI8Type());
+    auto blob = HeapAsmResourceBlob::allocateAndCopyInferAlign<uint8_t>(t.codes);
+    Value codes = arith::ConstantOp::create(
+        b, loc, DenseResourceElementsAttr::get(codesType, blobName(loc), std::move(blob)));
+    return &(known[weight] = Packed{codes, std::move(t.scales), t.nonzeros});
+  }
+
   void rewrite(linalg::GenericOp op) {
     auto notRewritten = [&](const Mismatch &m) {
       if (remarks)
@@ -540,27 +574,18 @@ struct DetectTernaryMatmul
     bool integer = inputType.getElementType().isInteger(8);
     if (!(integer || isa<FloatType>(inputType.getElementType())) || !weightType.hasStaticShape())
       return notRewritten({"only float or int8 activations and static weight shapes are handled"});
-    ConstantEvaluator evaluator;
-    Matched<const std::vector<double> *> values = evaluator.evaluate(weight);
-    if (auto *m = std::get_if<Mismatch>(&values))
-      return notRewritten(*m);
     int64_t K = weightType.getDimSize(transposed ? 1 : 0);
     int64_t N = weightType.getDimSize(transposed ? 0 : 1);
-    Matched<TernaryWeight> ternary =
-        ternarize(*std::get<const std::vector<double> *>(values), K, N, transposed ? 1 : N,
-                  transposed ? K : 1);
-    if (auto *m = std::get_if<Mismatch>(&ternary))
+    Matched<const Packed *> packedWeight = pack(weight, transposed, op.getLoc());
+    if (auto *m = std::get_if<Mismatch>(&packedWeight))
       return notRewritten(*m);
-    TernaryWeight &t = std::get<TernaryWeight>(ternary);
+    const Packed &t = *std::get<const Packed *>(packedWeight);
     if (integer && (t.scales.size() != 1 || t.scales[0] != 1.0f))
       return notRewritten({"integer weights take values other than {-1, 0, 1}"});
 
     OpBuilder b(op);
     Location loc = op.getLoc();
-    auto codesType = RankedTensorType::get({N, packedRowBytes(K)}, b.getI8Type());
-    auto blob = HeapAsmResourceBlob::allocateAndCopyInferAlign<uint8_t>(t.codes);
-    Value codes = arith::ConstantOp::create(
-        b, loc, DenseResourceElementsAttr::get(codesType, blobName(loc), std::move(blob)));
+    Value codes = t.codes;
     auto resultType = cast<RankedTensorType>(op.getResult(0).getType());
     SmallVector<int64_t> accShape(inputType.getShape());
     accShape.back() = N;
