@@ -97,7 +97,7 @@ def TernFuseBitLinear : Pass<"tern-fuse-bitlinear", "mlir::func::FuncOp"> {
 }
 
 def TernFuseMLGRU : Pass<"tern-fuse-mlgru", "mlir::func::FuncOp"> {
-  let summary = "Fuse MLGRU recurrences (scan loops and decode steps) into tern.mlgru_scan";
+  let summary = "Fuse MLGRU recurrences (Scan and Loop loops, decode steps, unrolled steps) into tern.mlgru_scan";
   let description = [{
     ```
     f = sigmoid(f_pre)  [or sigmoid(f_pre) * (1 - lb) + lb, lb a constant per hidden unit]
@@ -105,6 +105,9 @@ def TernFuseMLGRU : Pass<"tern-fuse-mlgru", "mlir::func::FuncOp"> {
     scf.for t in [0, seq) iter_args(h = h0, hs):          (an imported ONNX Scan)
       h = f[:, t] * h + c[:, t];  hs[:, t] = h
       => hs, h = tern.mlgru_scan(i, f_pre, h0) [lower_bound lb]
+    scf.while (t = 0; t < seq) iter_args(h = h0, ys):       (an imported ONNX Loop)
+      h = f[:, t] * h + c[:, t];  ys[t] = h                 (f[:, t] a Gather)
+      => the same, and transpose(ys, [1, 0, 2]) = hs
     h = squeeze(f, 1) * h_prev + squeeze(c, 1)            (a decode step, seq = 1)
       => _, h = tern.mlgru_scan(i, f_pre, h_prev) [lower_bound lb]
     h_t = squeeze(f[:, t:t+1]) * h_{t-1} + squeeze(c[:, t:t+1])   (unrolled, t constant)
@@ -113,7 +116,7 @@ def TernFuseMLGRU : Pass<"tern-fuse-mlgru", "mlir::func::FuncOp"> {
       => one scan over x[:, a:a+m+n]; the first one's results are slices of its hidden
     ```
     The gates are matched on the scalar trees of the importer's element-wise generics
-    (Sigmoid as 1 / (1 + exp(-x)), products in either order). The loop must start at 0,
+    (Sigmoid as 1 / (1 + exp(-x)), products in either order). A loop must start at 0,
     step by 1 and run as long as the sequence (proven with value bounds).
 
     Left alone, with a remark under `remarks=true`: steps whose gates are not the MLGRU's

@@ -1,5 +1,6 @@
 """The tern fusion passes on ONNX blocks (a BitLinear, the GLU channel mixer, the MLGRU token
-mixer as Scan and as decode step, MatMulInteger, an absmean-quantized weight) and on the
+mixer as Scan and as decode step, the recurrence unrolled and as a Loop, MatMulInteger, an
+absmean-quantized weight) and on the
 exported 2-layer LM: `mfc --emit=tern` shows the fused ops, and the compiled CPU library
 matches onnxruntime running the original graph."""
 
@@ -178,6 +179,42 @@ def test_unrolled_recurrence(tmp_path):
     rng = np.random.default_rng(6)
     inputs = [rng.standard_normal((3, seq, hidden)).astype(np.float32) for _ in range(2)]
     inputs.append(rng.standard_normal((3, hidden)).astype(np.float32))
+    actual, expected = run_both(path, inputs)
+    for a, e in zip(actual, expected):
+        np.testing.assert_allclose(a, e, rtol=1e-5, atol=1e-6)
+
+
+def test_loop_recurrence(tmp_path):
+    """The recurrence as an ONNX Loop over the sequence (Gather of step t, states stacked as
+    Loop scan outputs, then Transpose back to [batch, seq, hidden]): one tern.mlgru_scan."""
+    seq, hidden = 5, 8
+    b = GraphBuilder()
+    i = b.input("i", FLOAT, ["batch", seq, hidden])
+    f_pre = b.input("f_pre", FLOAT, ["batch", seq, hidden])
+    h0 = b.input("h0", FLOAT, ["batch", hidden])
+    f = b.op("Sigmoid", [f_pre], "f")
+    silu = b.op("Mul", [i, b.op("Sigmoid", [i], "i.sigmoid")], "i.silu")
+    c = b.op("Mul", [silu, b.op("Sub", [b.constant(1.0), f], "one_minus_f")], "c")
+    body = GraphBuilder()
+    t = body.input("t", TensorProto.INT64, [])
+    keep_going = body.input("cond", TensorProto.BOOL, [])
+    h_prev = body.input("h_prev", FLOAT, ["batch", hidden])
+    decayed = body.op("Mul", [body.op("Gather", [f, t], "f_t", axis=1), h_prev], "mul")
+    h = body.op("Add", [decayed, body.op("Gather", [c, t], "c_t", axis=1)], "h")
+    body.output(body.op("Identity", [keep_going], "cond_out"), TensorProto.BOOL, [])
+    body.output(h, FLOAT, ["batch", hidden])
+    body.output(body.op("Identity", [h], "h_scan"), FLOAT, ["batch", hidden])
+    b.op("Loop", [b.constant(seq, np.int64), "", h0], "loop", outputs=["h_final", "stacked"],
+         body=body.graph("step"))
+    b.op("Transpose", ["stacked"], "hs", perm=[1, 0, 2])
+    b.output("hs", FLOAT, ["batch", seq, hidden])
+    b.output("h_final", FLOAT, ["batch", hidden])
+    path = save(b, tmp_path / "loop.onnx")
+    counts = fused_ops(path)
+    assert counts["mlgru_scan"] == 1
+    rng = np.random.default_rng(7)
+    inputs = [rng.standard_normal((2, seq, hidden)).astype(np.float32) for _ in range(2)]
+    inputs.append(rng.standard_normal((2, hidden)).astype(np.float32))
     actual, expected = run_both(path, inputs)
     for a, e in zip(actual, expected):
         np.testing.assert_allclose(a, e, rtol=1e-5, atol=1e-6)

@@ -543,6 +543,31 @@ Results convertGather(GraphImporter &im, const Node &node) {
   FailureOr<int64_t> axis = normalizeAxis(im, node, node.getInt("axis", 0), dataType.getRank());
   if (failed(axis))
     return failure();
+  Value axisSize = tensor::DimOp::create(b, loc, data, *axis);
+  // Negative indices count from the end of the axis.
+  auto normalize = [&](OpBuilder &nb, Location l, Value index) -> Value {
+    Value idx = arith::IndexCastOp::create(nb, l, nb.getIndexType(), index);
+    Value zero = arith::ConstantIndexOp::create(nb, l, 0);
+    Value negative = arith::CmpIOp::create(nb, l, arith::CmpIPredicate::slt, idx, zero);
+    return arith::SelectOp::create(nb, l, negative, arith::AddIOp::create(nb, l, idx, axisSize),
+                                   idx);
+  };
+  if (indexType.getRank() == 0) {
+    // One index: the slice data[..., idx, ...] without the axis, which later passes see
+    // through (an unrolled or looped recurrence reads its gates this way).
+    Value idx = normalize(b, loc, tensor::ExtractOp::create(b, loc, indices, ValueRange{}));
+    SmallVector<OpFoldResult> offsets(dataType.getRank(), b.getIndexAttr(0));
+    SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(b, loc, data);
+    offsets[*axis] = idx;
+    sizes[*axis] = b.getIndexAttr(1);
+    SmallVector<int64_t> shape(dataType.getShape());
+    shape.erase(shape.begin() + *axis);
+    auto resultType = RankedTensorType::get(shape, dataType.getElementType());
+    Value slice = tensor::ExtractSliceOp::create(
+        b, loc, resultType, data, offsets, sizes,
+        SmallVector<OpFoldResult>(dataType.getRank(), b.getIndexAttr(1)));
+    return single(slice, node.inputType(0));
+  }
   // out[d[:axis], i..., d[axis+1:]] = data[d[:axis], indices[i...], d[axis+1:]]
   int64_t r = indexType.getRank(), rank = dataType.getRank() - 1 + r;
   SmallVector<int64_t> shape;
@@ -563,17 +588,11 @@ Results convertGather(GraphImporter &im, const Node &node) {
   SmallVector<AffineMap> maps{AffineMap::get(rank, 0, indexExprs, b.getContext()),
                               b.getMultiDimIdentityMap(rank)};
   SmallVector<utils::IteratorType> iterators(rank, utils::IteratorType::parallel);
-  Value axisSize = tensor::DimOp::create(b, loc, data, *axis);
   Value result =
       linalg::GenericOp::create(
           b, loc, init.getType(), indices, init, maps, iterators,
           [&](OpBuilder &nb, Location l, ValueRange args) {
-            // Negative indices count from the end of the axis.
-            Value idx = arith::IndexCastOp::create(nb, l, nb.getIndexType(), args[0]);
-            Value zero = arith::ConstantIndexOp::create(nb, l, 0);
-            Value negative = arith::CmpIOp::create(nb, l, arith::CmpIPredicate::slt, idx, zero);
-            idx = arith::SelectOp::create(nb, l, negative,
-                                          arith::AddIOp::create(nb, l, idx, axisSize), idx);
+            Value idx = normalize(nb, l, args[0]);
             SmallVector<Value> coords;
             for (int64_t d = 0; d < *axis; ++d)
               coords.push_back(linalg::IndexOp::create(nb, l, d));

@@ -399,3 +399,145 @@ func.func @unrolled_two_steps(%i: tensor<2x2x8xf32>, %fp: tensor<2x2x8xf32>, %h0
   } -> tensor<2x8xf32>
   return %h1, %h2 : tensor<2x8xf32>, tensor<2x8xf32>
 }
+
+// -----
+
+
+#id3 = affine_map<(d0, d1, d2) -> (d0, d1, d2)>
+#feat3 = affine_map<(d0, d1, d2) -> (d2)>
+#id2 = affine_map<(d0, d1) -> (d0, d1)>
+
+// An imported ONNX Loop: a while loop counting t from 0 to the sequence length, the
+// state read with Gather (t normalized as an index), states stacked as Loop scan outputs
+// and transposed back. The transpose of the stacked states is the scan's hidden.
+// CHECK-LABEL: func.func @onnx_loop
+// CHECK-SAME: (%[[I:.+]]: tensor<2x4x8xf32>, %[[FP:.+]]: tensor<2x4x8xf32>, %[[H0:.+]]: tensor<2x8xf32>)
+// CHECK: %[[HS:.+]], %[[LAST:.+]] = tern.mlgru_scan %[[I]], %[[FP]], %[[H0]] : (tensor<2x4x8xf32>, tensor<2x4x8xf32>, tensor<2x8xf32>) -> (tensor<2x4x8xf32>, tensor<2x8xf32>)
+// CHECK-NOT: scf.while
+// CHECK: return %[[HS]], %[[LAST]]
+// REMARK: remark: fused the Loop into tern.mlgru_scan (no lower bound)
+func.func @onnx_loop(%i: tensor<2x4x8xf32>, %fp: tensor<2x4x8xf32>, %h0: tensor<2x8xf32>) -> (tensor<2x4x8xf32>, tensor<2x8xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  %trips = arith.constant 4 : index
+  %e3 = tensor.empty() : tensor<2x4x8xf32>
+  %f = linalg.generic {indexing_maps = [#id3, #id3], iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%fp : tensor<2x4x8xf32>) outs(%e3 : tensor<2x4x8xf32>) {
+  ^bb0(%p: f32, %o: f32):
+    %one = arith.constant 1.0 : f32
+    %sn = arith.negf %p : f32
+    %se = math.exp %sn : f32
+    %sd = arith.addf %one, %se : f32
+    %s = arith.divf %one, %sd : f32
+    linalg.yield %s : f32
+  } -> tensor<2x4x8xf32>
+  %c = linalg.generic {indexing_maps = [#id3, #id3, #id3], iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%i, %f : tensor<2x4x8xf32>, tensor<2x4x8xf32>) outs(%e3 : tensor<2x4x8xf32>) {
+  ^bb0(%x: f32, %gv: f32, %o: f32):
+    %one = arith.constant 1.0 : f32
+    %sxn = arith.negf %x : f32
+    %sxe = math.exp %sxn : f32
+    %sxd = arith.addf %one, %sxe : f32
+    %sx = arith.divf %one, %sxd : f32
+    %silu = arith.mulf %x, %sx : f32
+    %keep = arith.subf %one, %gv : f32
+    %r = arith.mulf %silu, %keep : f32
+    linalg.yield %r : f32
+  } -> tensor<2x4x8xf32>
+  %ys0 = tensor.empty() : tensor<4x2x8xf32>
+  %r:3 = scf.while (%t = %c0, %h = %h0, %ys = %ys0) : (index, tensor<2x8xf32>, tensor<4x2x8xf32>) -> (index, tensor<2x8xf32>, tensor<4x2x8xf32>) {
+    %more = arith.cmpi slt, %t, %trips : index
+    scf.condition(%more) %t, %h, %ys : index, tensor<2x8xf32>, tensor<4x2x8xf32>
+  } do {
+  ^bb0(%t: index, %h: tensor<2x8xf32>, %ys: tensor<4x2x8xf32>):
+    %neg = arith.cmpi slt, %t, %c0 : index
+    %wrap = arith.addi %t, %c4 : index
+    %idx = arith.select %neg, %wrap, %t : index
+    %ft = tensor.extract_slice %f[0, %idx, 0] [2, 1, 8] [1, 1, 1] : tensor<2x4x8xf32> to tensor<2x8xf32>
+    %ct = tensor.extract_slice %c[0, %idx, 0] [2, 1, 8] [1, 1, 1] : tensor<2x4x8xf32> to tensor<2x8xf32>
+    %e2 = tensor.empty() : tensor<2x8xf32>
+    %hn = linalg.generic {indexing_maps = [#id2, #id2, #id2, #id2], iterator_types = ["parallel", "parallel"]}
+      ins(%ft, %h, %ct : tensor<2x8xf32>, tensor<2x8xf32>, tensor<2x8xf32>) outs(%e2 : tensor<2x8xf32>) {
+  ^bb0(%fv: f32, %hv: f32, %cv: f32, %o: f32):
+    %d = arith.mulf %hv, %fv : f32
+    %r = arith.addf %cv, %d : f32
+    linalg.yield %r : f32
+  } -> tensor<2x8xf32>
+    %next = arith.addi %t, %c1 : index
+    %ys2 = tensor.insert_slice %hn into %ys[%t, 0, 0] [1, 2, 8] [1, 1, 1] : tensor<2x8xf32> into tensor<4x2x8xf32>
+    scf.yield %next, %hn, %ys2 : index, tensor<2x8xf32>, tensor<4x2x8xf32>
+  }
+  %e = tensor.empty() : tensor<2x4x8xf32>
+  %hs = linalg.transpose ins(%r#2 : tensor<4x2x8xf32>) outs(%e : tensor<2x4x8xf32>) permutation = [1, 0, 2]
+  return %hs, %r#1 : tensor<2x4x8xf32>, tensor<2x8xf32>
+}
+
+// -----
+
+
+#id3 = affine_map<(d0, d1, d2) -> (d0, d1, d2)>
+#feat3 = affine_map<(d0, d1, d2) -> (d2)>
+#id2 = affine_map<(d0, d1) -> (d0, d1)>
+
+// A Loop of 3 trips over a 4-step sequence leaves the last state unwritten.
+// CHECK-LABEL: func.func @loop_stops_early
+// CHECK: scf.while
+// CHECK-NOT: tern.mlgru_scan
+// REMARK: remark: not fused into tern.mlgru_scan: the loop does not run the recurrence over the whole sequence into ys[t]
+func.func @loop_stops_early(%i: tensor<2x4x8xf32>, %fp: tensor<2x4x8xf32>, %h0: tensor<2x8xf32>) -> (tensor<2x4x8xf32>, tensor<2x8xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  %trips = arith.constant 3 : index
+  %e3 = tensor.empty() : tensor<2x4x8xf32>
+  %f = linalg.generic {indexing_maps = [#id3, #id3], iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%fp : tensor<2x4x8xf32>) outs(%e3 : tensor<2x4x8xf32>) {
+  ^bb0(%p: f32, %o: f32):
+    %one = arith.constant 1.0 : f32
+    %sn = arith.negf %p : f32
+    %se = math.exp %sn : f32
+    %sd = arith.addf %one, %se : f32
+    %s = arith.divf %one, %sd : f32
+    linalg.yield %s : f32
+  } -> tensor<2x4x8xf32>
+  %c = linalg.generic {indexing_maps = [#id3, #id3, #id3], iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%i, %f : tensor<2x4x8xf32>, tensor<2x4x8xf32>) outs(%e3 : tensor<2x4x8xf32>) {
+  ^bb0(%x: f32, %gv: f32, %o: f32):
+    %one = arith.constant 1.0 : f32
+    %sxn = arith.negf %x : f32
+    %sxe = math.exp %sxn : f32
+    %sxd = arith.addf %one, %sxe : f32
+    %sx = arith.divf %one, %sxd : f32
+    %silu = arith.mulf %x, %sx : f32
+    %keep = arith.subf %one, %gv : f32
+    %r = arith.mulf %silu, %keep : f32
+    linalg.yield %r : f32
+  } -> tensor<2x4x8xf32>
+  %ys0 = tensor.empty() : tensor<4x2x8xf32>
+  %r:3 = scf.while (%t = %c0, %h = %h0, %ys = %ys0) : (index, tensor<2x8xf32>, tensor<4x2x8xf32>) -> (index, tensor<2x8xf32>, tensor<4x2x8xf32>) {
+    %more = arith.cmpi slt, %t, %trips : index
+    scf.condition(%more) %t, %h, %ys : index, tensor<2x8xf32>, tensor<4x2x8xf32>
+  } do {
+  ^bb0(%t: index, %h: tensor<2x8xf32>, %ys: tensor<4x2x8xf32>):
+    %neg = arith.cmpi slt, %t, %c0 : index
+    %wrap = arith.addi %t, %c4 : index
+    %idx = arith.select %neg, %wrap, %t : index
+    %ft = tensor.extract_slice %f[0, %idx, 0] [2, 1, 8] [1, 1, 1] : tensor<2x4x8xf32> to tensor<2x8xf32>
+    %ct = tensor.extract_slice %c[0, %idx, 0] [2, 1, 8] [1, 1, 1] : tensor<2x4x8xf32> to tensor<2x8xf32>
+    %e2 = tensor.empty() : tensor<2x8xf32>
+    %hn = linalg.generic {indexing_maps = [#id2, #id2, #id2, #id2], iterator_types = ["parallel", "parallel"]}
+      ins(%ft, %h, %ct : tensor<2x8xf32>, tensor<2x8xf32>, tensor<2x8xf32>) outs(%e2 : tensor<2x8xf32>) {
+  ^bb0(%fv: f32, %hv: f32, %cv: f32, %o: f32):
+    %d = arith.mulf %hv, %fv : f32
+    %r = arith.addf %cv, %d : f32
+    linalg.yield %r : f32
+  } -> tensor<2x8xf32>
+    %next = arith.addi %t, %c1 : index
+    %ys2 = tensor.insert_slice %hn into %ys[%t, 0, 0] [1, 2, 8] [1, 1, 1] : tensor<2x8xf32> into tensor<4x2x8xf32>
+    scf.yield %next, %hn, %ys2 : index, tensor<2x8xf32>, tensor<4x2x8xf32>
+  }
+  %e = tensor.empty() : tensor<2x4x8xf32>
+  %hs = linalg.transpose ins(%r#2 : tensor<4x2x8xf32>) outs(%e : tensor<2x4x8xf32>) permutation = [1, 0, 2]
+  return %hs, %r#1 : tensor<2x4x8xf32>, tensor<2x8xf32>
+}

@@ -160,10 +160,29 @@ OpFoldResult stepOffset(tensor::ExtractSliceOp extract) {
   return isStep ? offsets[1] : OpFoldResult();
 }
 
-/// In a scan loop over t: x[:, t, :] taken as [batch, hidden] (rank-reduced).
+/// `offset` is the loop counter t, or t normalized as a Gather index
+/// (t < 0 ? t + size : t), which is t for a counter that starts at 0 and counts up.
+bool isCounter(OpFoldResult offset, Value t) {
+  if (offset == getAsOpFoldResult(t))
+    return true;
+  auto select = dyn_cast_if_present<Value>(offset) ? cast<Value>(offset).getDefiningOp<arith::SelectOp>()
+                                                   : arith::SelectOp();
+  if (!select || select.getFalseValue() != t)
+    return false;
+  auto negative = select.getCondition().getDefiningOp<arith::CmpIOp>();
+  auto wrapped = select.getTrueValue().getDefiningOp<arith::AddIOp>();
+  return negative && negative.getPredicate() == arith::CmpIPredicate::slt &&
+         negative.getLhs() == t && matchPattern(negative.getRhs(), m_Zero()) && wrapped &&
+         (wrapped.getLhs() == t || wrapped.getRhs() == t);
+}
+
+/// In a loop counting t from 0: x[:, t, :] taken as [batch, hidden] (rank-reduced).
 StepInput loopStepInput(Value value, Value t) {
   auto extract = value.getDefiningOp<tensor::ExtractSliceOp>();
-  if (!extract || extract.getType().getRank() != 2 || stepOffset(extract) != getAsOpFoldResult(t))
+  if (!extract || extract.getType().getRank() != 2)
+    return {};
+  OpFoldResult offset = stepOffset(extract);
+  if (!offset || !isCounter(offset, t))
     return {};
   return {extract.getSource(), getAsOpFoldResult(t)};
 }
@@ -242,6 +261,10 @@ struct FuseMLGRU : public mfc::tern::impl::TernFuseMLGRUBase<FuseMLGRU> {
     getOperation().walk([&](scf::ForOp loop) { loops.push_back(loop); });
     for (scf::ForOp loop : loops)
       fuseScan(loop);
+    SmallVector<scf::WhileOp> whiles;
+    getOperation().walk([&](scf::WhileOp loop) { whiles.push_back(loop); });
+    for (scf::WhileOp loop : whiles)
+      fuseWhile(loop);
     forEachF32Result(getOperation(), [&](linalg::GenericOp op, Value result) { fuseStep(op, result); });
     SmallVector<MLGRUScanOp> scans;
     getOperation().walk([&](MLGRUScanOp scan) { scans.push_back(scan); });
@@ -321,6 +344,109 @@ struct FuseMLGRU : public mfc::tern::impl::TernFuseMLGRUBase<FuseMLGRU> {
     loop.erase();
     inits.append({gates.forgetGate, gates.gatedCandidate});
     eraseDeadProducers(inits);
+  }
+
+  /// An imported ONNX Loop: scf.while (t = 0, h = h0, ys) while t < n:
+  ///   h = f[:, t] * h + c[:, t];  ys[t] = h;  t = t + 1
+  /// (ys stacks the states along a new first dim, as Loop's scan outputs do).
+  void fuseWhile(scf::WhileOp loop) {
+    Block &before = loop.getBefore().front(), &after = loop.getAfter().front();
+    auto condition = cast<scf::ConditionOp>(before.getTerminator());
+    auto yield = cast<scf::YieldOp>(after.getTerminator());
+    auto compare = condition.getCondition().getDefiningOp<arith::CmpIOp>();
+    if (!compare || compare.getPredicate() != arith::CmpIPredicate::slt ||
+        loop.getNumResults() != 3 || condition.getArgs() != ValueRange(before.getArguments()))
+      return;
+    auto counterArg = dyn_cast<BlockArgument>(compare.getLhs());
+    if (!counterArg || counterArg.getOwner() != &before)
+      return;
+    unsigned counter = counterArg.getArgNumber();
+    Value t = after.getArgument(counter), trips = compare.getRhs();
+    auto next = yield.getOperand(counter).getDefiningOp<arith::AddIOp>();
+    if (!matchPattern(loop.getInits()[counter], m_Zero()) || !next ||
+        !((next.getLhs() == t && matchPattern(next.getRhs(), m_One())) ||
+          (next.getRhs() == t && matchPattern(next.getLhs(), m_One()))) ||
+        trips.getParentRegion() == &loop.getBefore())
+      return;
+    // The other two carried values: the state h and the stacked states ys.
+    unsigned state = counter == 0 ? 1 : 0, states = 3 - counter - state;
+    if (yield.getOperand(state).getDefiningOp<tensor::InsertSliceOp>())
+      std::swap(state, states);
+    auto insert = yield.getOperand(states).getDefiningOp<tensor::InsertSliceOp>();
+    auto stepOp = yield.getOperand(state).getDefiningOp<linalg::GenericOp>();
+    if (!insert || !stepOp || insert.getSource() != yield.getOperand(state) ||
+        insert.getDest() != after.getArgument(states) || insert.getSourceType().getRank() != 2 ||
+        insert.getDestType().getRank() != 3)
+      return;
+    ElementExprBuilder builder;
+    const ElementExpr *root = builder.build(stepOp->getResult(0));
+    std::string why = "the step is not f[:, t] * h + c[:, t] of the loop's state h";
+    std::optional<StepMatch> match =
+        matchStep(root, [&](Value v) { return loopStepInput(v, t); }, why);
+    if (!match) {
+      if (!stepReadings(root).empty())
+        remark(loop, why);
+      return;
+    }
+    Gates &gates = match->gates;
+    SmallVector<OpFoldResult> offsets = insert.getMixedOffsets(), sizes = insert.getMixedSizes();
+    bool stacksStep = getAsOpFoldResult(t) == offsets[0] && isZeroInteger(offsets[1]) &&
+                      isZeroInteger(offsets[2]) && isOneInteger(sizes[0]) && insert.hasUnitStride();
+    if (!match->step.state->isElementOf(after.getArgument(state)) || !stacksStep ||
+        !provenEqual(trips, {gates.candidate, 1})) {
+      remark(loop, "the loop does not run the recurrence over the whole sequence into ys[t]");
+      return;
+    }
+    OpBuilder b(loop);
+    Location loc = loop.getLoc();
+    auto scan = create(b, loc, gates.candidate, gates.forget, lowerBound(b, loc, gates),
+                       loop.getInits()[state]);
+    replace(b, loop.getResult(state), scan.getFinalState());
+    replace(b, loop.getResult(counter), trips);
+    if (Value hidden = unstackedStates(loop.getResult(states), trips)) {
+      // ONNX's Transpose([1, 0, 2]) of the stacked states is the scan's hidden itself.
+      replace(b, hidden, scan.getHidden());
+    }
+    if (!loop.getResult(states).use_empty()) {
+      // ys[t] = hidden[:, t]
+      SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(b, loc, scan.getHidden());
+      std::swap(sizes[0], sizes[1]);
+      Value init = tensor::EmptyOp::create(b, loc, sizes, b.getF32Type());
+      Value stacked = linalg::TransposeOp::create(b, loc, scan.getHidden(), init,
+                                                  ArrayRef<int64_t>{1, 0, 2})
+                          ->getResult(0);
+      replace(b, loop.getResult(states), stacked);
+    }
+    if (remarks)
+      scan.emitRemark() << "fused the Loop into tern.mlgru_scan ("
+                        << (gates.lowerBound.empty() ? "no" : "with") << " lower bound)";
+    SmallVector<Value> inits(loop.getInits());
+    loop.erase();
+    inits.append({gates.forgetGate, gates.gatedCandidate});
+    eraseDeadProducers(inits);
+  }
+
+  /// The [batch, seq, hidden] tensor that `stacked` (the states along a new first dim)
+  /// becomes when all its use is transpose(stacked[0 : trips], [1, 0, 2]) (the slice
+  /// optional), or null.
+  static Value unstackedStates(Value stacked, Value trips) {
+    // Besides the slice, only size queries (which fold away).
+    SmallVector<Operation *> users(llvm::make_filter_range(
+        stacked.getUsers(), [](Operation *user) { return !isa<tensor::DimOp>(user); }));
+    if (users.size() != 1)
+      return nullptr;
+    Operation *user = users.front();
+    // Loop's scan outputs are cut to the steps taken: a slice of all of them here.
+    if (auto slice = dyn_cast<tensor::ExtractSliceOp>(user)) {
+      if (!slice->hasOneUse() || !slice.hasZeroOffset() || !slice.hasUnitStride() ||
+          slice.getType().getRank() != 3 || !provenEqual(slice.getMixedSizes()[0], trips))
+        return nullptr;
+      user = *slice->getUsers().begin();
+    }
+    auto transpose = dyn_cast<linalg::TransposeOp>(user);
+    if (!transpose || transpose.getPermutation() != ArrayRef<int64_t>{1, 0, 2})
+      return nullptr;
+    return transpose->getResult(0);
   }
 
   /// One step h = squeeze(f) * h_prev + squeeze(c): a decode step (f and c
