@@ -152,17 +152,32 @@ def test_absmean_quantized_weight(tmp_path):
     np.testing.assert_allclose(actual, expected, rtol=1e-5, atol=1e-5)
 
 
+def mlgru_gates(b: GraphBuilder, seq: int, hidden: int):
+    """Graph inputs i, f_pre, h0 and the gates f = sigmoid(f_pre), c = silu(i) * (1 - f)."""
+    i = b.input("i", FLOAT, ["batch", seq, hidden])
+    f_pre = b.input("f_pre", FLOAT, ["batch", seq, hidden])
+    h0 = b.input("h0", FLOAT, ["batch", hidden])
+    f = b.op("Sigmoid", [f_pre], "f")
+    silu = b.op("Mul", [i, b.op("Sigmoid", [i], "i.sigmoid")], "i.silu")
+    c = b.op("Mul", [silu, b.op("Sub", [b.constant(1.0), f], "one_minus_f")], "c")
+    return f, c, h0
+
+
+def assert_recurrence_matches(path, batch: int, seq: int, hidden: int, seed: int):
+    rng = np.random.default_rng(seed)
+    inputs = [rng.standard_normal((batch, seq, hidden)).astype(np.float32) for _ in range(2)]
+    inputs.append(rng.standard_normal((batch, hidden)).astype(np.float32))
+    actual, expected = run_both(path, inputs)
+    for a, e in zip(actual, expected):
+        np.testing.assert_allclose(a, e, rtol=1e-5, atol=1e-6)
+
+
 def test_unrolled_recurrence(tmp_path):
     """h_t = f_t * h_{t-1} + c_t written out for t = 0..3 (Slice, Squeeze, Unsqueeze, Concat):
     the steps become one tern.mlgru_scan over the sequence."""
     seq, hidden = 4, 8
     b = GraphBuilder()
-    i = b.input("i", FLOAT, ["batch", seq, hidden])
-    f_pre = b.input("f_pre", FLOAT, ["batch", seq, hidden])
-    h = b.input("h0", FLOAT, ["batch", hidden])
-    f = b.op("Sigmoid", [f_pre], "f")
-    silu = b.op("Mul", [i, b.op("Sigmoid", [i], "i.sigmoid")], "i.silu")
-    c = b.op("Mul", [silu, b.op("Sub", [b.constant(1.0), f], "one_minus_f")], "c")
+    f, c, h = mlgru_gates(b, seq, hidden)
     axis = b.constant([1], np.int64)
     states = []
     for t in range(seq):
@@ -176,12 +191,7 @@ def test_unrolled_recurrence(tmp_path):
     b.output(h, FLOAT, ["batch", hidden])
     path = save(b, tmp_path / "unrolled.onnx")
     assert fused_ops(path)["mlgru_scan"] == 1
-    rng = np.random.default_rng(6)
-    inputs = [rng.standard_normal((3, seq, hidden)).astype(np.float32) for _ in range(2)]
-    inputs.append(rng.standard_normal((3, hidden)).astype(np.float32))
-    actual, expected = run_both(path, inputs)
-    for a, e in zip(actual, expected):
-        np.testing.assert_allclose(a, e, rtol=1e-5, atol=1e-6)
+    assert_recurrence_matches(path, batch=3, seq=seq, hidden=hidden, seed=6)
 
 
 def test_loop_recurrence(tmp_path):
@@ -189,12 +199,7 @@ def test_loop_recurrence(tmp_path):
     Loop scan outputs, then Transpose back to [batch, seq, hidden]): one tern.mlgru_scan."""
     seq, hidden = 5, 8
     b = GraphBuilder()
-    i = b.input("i", FLOAT, ["batch", seq, hidden])
-    f_pre = b.input("f_pre", FLOAT, ["batch", seq, hidden])
-    h0 = b.input("h0", FLOAT, ["batch", hidden])
-    f = b.op("Sigmoid", [f_pre], "f")
-    silu = b.op("Mul", [i, b.op("Sigmoid", [i], "i.sigmoid")], "i.silu")
-    c = b.op("Mul", [silu, b.op("Sub", [b.constant(1.0), f], "one_minus_f")], "c")
+    f, c, h0 = mlgru_gates(b, seq, hidden)
     body = GraphBuilder()
     t = body.input("t", TensorProto.INT64, [])
     keep_going = body.input("cond", TensorProto.BOOL, [])
@@ -212,9 +217,4 @@ def test_loop_recurrence(tmp_path):
     path = save(b, tmp_path / "loop.onnx")
     counts = fused_ops(path)
     assert counts["mlgru_scan"] == 1
-    rng = np.random.default_rng(7)
-    inputs = [rng.standard_normal((2, seq, hidden)).astype(np.float32) for _ in range(2)]
-    inputs.append(rng.standard_normal((2, hidden)).astype(np.float32))
-    actual, expected = run_both(path, inputs)
-    for a, e in zip(actual, expected):
-        np.testing.assert_allclose(a, e, rtol=1e-5, atol=1e-6)
+    assert_recurrence_matches(path, batch=2, seq=seq, hidden=hidden, seed=7)

@@ -298,6 +298,33 @@ struct FuseMLGRU : public mfc::tern::impl::TernFuseMLGRUBase<FuseMLGRU> {
     return std::nullopt;
   }
 
+  /// The step of a loop counting t from 0, with `state` its carried h: the gates when the
+  /// step is f[:, t] * h + c[:, t] (a remark when it looks like one but is not).
+  std::optional<StepMatch> matchLoopStep(Operation *loop, linalg::GenericOp stepOp, Value t,
+                                         Value state) {
+    ElementExprBuilder builder;
+    const ElementExpr *root = builder.build(stepOp->getResult(0));
+    std::string why = "the step is not f[:, t] * h + c[:, t] of the loop's state h";
+    std::optional<StepMatch> match =
+        matchStep(root, [&](Value v) { return loopStepInput(v, t); }, why);
+    if (match && !match->step.state->isElementOf(state))
+      match.reset();
+    if (!match && !stepReadings(root).empty())
+      remark(loop, why);
+    return match;
+  }
+
+  /// Erases `loop`, whose results now come from `scan`, and the gate values only it read.
+  void finishLoop(Operation *loop, MLGRUScanOp scan, const Gates &gates, StringRef form) {
+    if (remarks)
+      scan.emitRemark() << "fused the " << form << " into tern.mlgru_scan ("
+                        << (gates.lowerBound.empty() ? "no" : "with") << " lower bound)";
+    SmallVector<Value> operands(loop->getOperands());
+    loop->erase();
+    operands.append({gates.forgetGate, gates.gatedCandidate});
+    eraseDeadProducers(operands);
+  }
+
   /// scf.for t in [0, seq): h = f[:, t] * h + c[:, t]; hs[:, t] = h.
   void fuseScan(scf::ForOp loop) {
     if (loop.getNumRegionIterArgs() != 2 || !matchPattern(loop.getLowerBound(), m_Zero()) ||
@@ -312,22 +339,15 @@ struct FuseMLGRU : public mfc::tern::impl::TernFuseMLGRUBase<FuseMLGRU> {
         insert.getDest() != states || insert.getSourceType().getRank() != 2 ||
         insert.getDestType().getRank() != 3)
       return;
-    ElementExprBuilder builder;
-    const ElementExpr *root = builder.build(stepOp->getResult(0));
-    std::string why = "the step is not f[:, t] * h + c[:, t] of the loop's state h";
-    std::optional<StepMatch> match =
-        matchStep(root, [&](Value v) { return loopStepInput(v, t); }, why);
-    if (!match) {
-      if (!stepReadings(root).empty())
-        remark(loop, why);
+    std::optional<StepMatch> match = matchLoopStep(loop, stepOp, t, state);
+    if (!match)
       return;
-    }
     Gates &gates = match->gates;
     SmallVector<OpFoldResult> offsets = insert.getMixedOffsets(), sizes = insert.getMixedSizes();
     bool writesStep = isZeroInteger(offsets[0]) && isZeroInteger(offsets[2]) &&
                       getAsOpFoldResult(t) == offsets[1] && isOneInteger(sizes[1]) &&
                       insert.hasUnitStride();
-    if (!match->step.state->isElementOf(state) || !writesStep ||
+    if (!writesStep ||
         !provenEqual(loop.getUpperBound(), {gates.candidate, 1})) {
       remark(loop, "the loop does not run the recurrence over the whole sequence into [:, t]");
       return;
@@ -337,13 +357,7 @@ struct FuseMLGRU : public mfc::tern::impl::TernFuseMLGRUBase<FuseMLGRU> {
                        lowerBound(b, loop.getLoc(), gates), loop.getInitArgs()[0]);
     replace(b, loop.getResult(0), scan.getFinalState());
     replace(b, loop.getResult(1), scan.getHidden());
-    if (remarks)
-      scan.emitRemark() << "fused the scan loop into tern.mlgru_scan ("
-                        << (gates.lowerBound.empty() ? "no" : "with") << " lower bound)";
-    SmallVector<Value> inits(loop.getInitArgs());
-    loop.erase();
-    inits.append({gates.forgetGate, gates.gatedCandidate});
-    eraseDeadProducers(inits);
+    finishLoop(loop, scan, gates, "scan loop");
   }
 
   /// An imported ONNX Loop: scf.while (t = 0, h = h0, ys) while t < n:
@@ -378,21 +392,14 @@ struct FuseMLGRU : public mfc::tern::impl::TernFuseMLGRUBase<FuseMLGRU> {
         insert.getDest() != after.getArgument(states) || insert.getSourceType().getRank() != 2 ||
         insert.getDestType().getRank() != 3)
       return;
-    ElementExprBuilder builder;
-    const ElementExpr *root = builder.build(stepOp->getResult(0));
-    std::string why = "the step is not f[:, t] * h + c[:, t] of the loop's state h";
-    std::optional<StepMatch> match =
-        matchStep(root, [&](Value v) { return loopStepInput(v, t); }, why);
-    if (!match) {
-      if (!stepReadings(root).empty())
-        remark(loop, why);
+    std::optional<StepMatch> match = matchLoopStep(loop, stepOp, t, after.getArgument(state));
+    if (!match)
       return;
-    }
     Gates &gates = match->gates;
     SmallVector<OpFoldResult> offsets = insert.getMixedOffsets(), sizes = insert.getMixedSizes();
     bool stacksStep = getAsOpFoldResult(t) == offsets[0] && isZeroInteger(offsets[1]) &&
                       isZeroInteger(offsets[2]) && isOneInteger(sizes[0]) && insert.hasUnitStride();
-    if (!match->step.state->isElementOf(after.getArgument(state)) || !stacksStep ||
+    if (!stacksStep ||
         !provenEqual(trips, {gates.candidate, 1})) {
       remark(loop, "the loop does not run the recurrence over the whole sequence into ys[t]");
       return;
@@ -417,13 +424,7 @@ struct FuseMLGRU : public mfc::tern::impl::TernFuseMLGRUBase<FuseMLGRU> {
                           ->getResult(0);
       replace(b, loop.getResult(states), stacked);
     }
-    if (remarks)
-      scan.emitRemark() << "fused the Loop into tern.mlgru_scan ("
-                        << (gates.lowerBound.empty() ? "no" : "with") << " lower bound)";
-    SmallVector<Value> inits(loop.getInits());
-    loop.erase();
-    inits.append({gates.forgetGate, gates.gatedCandidate});
-    eraseDeadProducers(inits);
+    finishLoop(loop, scan, gates, "Loop");
   }
 
   /// The [batch, seq, hidden] tensor that `stacked` (the states along a new first dim)
