@@ -13,8 +13,11 @@ def Tern_Dialect : Dialect {
     It models the MatMul-free LM (HGRN-Bit) building blocks: a matrix product with
     ternary weights computed as an int32 add/subtract accumulation (`tern.matmul`),
     per-token absmax int8 activation quantization (`tern.quantize_act`), the fused
-    BitLinear layer (`tern.bitlinear`) and the MLGRU element-wise gated recurrence
-    (`tern.mlgru_scan`).
+    BitLinear layer (`tern.bitlinear`), the MLGRU element-wise gated recurrence
+    (`tern.mlgru_scan`) and the channel mixer's SiLU gate (`tern.glu`). The fusion
+    passes (`tern-fuse-*`) raise the importer's op chains to these ops; `tern-expand-ops`
+    lowers all but `tern.matmul` back to linalg/scf for back ends without their own
+    lowering.
 
     Packed ternary weights are ordinary `tensor<N x ceil(K/4) x i8>` values, normally an
     `arith.constant dense_resource<...>` so that a large weight is one blob and never a
