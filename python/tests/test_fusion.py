@@ -132,6 +132,25 @@ def test_matmul_integer_is_exact(tmp_path):
     np.testing.assert_array_equal(actual, x.astype(np.int32) @ w.astype(np.int32))
 
 
+@pytest.mark.parametrize("shift", [0.7, -0.7])  # zero points below and above 128
+def test_matmul_integer_after_dynamic_quantization_is_exact(tmp_path, shift):
+    """onnxruntime's dynamic quantization: DynamicQuantizeLinear (uint8, a zero point computed
+    at run time) feeding MatMulInteger by ternary int8 weights."""
+    rng = np.random.default_rng(8)
+    w = rng.integers(-1, 2, (64, 24)).astype(np.int8)
+    b = GraphBuilder()
+    x = b.input("x", FLOAT, ["n", 64])
+    q, scale, zero_point = b.op("DynamicQuantizeLinear", [x], "quantize",
+                                outputs=["q", "scale", "zero_point"])
+    b.op("MatMulInteger", [q, b.initializer("w", w), zero_point], "y")
+    b.output("y", TensorProto.INT32, ["n", 24])
+    path = save(b, tmp_path / "dynamic.onnx")
+    assert fused_ops(path)["matmul"] == 1
+    x = (rng.standard_normal((7, 64)) + shift).astype(np.float32)
+    (actual,), (expected,) = run_both(path, [x])
+    np.testing.assert_array_equal(actual, expected)
+
+
 def test_absmean_quantized_weight(tmp_path):
     rng = np.random.default_rng(4)
     w = rng.standard_normal((64, 24)).astype(np.float32)

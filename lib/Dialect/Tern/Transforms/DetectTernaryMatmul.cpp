@@ -271,8 +271,9 @@ private:
 //===----------------------------------------------------------------------===//
 
 struct TernaryWeight {
-  std::vector<uint8_t> codes; ///< N rows of packedRowBytes(K)
-  std::vector<float> scales;  ///< 1 (per tensor) or N (per column)
+  std::vector<uint8_t> codes;   ///< N rows of packedRowBytes(K)
+  std::vector<float> scales;    ///< 1 (per tensor) or N (per column)
+  std::vector<int32_t> rowSums; ///< sum_k T[n, k] for each output n
   int64_t nonzeros = 0;
 };
 
@@ -315,11 +316,13 @@ Matched<TernaryWeight> ternarize(ArrayRef<double> w, int64_t K, int64_t N, int64
   int64_t rowBytes = packedRowBytes(K);
   result.codes.assign(N * rowBytes, 0);
   SmallVector<int8_t> row(K);
+  result.rowSums.assign(N, 0);
   for (int64_t n = 0; n < N; ++n) {
     for (int64_t k = 0; k < K; ++k) {
       double v = w[k * kStride + n * nStride];
       row[k] = v > 0 ? 1 : v < 0 ? -1 : 0;
       result.nonzeros += row[k] != 0;
+      result.rowSums[n] += row[k];
     }
     packTernaryRow(row, MutableArrayRef<uint8_t>(result.codes).slice(n * rowBytes, rowBytes));
   }
@@ -330,11 +333,25 @@ Matched<TernaryWeight> ternarize(ArrayRef<double> w, int64_t K, int64_t N, int64
 // Matching the contraction
 //===----------------------------------------------------------------------===//
 
+/// How MatMulInteger widens one factor: ext(x) [- ext(zero_point)].
+struct IntegerFactor {
+  bool isUnsigned = false;
+  OpOperand *zeroPoint = nullptr; ///< the generic's zero-point input, if any
+};
+
 struct ContractionMatch {
   Value input;
   Value weight;
   bool weightTransposed; ///< W is [n, k] rather than [k, n]
+  /// MatMulInteger: how the activation and the weight are widened.
+  std::optional<IntegerFactor> inputFactor, weightFactor;
 };
+
+bool isZeroSplat(Value value) {
+  DenseElementsAttr attr;
+  return matchPattern(value, m_Constant(&attr)) && attr.isSplat() &&
+         attr.getElementType().isInteger() && attr.getSplatValue<APInt>().isZero();
+}
 
 bool isZeroFill(Value init) {
   auto fill = init.getDefiningOp<linalg::FillOp>();
@@ -342,32 +359,63 @@ bool isZeroFill(Value init) {
                   matchPattern(fill.getInputs()[0], m_Zero()));
 }
 
-/// MatMulInteger's body: acc + (ext(a) [- ext(zp_a)]) * (ext(b) [- ext(zp_b)]) over i8
-/// operands, whose zero points (inputs 2 and 3, when present) must be constant zeros.
-std::optional<Mismatch> checkIntegerContraction(linalg::GenericOp op) {
-  SmallVector<Value> inputs = op.getDpsInputs();
-  for (Value zeroPoint : ArrayRef<Value>(inputs).drop_front(2)) {
-    DenseElementsAttr zp;
-    if (!matchPattern(zeroPoint, m_Constant(&zp)) || !zp.isSplat() ||
-        !zp.getSplatValue<APInt>().isZero())
-      return Mismatch{"a zero point is not a constant 0"};
-  }
-  for (Value operand : ArrayRef<Value>(inputs).take_front(2))
-    if (!getElementTypeOrSelf(operand.getType()).isSignlessInteger(8))
-      return Mismatch{"integer operands other than int8 are not handled"};
+/// MatMulInteger's body, acc + (ext(a) [- ext(zp_a)]) * (ext(b) [- ext(zp_b)]) over 8-bit
+/// a and b: how each of the two factors (inputs 0 and 1) is widened.
+Matched<std::array<IntegerFactor, 2>> integerFactors(linalg::GenericOp op) {
+  Mismatch notMatMulInteger{"the integer contraction is not acc + (a - zp_a) * (b - zp_b) of 8-bit a, b"};
   Block &body = op.getRegion().front();
-  for (Operation &inner : body.without_terminator())
-    if (!isa<arith::ExtSIOp, arith::SubIOp, arith::MulIOp, arith::AddIOp>(inner))
-      return Mismatch{"the integer product widens unsigned values or does more than acc + a*b"};
-  return std::nullopt;
+  auto sum = body.getTerminator()->getOperand(0).getDefiningOp<arith::AddIOp>();
+  if (!sum)
+    return notMatMulInteger;
+  Value accumulator = body.getArguments().back();
+  Value productValue = sum.getLhs() == accumulator ? sum.getRhs() : sum.getLhs();
+  auto product = productValue.getDefiningOp<arith::MulIOp>();
+  if (!product || (sum.getLhs() != accumulator && sum.getRhs() != accumulator))
+    return notMatMulInteger;
+  // ext(arg) of an 8-bit block argument: the argument and whether it is zero-extended.
+  auto widened = [&](Value v) -> std::optional<std::pair<BlockArgument, bool>> {
+    Operation *ext = v.getDefiningOp();
+    if (!isa_and_nonnull<arith::ExtSIOp, arith::ExtUIOp>(ext))
+      return std::nullopt;
+    auto arg = dyn_cast<BlockArgument>(ext->getOperand(0));
+    if (!arg || arg.getOwner() != &body || !arg.getType().isInteger(8))
+      return std::nullopt;
+    return std::make_pair(arg, isa<arith::ExtUIOp>(ext));
+  };
+  std::array<IntegerFactor, 2> factors;
+  std::array<bool, 2> seen{false, false};
+  for (Value factor : {product.getLhs(), product.getRhs()}) {
+    Value value = factor, zeroPoint;
+    if (auto difference = factor.getDefiningOp<arith::SubIOp>()) {
+      value = difference.getLhs();
+      zeroPoint = difference.getRhs();
+    }
+    auto operand = widened(value);
+    if (!operand || operand->first.getArgNumber() >= 2 || seen[operand->first.getArgNumber()])
+      return notMatMulInteger;
+    unsigned index = operand->first.getArgNumber();
+    seen[index] = true;
+    factors[index].isUnsigned = operand->second;
+    if (zeroPoint) {
+      auto zp = widened(zeroPoint);
+      if (!zp || zp->first.getArgNumber() < 2 || zp->second != operand->second ||
+          zp->first.getArgNumber() >= op.getNumDpsInputs())
+        return notMatMulInteger;
+      factors[index].zeroPoint = op.getDpsInputOperand(zp->first.getArgNumber());
+    }
+  }
+  return factors;
 }
 
 Matched<ContractionMatch> matchContraction(linalg::GenericOp op) {
   bool integer = getElementTypeOrSelf(op.getResult(0).getType()).isInteger(32) &&
                  op.getNumDpsInputs() >= 2 && op.getNumDpsInputs() <= 4;
+  std::array<IntegerFactor, 2> factors;
   if (integer) {
-    if (std::optional<Mismatch> m = checkIntegerContraction(op))
+    Matched<std::array<IntegerFactor, 2>> parsed = integerFactors(op);
+    if (auto *m = std::get_if<Mismatch>(&parsed))
       return *m;
+    factors = std::get<std::array<IntegerFactor, 2>>(parsed);
   } else if (op.getNumDpsInputs() != 2 || !linalg::isaContractionOpInterface(op)) {
     return Mismatch{"not a two-operand multiply-accumulate contraction"};
   }
@@ -406,7 +454,13 @@ Matched<ContractionMatch> matchContraction(linalg::GenericOp op) {
     outDims.push_back(n);
     if (!isDims(inputMap, inDims) || !isDims(outMap, outDims))
       return Mismatch{"the activation is not laid out as x[..., k] -> y[..., n]"};
-    return ContractionMatch{op.getDpsInputs()[1 - w], op.getDpsInputs()[w], transposed};
+    ContractionMatch match{op.getDpsInputs()[1 - w], op.getDpsInputs()[w], transposed,
+                           std::nullopt, std::nullopt};
+    if (integer) {
+      match.inputFactor = factors[1 - w];
+      match.weightFactor = factors[w];
+    }
+    return match;
   }
   return Mismatch{"no operand is a [k, n] or [n, k] weight matrix"};
 }
@@ -528,8 +582,9 @@ struct DetectTernaryMatmul
 
   /// A weight packed once, however many contractions read it.
   struct Packed {
-    Value codes;               ///< the 2-bit codes constant
-    std::vector<float> scales; ///< 1 (per tensor) or N (per column)
+    Value codes;                  ///< the 2-bit codes constant
+    std::vector<float> scales;    ///< 1 (per tensor) or N (per column)
+    std::vector<int32_t> rowSums; ///< sum_k T[n, k]
     int64_t nonzeros;
   };
   llvm::DenseMap<Value, Packed> packed[2]; ///< by weight, for W[k, n] and W[n, k]
@@ -557,7 +612,7 @@ struct DetectTernaryMatmul
     auto blob = HeapAsmResourceBlob::allocateAndCopyInferAlign<uint8_t>(t.codes);
     Value codes = arith::ConstantOp::create(
         b, loc, DenseResourceElementsAttr::get(codesType, blobName(loc), std::move(blob)));
-    return &(known[weight] = Packed{codes, std::move(t.scales), t.nonzeros});
+    return &(known[weight] = Packed{codes, std::move(t.scales), std::move(t.rowSums), t.nonzeros});
   }
 
   void rewrite(linalg::GenericOp op) {
@@ -568,12 +623,17 @@ struct DetectTernaryMatmul
     Matched<ContractionMatch> match = matchContraction(op);
     if (auto *m = std::get_if<Mismatch>(&match))
       return notRewritten(*m);
-    auto &[input, weight, transposed] = std::get<ContractionMatch>(match);
+    ContractionMatch &c = std::get<ContractionMatch>(match);
+    Value input = c.input, weight = c.weight;
+    bool transposed = c.weightTransposed;
     auto inputType = cast<RankedTensorType>(input.getType());
     auto weightType = cast<RankedTensorType>(weight.getType());
-    bool integer = inputType.getElementType().isInteger(8);
+    bool integer = c.inputFactor.has_value();
     if (!(integer || isa<FloatType>(inputType.getElementType())) || !weightType.hasStaticShape())
-      return notRewritten({"only float or int8 activations and static weight shapes are handled"});
+      return notRewritten({"only float or 8-bit activations and static weight shapes are handled"});
+    if (integer && (c.weightFactor->isUnsigned ||
+                    (c.weightFactor->zeroPoint && !isZeroSplat(c.weightFactor->zeroPoint->get()))))
+      return notRewritten({"the integer weight is unsigned or has a zero point other than 0"});
     int64_t K = weightType.getDimSize(transposed ? 1 : 0);
     int64_t N = weightType.getDimSize(transposed ? 0 : 1);
     Matched<const Packed *> packedWeight = pack(weight, transposed, op.getLoc());
@@ -593,8 +653,25 @@ struct DetectTernaryMatmul
     Value acc;
     bool int8Activations = integer || rangeOfTensor(input, 0).fitsInt8();
     if (integer) {
-      // MatMulInteger: the int8 x ternary product is the i32 result itself.
-      acc = MatmulOp::create(b, loc, RankedTensorType::get(accShape, b.getI32Type()), input, codes);
+      // MatMulInteger: sum_k (x - zp) T = sum_k x8 T + (c - zp) sum_k T, with x8 = x for
+      // int8 (c = 0) and x8 = x - 128 for uint8 (c = 128, the sign bit flipped), exact in i32.
+      const IntegerFactor &x = *c.inputFactor;
+      Value x8 = input;
+      if (x.isUnsigned)
+        x8 = mapElements(b, loc, input, b.getI8Type(), [](OpBuilder &nb, Location l, Value v) {
+          Value signBit = arith::ConstantOp::create(nb, l, nb.getI8IntegerAttr(-128));
+          return arith::XOrIOp::create(nb, l, v, signBit).getResult();
+        });
+      acc = MatmulOp::create(b, loc, RankedTensorType::get(accShape, b.getI32Type()), x8, codes);
+      bool zeroPointIsZero = !x.zeroPoint || isZeroSplat(x.zeroPoint->get());
+      if (x.isUnsigned || !zeroPointIsZero) {
+        FailureOr<Value> shifted = addZeroPointTerm(b, loc, op, acc, x, t.rowSums);
+        if (failed(shifted)) {
+          eraseDeadProducers({acc});
+          return notRewritten({"the contraction's loops are not the output's followed by k"});
+        }
+        acc = *shifted;
+      }
     } else if (int8Activations) {
       // Activations that are already int8 values (a quantization chain's clip(round(.)))
       // accumulate exactly in i32, which vectorizes; the sum converts back once.
@@ -627,6 +704,47 @@ struct DetectTernaryMatmul
     SmallVector<Value> operands(op->getOperands());
     op.erase();
     eraseDeadProducers(operands);
+  }
+
+  /// acc + (c - zp) * rowSums[n] (c = 128 for uint8 activations, else 0): once per output
+  /// element. `zp` is read as the contraction read it, a scalar or one per row.
+  FailureOr<Value> addZeroPointTerm(OpBuilder &b, Location loc, linalg::GenericOp op, Value acc,
+                                    const IntegerFactor &x, ArrayRef<int32_t> rowSums) {
+    auto accType = cast<RankedTensorType>(acc.getType());
+    int64_t rank = accType.getRank(), n = accType.getShape().back();
+    // The contraction's loops are the output's, then k (as the importer builds them).
+    if (op.getNumLoops() != rank + 1 ||
+        op.getMatchingIndexingMap(op.getDpsInitOperand(0)) !=
+            AffineMap::getMultiDimIdentityMap(rank + 1, b.getContext()).getMajorSubMap(rank))
+      return failure();
+    if (x.zeroPoint && op.getMatchingIndexingMap(x.zeroPoint).isFunctionOfDim(rank))
+      return failure();
+    auto sumsType = RankedTensorType::get({n}, b.getI32Type());
+    Value sums = arith::ConstantOp::create(b, loc, DenseElementsAttr::get(sumsType, rowSums));
+    SmallVector<Value> inputs{acc, sums};
+    SmallVector<AffineMap> maps =
+        elementwiseMaps(b.getContext(), rank, {Operand::Full, Operand::PerFeature});
+    if (x.zeroPoint) {
+      inputs.push_back(x.zeroPoint->get());
+      maps.insert(maps.end() - 1, AffineMap::get(rank, 0,
+                                                 op.getMatchingIndexingMap(x.zeroPoint).getResults(),
+                                                 b.getContext()));
+    }
+    int32_t base = x.isUnsigned ? 128 : 0;
+    bool isUnsigned = x.isUnsigned;
+    return generic(b, loc, accType, acc, inputs, maps,
+                   SmallVector<utils::IteratorType>(rank, utils::IteratorType::parallel),
+                   std::nullopt, [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+                     Type i32 = nb.getI32Type();
+                     Value offset = arith::ConstantOp::create(nb, l, nb.getI32IntegerAttr(base));
+                     if (a.size() > 3) {
+                       Value zp = isUnsigned ? arith::ExtUIOp::create(nb, l, i32, a[2]).getResult()
+                                             : arith::ExtSIOp::create(nb, l, i32, a[2]).getResult();
+                       offset = arith::SubIOp::create(nb, l, offset, zp);
+                     }
+                     Value term = arith::MulIOp::create(nb, l, offset, a[1]);
+                     return arith::AddIOp::create(nb, l, a[0], term);
+                   });
   }
 
   /// acc * a: once per output element, after the accumulation.
