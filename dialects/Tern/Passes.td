@@ -21,8 +21,10 @@ def TernDetectTernaryMatmul : Pass<"tern-detect-ternary-matmul", "mlir::func::Fu
     packed straight into a 2-bit `dense_resource` blob; it is never re-quantized (absmean
     quantization is not idempotent).
 
-    MatMulInteger of int8 activations by int8 {-1, 0, 1} weights (zero points absent or
-    constant 0) is the exact i32 `tern.matmul` itself.
+    MatMulInteger by int8 {-1, 0, 1} weights (weight zero point absent or 0) is exact in
+    i32: `sum_k (x - zp) T = tern.matmul(x8, T) + (c - zp) * sum_k T`, with `x8 = x` for
+    int8 activations (c = 0) and `x8 = x - 128` (the sign bit flipped) for uint8 ones
+    (c = 128, as DynamicQuantizeLinear produces); the correction is added once per output.
 
     When every activation is provably an integer in [-128, 127] (the output of an
     activation quantization chain `clip(round(x * s), -128, 127)`, or of a constant), the
