@@ -42,6 +42,9 @@ void mfc::buildTernPipeline(OpPassManager &pm, bool remarks) {
   func.addPass(tern::createTernFuseBitLinear({remarks}));
   func.addPass(tern::createTernFuseMLGRU({remarks}));
   func.addPass(tern::createTernFuseGLU({remarks}));
+  // Sizes read from the fused-away chains (tensor.dim) come from their inputs instead, so
+  // canonicalize can drop those chains.
+  func.addPass(memref::createResolveRankedShapeTypeResultDimsPass());
   func.addPass(createCanonicalizerPass());
 }
 
