@@ -4,8 +4,11 @@
 #include "mfc/Dialect/Tern/Packing.h"
 #include "mfc/Dialect/Tern/TernDialect.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/Matchers.h"
+#include "llvm/ADT/DenseSet.h"
 #include "llvm/Support/Format.h"
 
 using namespace mlir;
@@ -24,26 +27,50 @@ static int64_t constantBytes(Value value) {
   return type.getNumElements() * std::max<int64_t>(1, type.getElementTypeBitWidth() / 8);
 }
 
-/// Bytes of the constants `weight` is computed from (itself, or a dequantization's inputs).
+/// Bytes of the constants `weight` is computed from: itself, or the constant leaves of the
+/// linalg ops computing it (a dequantization, an absmean quantization chain).
 static int64_t weightSourceBytes(Value weight) {
-  if (matchPattern(weight, m_Constant()))
-    return constantBytes(weight);
   int64_t bytes = 0;
-  if (auto generic = weight.getDefiningOp<linalg::GenericOp>())
-    for (Value input : generic.getDpsInputs())
-      if (matchPattern(input, m_Constant()))
-        bytes += constantBytes(input);
+  llvm::DenseSet<Value> seen;
+  SmallVector<Value> worklist{weight};
+  while (!worklist.empty()) {
+    Value value = worklist.pop_back_val();
+    if (!seen.insert(value).second)
+      continue;
+    if (matchPattern(value, m_Constant())) {
+      if (isa<ShapedType>(value.getType()))
+        bytes += constantBytes(value);
+      continue;
+    }
+    Operation *producer = value.getDefiningOp();
+    if (auto linalgOp = dyn_cast_or_null<linalg::LinalgOp>(producer))
+      llvm::append_range(worklist, linalgOp.getDpsInputs()); // inits are fills or empties
+    else if (auto cast = dyn_cast_or_null<tensor::CastOp>(producer))
+      worklist.push_back(cast.getSource());
+    else
+      return 0; // computed from something that is not a constant
+  }
   return bytes;
+}
+
+/// A contraction as the importer emits MatMul, Gemm and MatMulInteger: one reduction over
+/// two factors (MatMulInteger adds its zero points as further inputs).
+static bool isContraction(linalg::GenericOp op) {
+  if (op.getNumReductionLoops() != 1 || op.getNumDpsInputs() < 2 || op.getNumDpsInputs() > 4)
+    return false;
+  if (linalg::isaContractionOpInterface(op))
+    return true;
+  return op.getNumDpsInputs() > 2 &&
+         !op.getRegion().front().getOps<arith::MulIOp>().empty();
 }
 
 std::vector<mfc::Contraction> mfc::collectContractions(ModuleOp module) {
   std::vector<Contraction> contractions;
   module.walk([&](linalg::GenericOp op) {
-    if (op.getNumDpsInputs() != 2 || op.getNumReductionLoops() != 1 ||
-        !linalg::isaContractionOpInterface(op))
+    if (!isContraction(op))
       return;
-    // The weight is the operand computed from constants; a token (a row of the other
-    // operand) takes one multiply-accumulate per weight element.
+    // The weight is the factor computed from constants; a token (a row of the other
+    // factor) takes one multiply-accumulate per weight element.
     Value weight = op.getDpsInputs()[1];
     if (weightSourceBytes(weight) == 0)
       weight = op.getDpsInputs()[0];
@@ -127,7 +154,8 @@ void mfc::printTernaryReport(ModuleOp ternModule, const std::vector<Contraction>
                      ("total (" + std::to_string(count) + " converted)").c_str(),
                      (long long)totalMacs, (long long)totalAdds, (long long)totalBefore,
                      (long long)totalAfter, totalAfter ? double(totalBefore) / totalAfter : 0.0);
-  os << "multiplies per token in converted layers: 0 (was " << totalMacs << ")\n";
+  os << "multiplies per token in the converted accumulations: 0 (was " << totalMacs
+     << "); each output is rescaled once\n";
   os << "fused ops:";
   if (fusedOps.empty())
     os << " none";

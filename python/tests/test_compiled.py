@@ -117,7 +117,8 @@ def test_report_on_mlgru_lm(libraries):
                             capture_output=True, text=True, check=True).stdout
     # 2 layers x (i, f, g, o, gate, down) + LM head, all ternary.
     assert "total (13 converted)" in report
-    assert "multiplies per token in converted layers: 0" in report
+    assert "multiplies per token in the converted accumulations: 0" in report
+    assert "fused ops: 13 tern.bitlinear 2 tern.mlgru_scan 2 tern.glu" in report
     assert "not converted: none" in report
     assert "layers.1.mlp.down_proj.matmul" in report and "lm_head.matmul" in report
 
