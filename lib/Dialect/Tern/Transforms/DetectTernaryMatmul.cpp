@@ -220,33 +220,38 @@ private:
     if (auto *m = std::get_if<Mismatch>(&yielded))
       return *m;
 
-    SmallVector<AffineMap> maps = generic.getIndexingMapsArray();
+    // Each operand's element offset is linear in the loop indices: a stride per loop dim
+    // (its maps read dims and constants only) plus a constant part.
     SmallVector<int64_t> ranges = generic.getStaticLoopRanges();
+    size_t numLoops = ranges.size();
+    SmallVector<SmallVector<int64_t>> loopStrides;
+    SmallVector<int64_t> baseOffsets;
+    for (auto [i, map] : llvm::enumerate(generic.getIndexingMapsArray())) {
+      SmallVector<int64_t> perLoop(numLoops, 0);
+      int64_t base = 0;
+      for (auto [d, expr] : llvm::enumerate(map.getResults())) {
+        if (auto dim = dyn_cast<AffineDimExpr>(expr))
+          perLoop[dim.getPosition()] += strides[i][d];
+        else if (auto c = dyn_cast<AffineConstantExpr>(expr))
+          base += c.getValue() * strides[i][d];
+        else
+          return Mismatch{"the weight's computation uses a non-trivial indexing map"};
+      }
+      loopStrides.push_back(std::move(perLoop));
+      baseOffsets.push_back(base);
+    }
     std::vector<double> result = *operands.back();
     int64_t total = 1;
     for (int64_t r : ranges)
       total *= r;
-    SmallVector<int64_t> point(ranges.size(), 0);
+    SmallVector<int64_t> point(numLoops, 0);
+    SmallVector<int64_t> offsets(baseOffsets);
+    size_t init = operands.size() - 1;
     SmallVector<double> in;
     for (int64_t iteration = 0; iteration < total; ++iteration) {
-      int64_t outOffset = 0;
-      for (auto [i, values] : llvm::enumerate(operands)) {
-        int64_t offset = 0;
-        for (auto [d, expr] : llvm::enumerate(maps[i].getResults())) {
-          int64_t index = 0;
-          if (auto dim = dyn_cast<AffineDimExpr>(expr))
-            index = point[dim.getPosition()];
-          else if (auto c = dyn_cast<AffineConstantExpr>(expr))
-            index = c.getValue();
-          else
-            return Mismatch{"the weight's computation uses a non-trivial indexing map"};
-          offset += index * strides[i][d];
-        }
-        bool isInit = i == operands.size() - 1;
-        slots[i] = isInit ? result[offset] : (*values)[offset];
-        if (isInit)
-          outOffset = offset;
-      }
+      for (size_t i = 0; i < init; ++i)
+        slots[i] = (*operands[i])[offsets[i]];
+      slots[init] = result[offsets[init]];
       for (const Step &step : steps) {
         in.clear();
         for (unsigned s : step.in)
@@ -256,9 +261,17 @@ private:
           return Mismatch{("the weight's computation uses '" + step.op->getName().getStringRef() + "'").str()};
         slots[step.out] = *v;
       }
-      result[outOffset] = slots[std::get<unsigned>(yielded)];
-      for (int64_t d = int64_t(ranges.size()) - 1; d >= 0 && ++point[d] == ranges[d]; --d)
+      result[offsets[init]] = slots[std::get<unsigned>(yielded)];
+      // Next point (odometer), moving every operand's offset along.
+      for (int64_t d = int64_t(numLoops) - 1; d >= 0; --d) {
+        for (size_t i = 0; i < offsets.size(); ++i)
+          offsets[i] += loopStrides[i][d];
+        if (++point[d] < ranges[d])
+          break;
+        for (size_t i = 0; i < offsets.size(); ++i)
+          offsets[i] -= loopStrides[i][d] * ranges[d];
         point[d] = 0;
+      }
     }
     return result;
   }
