@@ -107,7 +107,11 @@ def test_mlgru_token_mixer(weights, tmp_path, form):
 
 @pytest.mark.parametrize("form", ["prefill", "decode"])
 @pytest.mark.parametrize("weight_format", ["fakequant", "qdq"])
-def test_two_layer_lm_is_fully_fused(weights, tmp_path, form, weight_format):
+@pytest.mark.parametrize("hidden", [32, 256])  # 256: the per-unit constants are resource blobs
+def test_two_layer_lm_is_fully_fused(weights, tmp_path, form, weight_format, hidden):
+    if hidden != weights.config.hidden_size:
+        weights = ModelWeights.random(preset("micro", num_hidden_layers=2, hidden_size=hidden,
+                                             intermediate_size=2 * hidden), seed=5)
     path = tmp_path / "lm.onnx"
     export_onnx(weights, str(path), form=form, weight_format=weight_format)
     # 6 projections per layer and the head; one recurrence and one GLU per layer.

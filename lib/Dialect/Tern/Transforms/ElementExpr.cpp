@@ -3,6 +3,7 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/IR/Matchers.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "llvm/ADT/DenseSet.h"
@@ -47,6 +48,45 @@ std::optional<double> mfc::tern::splatValue(Value tensor) {
   if (attr.getElementType().isInteger())
     return double(attr.getSplatValue<APInt>().getSExtValue());
   return std::nullopt;
+}
+
+/// The values of a constant tensor as doubles, row-major.
+std::optional<std::vector<double>> mfc::tern::constantValues(Value value) {
+  ElementsAttr attr;
+  if (!matchPattern(value, m_Constant(&attr)))
+    return std::nullopt;
+  Type elem = attr.getElementType();
+  std::vector<double> values;
+  values.reserve(attr.getNumElements());
+  if (auto resource = dyn_cast<DenseResourceElementsAttr>(attr)) {
+    auto read = [&](auto typed) -> bool {
+      auto data = typed.tryGetAsArrayRef();
+      if (!data)
+        return false;
+      values.assign(data->begin(), data->end());
+      return true;
+    };
+    bool ok = elem.isF32()        ? read(cast<DenseF32ResourceElementsAttr>(resource))
+              : elem.isF64()      ? read(cast<DenseF64ResourceElementsAttr>(resource))
+              : elem.isInteger(8) ? read(cast<DenseI8ResourceElementsAttr>(resource))
+              : elem.isInteger(32) ? read(cast<DenseI32ResourceElementsAttr>(resource))
+              : elem.isInteger(64) ? read(cast<DenseI64ResourceElementsAttr>(resource))
+                                   : false;
+    if (!ok)
+      return std::nullopt;
+    return values;
+  }
+  auto dense = dyn_cast<DenseElementsAttr>(attr);
+  if (!dense)
+    return std::nullopt;
+  if (isa<FloatType>(elem)) {
+    for (const APFloat &v : dense.getValues<APFloat>())
+      values.push_back(v.convertToDouble());
+  } else {
+    for (const APInt &v : dense.getValues<APInt>())
+      values.push_back(double(v.getSExtValue()));
+  }
+  return values;
 }
 
 ElementExpr *ElementExprBuilder::make(ElementExpr::Kind kind) {

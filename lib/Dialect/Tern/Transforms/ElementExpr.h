@@ -99,6 +99,9 @@ void forEachF32Result(mlir::Operation *root,
 /// Erases the producers of `values` that are left without users, transitively.
 void eraseDeadProducers(llvm::ArrayRef<mlir::Value> values);
 
+/// The values of a constant tensor (dense or a dense_resource blob) as doubles, row-major.
+std::optional<std::vector<double>> constantValues(mlir::Value value);
+
 /// The value of every element of a constant splat tensor.
 std::optional<double> splatValue(mlir::Value tensor);
 

@@ -142,9 +142,8 @@ FailureOr<Rescale> matchRescale(Value root, QuantizeActOp quant, std::string &wh
           rescale.scalar = a->constant;
           return true;
         }
-        DenseElementsAttr values;
         rescale.weightScale = perFeatureVector(a, rank, n);
-        return rescale.weightScale && matchPattern(rescale.weightScale, m_Constant(&values));
+        return rescale.weightScale && matchPattern(rescale.weightScale, m_Constant());
       }))
     return failure();
   SmallVector<Value> boundaries{rescale.matmul.getResult(), quant.getScale()};

@@ -37,13 +37,13 @@ std::optional<std::vector<float>> perFeatureConstant(const ElementExpr *e, unsig
                                                      int64_t hidden) {
   if (e->kind == Kind::Constant)
     return std::vector<float>(hidden, float(e->constant));
-  DenseElementsAttr values;
   if (e->kind != Kind::Leaf || !isPerFeatureMap(e->map, rank) ||
-      !matchPattern(e->tensor, m_Constant(&values)) || values.getNumElements() != hidden ||
-      !values.getElementType().isF32())
+      !getElementTypeOrSelf(e->tensor.getType()).isF32())
     return std::nullopt;
-  auto range = values.getValues<float>();
-  return std::vector<float>(range.begin(), range.end());
+  std::optional<std::vector<double>> values = constantValues(e->tensor);
+  if (!values || int64_t(values->size()) != hidden)
+    return std::nullopt;
+  return std::vector<float>(values->begin(), values->end());
 }
 
 bool isInputElement(const ElementExpr *e) { return e->tensor && e->map.isIdentity(); }
