@@ -33,13 +33,9 @@ std::optional<double> scalarConstant(Value v) {
     return double(i.getSExtValue());
   return std::nullopt;
 }
-} // namespace
 
-bool ElementExpr::isElementOf(Value value) const {
-  return tensor == value && map && map.isIdentity();
-}
-
-std::optional<double> mfc::tern::splatValue(Value tensor) {
+/// The value of every element of a constant splat tensor.
+std::optional<double> splatValue(Value tensor) {
   DenseElementsAttr attr;
   if (!matchPattern(tensor, m_Constant(&attr)) || !attr.isSplat())
     return std::nullopt;
@@ -48,6 +44,11 @@ std::optional<double> mfc::tern::splatValue(Value tensor) {
   if (attr.getElementType().isInteger())
     return double(attr.getSplatValue<APInt>().getSExtValue());
   return std::nullopt;
+}
+} // namespace
+
+bool ElementExpr::isElementOf(Value value) const {
+  return tensor == value && map && map.isIdentity();
 }
 
 /// The values of a constant tensor as doubles, row-major.

@@ -102,9 +102,6 @@ void eraseDeadProducers(llvm::ArrayRef<mlir::Value> values);
 /// The values of a constant tensor (dense or a dense_resource blob) as doubles, row-major.
 std::optional<std::vector<double>> constantValues(mlir::Value value);
 
-/// The value of every element of a constant splat tensor.
-std::optional<double> splatValue(mlir::Value tensor);
-
 /// The generics computing `root` from `boundaries`: its producers, walked back from `root`
 /// through generics and stopping at the boundaries.
 llvm::DenseSet<mlir::Operation *> chainOf(mlir::Value root, llvm::ArrayRef<mlir::Value> boundaries);

@@ -11,8 +11,6 @@
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/IR/Matchers.h"
 
-#include <cmath>
-
 namespace mfc::tern {
 #define GEN_PASS_DEF_TERNFUSEBITLINEAR
 #include "Tern/Passes.h.inc"
