@@ -118,66 +118,44 @@ bool isFloatType(mfc_elem_type t) {
          t == MFC_ELEM_FLOAT16 || t == MFC_ELEM_BFLOAT16;
 }
 
+/// The T stored (unaligned) at p.
+template <typename T>
+T load(const uint8_t *p) {
+  T v;
+  std::memcpy(&v, p, sizeof(T));
+  return v;
+}
+
 // Element i as a double (exact for every integer type but the extremes of
-// int64/uint64, which compareExact handles separately).
+// int64/uint64, which compareOutput checks byte for byte).
 double elementAsDouble(const Tensor &t, int64_t i) {
   const uint8_t *p = t.data.data() + i * mfc_elem_size(t.type);
   switch (t.type) {
-  case MFC_ELEM_FLOAT: {
-    float v;
-    std::memcpy(&v, p, 4);
-    return v;
-  }
-  case MFC_ELEM_DOUBLE: {
-    double v;
-    std::memcpy(&v, p, 8);
-    return v;
-  }
-  case MFC_ELEM_FLOAT16: {
-    uint16_t v;
-    std::memcpy(&v, p, 2);
-    return halfToDouble(v);
-  }
-  case MFC_ELEM_BFLOAT16: {
-    uint16_t v;
-    std::memcpy(&v, p, 2);
-    return bf16ToDouble(v);
-  }
+  case MFC_ELEM_FLOAT:
+    return load<float>(p);
+  case MFC_ELEM_DOUBLE:
+    return load<double>(p);
+  case MFC_ELEM_FLOAT16:
+    return halfToDouble(load<uint16_t>(p));
+  case MFC_ELEM_BFLOAT16:
+    return bf16ToDouble(load<uint16_t>(p));
   case MFC_ELEM_UINT8:
   case MFC_ELEM_BOOL:
     return *p;
   case MFC_ELEM_INT8:
     return static_cast<int8_t>(*p);
-  case MFC_ELEM_INT16: {
-    int16_t v;
-    std::memcpy(&v, p, 2);
-    return v;
-  }
-  case MFC_ELEM_UINT16: {
-    uint16_t v;
-    std::memcpy(&v, p, 2);
-    return v;
-  }
-  case MFC_ELEM_INT32: {
-    int32_t v;
-    std::memcpy(&v, p, 4);
-    return v;
-  }
-  case MFC_ELEM_UINT32: {
-    uint32_t v;
-    std::memcpy(&v, p, 4);
-    return v;
-  }
-  case MFC_ELEM_INT64: {
-    int64_t v;
-    std::memcpy(&v, p, 8);
-    return static_cast<double>(v);
-  }
-  case MFC_ELEM_UINT64: {
-    uint64_t v;
-    std::memcpy(&v, p, 8);
-    return static_cast<double>(v);
-  }
+  case MFC_ELEM_INT16:
+    return load<int16_t>(p);
+  case MFC_ELEM_UINT16:
+    return load<uint16_t>(p);
+  case MFC_ELEM_INT32:
+    return load<int32_t>(p);
+  case MFC_ELEM_UINT32:
+    return load<uint32_t>(p);
+  case MFC_ELEM_INT64:
+    return static_cast<double>(load<int64_t>(p));
+  case MFC_ELEM_UINT64:
+    return static_cast<double>(load<uint64_t>(p));
   case MFC_ELEM_UNDEFINED:
     break;
   }
@@ -189,18 +167,12 @@ std::string elementAsString(const Tensor &t, int64_t i) {
   const uint8_t *p = t.data.data() + i * mfc_elem_size(t.type);
   char buf[64];
   switch (t.type) {
-  case MFC_ELEM_INT64: {
-    int64_t v;
-    std::memcpy(&v, p, 8);
-    std::snprintf(buf, sizeof(buf), "%" PRId64, v);
+  case MFC_ELEM_INT64:
+    std::snprintf(buf, sizeof(buf), "%" PRId64, load<int64_t>(p));
     return buf;
-  }
-  case MFC_ELEM_UINT64: {
-    uint64_t v;
-    std::memcpy(&v, p, 8);
-    std::snprintf(buf, sizeof(buf), "%" PRIu64, v);
+  case MFC_ELEM_UINT64:
+    std::snprintf(buf, sizeof(buf), "%" PRIu64, load<uint64_t>(p));
     return buf;
-  }
   case MFC_ELEM_BOOL:
     return *p ? "true" : "false";
   case MFC_ELEM_DOUBLE:
