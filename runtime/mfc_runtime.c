@@ -654,30 +654,34 @@ const int64_t *mfc_model_output_dims(const mfc_model *model, size_t index) {
   const mfc_port *p = out_port(model, index);
   return p ? p->dims : NULL;
 }
-int64_t mfc_model_input_index(const mfc_model *model, const char *name) {
+/* Index of the port called `name` among `n` ports, or -1. */
+static int64_t port_index(const mfc_port *ports, size_t n, const char *name) {
   size_t i;
-  if (!model || !model->ok || !name)
-    return -1;
-  for (i = 0; i < model->n_in; ++i)
-    if (strcmp(model->in[i].name, name) == 0)
+  for (i = 0; i < n; ++i)
+    if (strcmp(ports[i].name, name) == 0)
       return (int64_t)i;
   return -1;
 }
+int64_t mfc_model_input_index(const mfc_model *model, const char *name) {
+  return model && model->ok && name ? port_index(model->in, model->n_in, name) : -1;
+}
 int64_t mfc_model_output_index(const mfc_model *model, const char *name) {
-  size_t i;
-  if (!model || !model->ok || !name)
-    return -1;
-  for (i = 0; i < model->n_out; ++i)
-    if (strcmp(model->out[i].name, name) == 0)
-      return (int64_t)i;
-  return -1;
+  return model && model->ok && name ? port_index(model->out, model->n_out, name) : -1;
 }
 
 /*===------------------------------ Session ------------------------------===*/
 
+/* No input or output bound to a state. */
+static void unbind_ports(mfc_session *s) {
+  size_t i;
+  for (i = 0; i < s->model->n_in; ++i)
+    s->in_slot[i] = -1;
+  for (i = 0; i < s->model->n_out; ++i)
+    s->out_slot[i] = -1;
+}
+
 mfc_status mfc_session_create(const mfc_model *model, mfc_session **session) {
   mfc_session *s;
-  size_t i;
   if (!session)
     return MFC_ERR_INVALID_ARGUMENT;
   *session = NULL;
@@ -695,10 +699,7 @@ mfc_status mfc_session_create(const mfc_model *model, mfc_session **session) {
     free(s);
     return MFC_ERR_OUT_OF_MEMORY;
   }
-  for (i = 0; i < model->n_in; ++i)
-    s->in_slot[i] = -1;
-  for (i = 0; i < model->n_out; ++i)
-    s->out_slot[i] = -1;
+  unbind_ports(s);
   *session = s;
   return MFC_OK;
 }
@@ -712,10 +713,7 @@ void mfc_session_clear_bindings(mfc_session *session) {
   free(session->states);
   session->states = NULL;
   session->n_states = 0;
-  for (i = 0; i < session->model->n_in; ++i)
-    session->in_slot[i] = -1;
-  for (i = 0; i < session->model->n_out; ++i)
-    session->out_slot[i] = -1;
+  unbind_ports(session);
 }
 
 void mfc_session_free(mfc_session *session) {
