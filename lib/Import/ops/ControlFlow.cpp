@@ -104,13 +104,21 @@ FailureOr<Value> nextState(GraphImporter &im, const Node &node, Value next, Type
   return tensor::CastOp::create(im.builder, node.loc, carried, next).getResult();
 }
 
+/// A copy of the node's `body` graph attribute (importing takes its initializer bytes).
+FailureOr<onnx::GraphProto> bodyGraphOf(GraphImporter &im, const Node &node) {
+  const onnx::AttributeProto *attr = node.attr("body");
+  if (!attr || !attr->has_g())
+    return im.error(node, "missing body graph");
+  return attr->g();
+}
+
 FailureOr<SmallVector<OnnxValue>> convertScan(GraphImporter &im, const Node &node) {
   OpBuilder &b = im.builder;
   Location loc = node.loc;
-  const onnx::AttributeProto *bodyAttr = node.attr("body");
-  if (!bodyAttr || !bodyAttr->has_g())
-    return im.error(node, "missing body graph");
-  onnx::GraphProto body = bodyAttr->g(); // a copy: importing takes initializer bytes
+  FailureOr<onnx::GraphProto> bodyGraph = bodyGraphOf(im, node);
+  if (failed(bodyGraph))
+    return failure();
+  onnx::GraphProto &body = *bodyGraph;
   int64_t numScanInputs = node.getInt("num_scan_inputs", 0);
   int64_t numStates = int64_t(node.inputs.size()) - numScanInputs;
   int64_t numScanOutputs = body.output_size() - numStates;
@@ -219,10 +227,10 @@ Value scalarOf(OpBuilder &b, Location loc, Value tensor) {
 FailureOr<SmallVector<OnnxValue>> convertLoop(GraphImporter &im, const Node &node) {
   OpBuilder &b = im.builder;
   Location loc = node.loc;
-  const onnx::AttributeProto *bodyAttr = node.attr("body");
-  if (!bodyAttr || !bodyAttr->has_g())
-    return im.error(node, "missing body graph");
-  onnx::GraphProto body = bodyAttr->g();
+  FailureOr<onnx::GraphProto> bodyGraph = bodyGraphOf(im, node);
+  if (failed(bodyGraph))
+    return failure();
+  onnx::GraphProto &body = *bodyGraph;
   Value tripCount = node.input(0), condition = node.input(1);
   int64_t numStates = int64_t(node.inputs.size()) - 2;
   int64_t numScanOutputs = body.output_size() - 1 - numStates;
