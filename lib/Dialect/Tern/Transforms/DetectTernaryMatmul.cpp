@@ -563,7 +563,9 @@ struct DetectTernaryMatmul
   };
   llvm::DenseMap<Value, Packed> packed[2]; ///< by weight, for W[k, n] and W[n, k]
 
-  Matched<const Packed *> pack(Value weight, bool transposed, Location loc) {
+  /// The K x N weight (stored [n, k] when `transposed`) as 2-bit codes, packed on first use.
+  Matched<const Packed *> pack(Value weight, bool transposed, int64_t K, int64_t N,
+                               Location loc) {
     llvm::DenseMap<Value, Packed> &known = packed[transposed];
     if (auto it = known.find(weight); it != known.end())
       return &it->second;
@@ -571,9 +573,6 @@ struct DetectTernaryMatmul
     Matched<const std::vector<double> *> values = evaluator.evaluate(weight);
     if (auto *m = std::get_if<Mismatch>(&values))
       return *m;
-    auto weightType = cast<RankedTensorType>(weight.getType());
-    int64_t K = weightType.getDimSize(transposed ? 1 : 0);
-    int64_t N = weightType.getDimSize(transposed ? 0 : 1);
     Matched<TernaryWeight> ternary =
         ternarize(*std::get<const std::vector<double> *>(values), K, N, transposed ? 1 : N,
                   transposed ? K : 1);
@@ -610,7 +609,7 @@ struct DetectTernaryMatmul
       return notRewritten({"the integer weight is unsigned or has a zero point other than 0"});
     int64_t K = weightType.getDimSize(transposed ? 1 : 0);
     int64_t N = weightType.getDimSize(transposed ? 0 : 1);
-    Matched<const Packed *> packedWeight = pack(weight, transposed, op.getLoc());
+    Matched<const Packed *> packedWeight = pack(weight, transposed, K, N, op.getLoc());
     if (auto *m = std::get_if<Mismatch>(&packedWeight))
       return notRewritten(*m);
     const Packed &t = *std::get<const Packed *>(packedWeight);

@@ -241,9 +241,8 @@ llvm::DenseSet<Operation *> mfc::tern::chainOf(Value root, ArrayRef<Value> bound
   return chain;
 }
 
-std::optional<Value> mfc::tern::escapingValue(Value root, ArrayRef<Value> boundaries,
-                                              ArrayRef<Value> replaced) {
-  llvm::DenseSet<Operation *> chain = chainOf(root, boundaries);
+std::optional<Value> mfc::tern::escapingValue(const llvm::DenseSet<Operation *> &chain,
+                                              Value root, ArrayRef<Value> replaced) {
   for (Operation *op : chain)
     for (Value result : op->getResults()) {
       if (result == root || llvm::is_contained(replaced, result))

@@ -106,11 +106,10 @@ std::optional<std::vector<double>> constantValues(mlir::Value value);
 /// through generics and stopping at the boundaries.
 llvm::DenseSet<mlir::Operation *> chainOf(mlir::Value root, llvm::ArrayRef<mlir::Value> boundaries);
 
-/// The chain of generics computing `root` from `boundaries` (walking producers back from
-/// `root` and stopping at the boundaries) must be replaceable: no intermediate result other
-/// than those in `replaced` may be read outside the chain. Returns such a result, if any.
-std::optional<mlir::Value> escapingValue(mlir::Value root, llvm::ArrayRef<mlir::Value> boundaries,
-                                         llvm::ArrayRef<mlir::Value> replaced);
+/// A `chain` (of chainOf) computing `root` must be replaceable: no intermediate result
+/// other than those in `replaced` may be read outside the chain. Returns such a result, if any.
+std::optional<mlir::Value> escapingValue(const llvm::DenseSet<mlir::Operation *> &chain,
+                                         mlir::Value root, llvm::ArrayRef<mlir::Value> replaced);
 
 } // namespace mfc::tern
 

@@ -149,7 +149,7 @@ FailureOr<Rescale> matchRescale(Value root, QuantizeActOp quant, std::string &wh
   // Every value between the quantization and the rescale feeds this rescale alone, or the
   // quantization would stay alive next to the fused op.
   if (!quant.getQuantized().hasOneUse() || !rescale.matmul->hasOneUse() ||
-      escapingValue(root, boundaries, {}) ||
+      escapingValue(chain, root, {}) ||
       !llvm::all_of(quant.getScale().getUsers(),
                     [&](Operation *user) { return chain.contains(user); })) {
     why = "a value between the quantization and the rescale has a user outside the chain";

@@ -117,7 +117,7 @@ struct FuseQuantizeAct : public mfc::tern::impl::TernFuseQuantizeActBase<FuseQua
     SmallVector<Value> replaced;
     if (succeeded(chain) && chain->scale)
       replaced.push_back(chain->scale);
-    if (succeeded(chain) && escapingValue(result, {chain->input}, replaced))
+    if (succeeded(chain) && escapingValue(chainOf(result, {chain->input}), result, replaced))
       why = "an intermediate value of the chain has a user outside it";
     if (!why.empty()) {
       if (remarks)
@@ -151,8 +151,8 @@ struct FuseQuantizeAct : public mfc::tern::impl::TernFuseQuantizeActBase<FuseQua
     }
     if (remarks)
       quant.emitRemark() << "fused into tern.quantize_act (eps = " << chain->eps << ")";
+    replaced.push_back(result);
     eraseDeadProducers(replaced);
-    eraseDeadProducers({result});
   }
 };
 } // namespace
