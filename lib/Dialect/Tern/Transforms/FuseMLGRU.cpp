@@ -147,17 +147,28 @@ struct StepInput {
   OpFoldResult offset;
 };
 
-/// x[:, t(:t+1), :] of a [batch, seq, hidden] x (whole rows, one step): t, or null.
-OpFoldResult stepOffset(tensor::ExtractSliceOp extract) {
-  if (extract.getSourceType().getRank() != 3)
-    return {};
+/// x[:, offset : offset + length, :] of a [batch, seq, hidden] x, taking whole rows.
+struct SequenceWindow {
+  Value source;
+  OpFoldResult offset, length;
+};
+
+std::optional<SequenceWindow> sequenceWindow(tensor::ExtractSliceOp extract) {
+  if (!extract || extract.getSourceType().getRank() != 3 || !extract.hasUnitStride())
+    return std::nullopt;
   SmallVector<OpFoldResult> offsets = extract.getMixedOffsets(),
                             sizes = extract.getMixedSizes();
   Value source = extract.getSource();
-  bool isStep = isZeroInteger(offsets[0]) && isZeroInteger(offsets[2]) &&
-                isOneInteger(sizes[1]) && extract.hasUnitStride() &&
-                provenEqual(sizes[0], {source, 0}) && provenEqual(sizes[2], {source, 2});
-  return isStep ? offsets[1] : OpFoldResult();
+  if (!isZeroInteger(offsets[0]) || !isZeroInteger(offsets[2]) ||
+      !provenEqual(sizes[0], {source, 0}) || !provenEqual(sizes[2], {source, 2}))
+    return std::nullopt;
+  return SequenceWindow{source, offsets[1], sizes[1]};
+}
+
+/// x[:, t(:t+1), :] of a [batch, seq, hidden] x (whole rows, one step): t, or null.
+OpFoldResult stepOffset(tensor::ExtractSliceOp extract) {
+  std::optional<SequenceWindow> window = sequenceWindow(extract);
+  return window && isOneInteger(window->length) ? window->offset : OpFoldResult();
 }
 
 /// `offset` is the loop counter t, or t normalized as a Gather index
@@ -165,8 +176,8 @@ OpFoldResult stepOffset(tensor::ExtractSliceOp extract) {
 bool isCounter(OpFoldResult offset, Value t) {
   if (offset == getAsOpFoldResult(t))
     return true;
-  auto select = dyn_cast_if_present<Value>(offset) ? cast<Value>(offset).getDefiningOp<arith::SelectOp>()
-                                                   : arith::SelectOp();
+  auto value = dyn_cast_if_present<Value>(offset);
+  auto select = value ? value.getDefiningOp<arith::SelectOp>() : arith::SelectOp();
   if (!select || select.getFalseValue() != t)
     return false;
   auto negative = select.getCondition().getDefiningOp<arith::CmpIOp>();
@@ -230,20 +241,18 @@ struct Window {
 };
 
 std::optional<Window> windowOf(MLGRUScanOp scan) {
-  auto candidate = scan.getCandidate().getDefiningOp<tensor::ExtractSliceOp>();
-  auto forget = scan.getForget().getDefiningOp<tensor::ExtractSliceOp>();
-  if (!candidate || !forget || candidate.getMixedOffsets() != forget.getMixedOffsets() ||
-      candidate.getType() != forget.getType() || candidate.getType().getRank() != 3)
+  std::optional<SequenceWindow> candidate =
+      sequenceWindow(scan.getCandidate().getDefiningOp<tensor::ExtractSliceOp>());
+  std::optional<SequenceWindow> forget =
+      sequenceWindow(scan.getForget().getDefiningOp<tensor::ExtractSliceOp>());
+  if (!candidate || !forget || candidate->offset != forget->offset ||
+      candidate->length != forget->length)
     return std::nullopt;
-  std::optional<int64_t> offset = getConstantIntValue(candidate.getMixedOffsets()[1]);
-  std::optional<int64_t> length = getConstantIntValue(candidate.getMixedSizes()[1]);
-  if (!offset || !length || !isZeroInteger(candidate.getMixedOffsets()[0]) ||
-      !isZeroInteger(candidate.getMixedOffsets()[2]) || !candidate.hasUnitStride() ||
-      !forget.hasUnitStride() ||
-      !provenEqual(candidate.getMixedSizes()[0], {candidate.getSource(), 0}) ||
-      !provenEqual(candidate.getMixedSizes()[2], {candidate.getSource(), 2}))
+  std::optional<int64_t> offset = getConstantIntValue(candidate->offset);
+  std::optional<int64_t> length = getConstantIntValue(candidate->length);
+  if (!offset || !length)
     return std::nullopt;
-  return Window{candidate.getSource(), forget.getSource(), *offset, *length};
+  return Window{candidate->source, forget->source, *offset, *length};
 }
 
 Attribute lowerBoundAttr(MLGRUScanOp scan) {
