@@ -119,9 +119,8 @@ private:
   }
 
   Matched<double> scalarOperand(Value v) {
-    if (auto c = v.getDefiningOp<arith::ConstantOp>())
-      if (std::optional<double> x = evaluateScalar(c, {}))
-        return *x;
+    if (std::optional<double> x = scalarConstant(v))
+      return *x;
     return Mismatch{"the weight's computation uses a value from outside"};
   }
 

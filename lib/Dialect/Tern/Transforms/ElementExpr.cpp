@@ -24,16 +24,6 @@ bool isElementwise(linalg::GenericOp g) {
          g.getRegion().front().getOps<linalg::IndexOp>().empty();
 }
 
-std::optional<double> scalarConstant(Value v) {
-  FloatAttr::ValueType f(0.0);
-  if (matchPattern(v, m_ConstantFloat(&f)))
-    return f.convertToDouble();
-  APInt i;
-  if (matchPattern(v, m_ConstantInt(&i)))
-    return double(i.getSExtValue());
-  return std::nullopt;
-}
-
 /// The value of every element of a constant splat tensor.
 std::optional<double> splatValue(Value tensor) {
   DenseElementsAttr attr;
@@ -46,6 +36,16 @@ std::optional<double> splatValue(Value tensor) {
   return std::nullopt;
 }
 } // namespace
+
+std::optional<double> mfc::tern::scalarConstant(Value v) {
+  FloatAttr::ValueType f(0.0);
+  if (matchPattern(v, m_ConstantFloat(&f)))
+    return f.convertToDouble();
+  APInt i;
+  if (matchPattern(v, m_ConstantInt(&i)))
+    return double(i.getSExtValue());
+  return std::nullopt;
+}
 
 bool ElementExpr::isElementOf(Value value) const {
   return tensor == value && map && map.isIdentity();

@@ -99,6 +99,9 @@ void forEachF32Result(mlir::Operation *root,
 /// Erases the producers of `values` that are left without users, transitively.
 void eraseDeadProducers(llvm::ArrayRef<mlir::Value> values);
 
+/// The value of a scalar float or integer constant.
+std::optional<double> scalarConstant(mlir::Value v);
+
 /// The values of a constant tensor (dense or a dense_resource blob) as doubles, row-major.
 std::optional<std::vector<double>> constantValues(mlir::Value value);
 
