@@ -62,6 +62,23 @@ struct Node {
 using ConvertFn = std::function<mlir::FailureOr<llvm::SmallVector<OnnxValue>>(
     GraphImporter &, const Node &)>;
 
+/// The newest default-domain opset the importer accepts (the newest that onnx 1.23
+/// defines), and the newest one libonnx 1.12's schemas, used for shape inference, know.
+constexpr int kLatestOpset = 28;
+constexpr int kInferenceOpset = 17;
+
+/// Rewrites the nodes of a model newer than kInferenceOpset whose signature changed
+/// since then into their kInferenceOpset spelling (the same computation), and sets the
+/// model's default-domain opset to kInferenceOpset, so that libonnx's shape inference
+/// applies. Fails, after a diagnostic naming the node, where no such spelling exists.
+mlir::LogicalResult adaptToInferenceOpset(mlir::MLIRContext &ctx, onnx::ModelProto &model);
+
+/// Evaluates `node` at import time when it computes a small integer tensor from
+/// constants (shape subgraphs: Shape of static dims, Gather, Slice, Concat, Unsqueeze,
+/// Cast, Add, Div, Range, ...); the result is one arith.constant per output.
+std::optional<llvm::SmallVector<OnnxValue>> foldIntegerNode(GraphImporter &importer,
+                                                            const Node &node);
+
 struct Converter {
   ConvertFn convert;
   int sinceOpset;

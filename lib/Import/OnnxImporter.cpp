@@ -611,7 +611,11 @@ LogicalResult GraphImporter::importNode(onnx::NodeProto &proto, size_t index) {
     node.outputTypes.push_back(type && type->has_tensor_type() ? type->tensor_type().elem_type()
                                                                : 0);
   }
-  FailureOr<SmallVector<OnnxValue>> results = converters.at(proto.op_type()).convert(*this, node);
+  FailureOr<SmallVector<OnnxValue>> results = failure();
+  if (std::optional<SmallVector<OnnxValue>> folded = foldIntegerNode(*this, node))
+    results = std::move(*folded);
+  else
+    results = converters.at(proto.op_type()).convert(*this, node);
   if (failed(results))
     return failure();
   for (auto [i, output] : llvm::enumerate(proto.output())) {
@@ -632,8 +636,15 @@ LogicalResult GraphImporter::importNode(onnx::NodeProto &proto, size_t index) {
           inferred->getElementType() != actual.getElementType())
         return error(node, "output '") << output << "' is " << actual
                                        << " but ONNX shape inference says " << *inferred;
-      if (*inferred != actual)
-        result.value = tensor::CastOp::create(builder, node.loc, *inferred, result.value);
+      // Keep every dim either side knows statically (inference may know less, e.g.
+      // for an Expand whose shape it could not evaluate).
+      SmallVector<int64_t> joined(actual.getShape());
+      for (auto [d, size] : llvm::enumerate(inferred->getShape()))
+        if (ShapedType::isDynamic(joined[d]))
+          joined[d] = size;
+      auto joinedType = RankedTensorType::get(joined, actual.getElementType());
+      if (joinedType != actual)
+        result.value = tensor::CastOp::create(builder, node.loc, joinedType, result.value);
     }
     if (!result.elemType)
       result.elemType = node.outputTypes[i] ? node.outputTypes[i]
@@ -684,7 +695,6 @@ GraphImporter::importBody(onnx::GraphProto &graph, const llvm::StringMap<OnnxVal
 }
 
 LogicalResult GraphImporter::importMainGraph(onnx::ModelProto &model, ModuleOp module) {
-  opset = defaultOpset(model);
   onnx::GraphProto &graph = *model.mutable_graph();
 
   llvm::StringSet<> initializerNames;
@@ -831,7 +841,7 @@ OwningOpRef<ModuleOp> mfc::importOnnxFile(MLIRContext &ctx, StringRef path,
   std::string modelDir = llvm::sys::path::parent_path(path).str();
   GraphImporter importer(ctx, options, modelDir);
   nameUnnamedNodes(*model.mutable_graph());
-  if (failed(importer.checkModel(model)))
+  if (failed(importer.checkModel(model)) || failed(adaptToInferenceOpset(ctx, model)))
     return nullptr;
 
   try {

@@ -35,6 +35,26 @@ STATIC_OPERANDS = {
     ("CumSum", 1), ("ReduceSum", 1), ("ReduceMean", 1), ("ReduceMax", 1),
     ("Slice", 1), ("Slice", 2), ("Slice", 3), ("Slice", 4),
 }
+# Tests of claimed ops that use a feature mfc does not support, with the reason. They
+# count as unsupported, and a listed test that starts passing is reported.
+KNOWN_GAPS = {
+    "test_dequantizelinear_blocked": "blocked quantization (block_size)",
+    "test_quantizelinear_blocked_asymmetric": "blocked quantization (block_size)",
+    "test_quantizelinear_blocked_symmetric": "blocked quantization (block_size)",
+    "test_dequantizelinear_int16": "int16 quantized types (opset 21) are unknown to libonnx 1.12's type inference",
+    "test_dequantizelinear_uint16": "int16 quantized types (opset 21) are unknown to libonnx 1.12's type inference",
+    "test_quantizelinear_int16": "int16 quantized types (opset 21) are unknown to libonnx 1.12's type inference",
+    "test_quantizelinear_uint16": "int16 quantized types (opset 21) are unknown to libonnx 1.12's type inference",
+    "test_reduce_max_bool_inputs": "bool ReduceMax (opset 20) is unknown to libonnx 1.12's type inference",
+    "test_reduce_max_empty_set_bool": "bool ReduceMax (opset 20) is unknown to libonnx 1.12's type inference",
+    "test_range_float16_type_positive_delta_expanded": "a Loop whose scan output has an unknown rank",
+    "test_range_float_type_positive_delta_expanded": "a Loop whose scan output has an unknown rank",
+    "test_range_int32_type_negative_delta_expanded": "a Loop whose scan output has an unknown rank",
+    "test_rotary_embedding_interleaved_expanded": "Reshape to a shape of run-time length",
+    "test_rotary_embedding_no_position_ids_interleaved_expanded": "Reshape to a shape of run-time length",
+    "test_rotary_embedding_with_interleaved_rotary_dim_expanded": "Reshape to a shape of run-time length",
+    "test_flexattention_fp16_expanded_ver26": "float16 result 1 ulp off: mfc-run's rtol 1e-4 is finer than float16",
+}
 # bfloat16 is not claimed: ONNX 1.12's test data stores it as uint16 with other shapes.
 SUPPORTED_ELEM_TYPES = {
     onnx.TensorProto.FLOAT, onnx.TensorProto.DOUBLE, onnx.TensorProto.FLOAT16,
@@ -197,6 +217,12 @@ def main():
 
     counts = {k: 0 for k in ("passed", "failed", "crashed", "unsupported")}
     frozen = 0
+    for index, (test, status, detail) in enumerate(results):
+        if test in KNOWN_GAPS and status == "failed":
+            status, detail = "unsupported", f"known gap: {KNOWN_GAPS[test]}"
+            results[index] = (test, status, detail)
+        elif test in KNOWN_GAPS and status == "passed":
+            print(f"NOTE         {test} passes: remove it from KNOWN_GAPS")
     for test, status, detail in results:
         counts[status] += 1
         frozen += "frozen" in detail

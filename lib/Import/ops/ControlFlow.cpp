@@ -331,6 +331,6 @@ FailureOr<SmallVector<OnnxValue>> convertLoop(GraphImporter &im, const Node &nod
 } // namespace
 
 void mfc::onnx_import::registerControlFlowOps(ConverterTable &table) {
-  table["Scan"] = {convertScan, 13, 17}; // Scan-11 and Scan-16 differ only in bfloat16
-  table["Loop"] = {convertLoop, 13, 17};
+  table["Scan"] = {convertScan, 13, kLatestOpset}; // Scan-11 and Scan-16 differ only in bfloat16
+  table["Loop"] = {convertLoop, 13, kLatestOpset};
 }

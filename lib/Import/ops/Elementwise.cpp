@@ -47,7 +47,7 @@ void addSameType(ConverterTable &table, StringRef opType, int since, TypedBody b
                        return failure();
                      return SmallVector<OnnxValue>{{*result, onnxType}};
                    },
-                   since, 17};
+                   since, kLatestOpset};
 }
 
 void addUnary(ConverterTable &table, StringRef opType, int since, TypedBody body) {
@@ -104,7 +104,7 @@ void addCompare(ConverterTable &table, StringRef opType, int since, arith::CmpFP
                        return failure();
                      return SmallVector<OnnxValue>{{*result, onnx::TensorProto::BOOL}};
                    },
-                   since, 17};
+                   since, kLatestOpset};
 }
 
 FailureOr<SmallVector<OnnxValue>> convertClip(GraphImporter &im, const Node &node) {
@@ -259,9 +259,9 @@ void mfc::onnx_import::registerElementwiseOps(ConverterTable &table) {
   addCompare(table, "Greater", 13, FP::OGT, IP::sgt, IP::ugt);
   addCompare(table, "GreaterOrEqual", 13, FP::OGE, IP::sge, IP::uge);
 
-  table["Pow"] = {convertPow, 13, 17};
-  table["Clip"] = {convertClip, 13, 17};
-  table["Where"] = {convertWhere, 13, 17};
-  table["Cast"] = {convertCast, 13, 17};
-  table["Identity"] = {convertIdentity, 13, 17};
+  table["Pow"] = {convertPow, 13, kLatestOpset};
+  table["Clip"] = {convertClip, 13, kLatestOpset};
+  table["Where"] = {convertWhere, 13, kLatestOpset};
+  table["Cast"] = {convertCast, 13, kLatestOpset};
+  table["Identity"] = {convertIdentity, 13, kLatestOpset};
 }

@@ -236,7 +236,7 @@ FailureOr<SmallVector<OnnxValue>> convertMatMulInteger(GraphImporter &im, const 
 } // namespace
 
 void mfc::onnx_import::registerLinalgOps(ConverterTable &table) {
-  table["MatMul"] = {convertMatMul, 13, 17};
-  table["Gemm"] = {convertGemm, 13, 17};
-  table["MatMulInteger"] = {convertMatMulInteger, 10, 17};
+  table["MatMul"] = {convertMatMul, 13, kLatestOpset};
+  table["Gemm"] = {convertGemm, 13, kLatestOpset};
+  table["MatMulInteger"] = {convertMatMulInteger, 10, kLatestOpset};
 }

@@ -168,7 +168,7 @@ Results convertDynamicQuantizeLinear(GraphImporter &im, const Node &node) {
 } // namespace
 
 void mfc::onnx_import::registerQuantOps(ConverterTable &table) {
-  table["QuantizeLinear"] = {convertQuantizeLinear, 13, 17};
-  table["DequantizeLinear"] = {convertDequantizeLinear, 13, 17};
-  table["DynamicQuantizeLinear"] = {convertDynamicQuantizeLinear, 11, 17};
+  table["QuantizeLinear"] = {convertQuantizeLinear, 13, kLatestOpset};
+  table["DequantizeLinear"] = {convertDequantizeLinear, 13, kLatestOpset};
+  table["DynamicQuantizeLinear"] = {convertDynamicQuantizeLinear, 11, kLatestOpset};
 }

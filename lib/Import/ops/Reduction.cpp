@@ -245,10 +245,10 @@ FailureOr<SmallVector<OnnxValue>> convertCumSum(GraphImporter &im, const Node &n
 } // namespace
 
 void mfc::onnx_import::registerReductionOps(ConverterTable &table) {
-  table["ReduceSum"] = {reduceConverter(ReduceKind::Sum), 13, 17};
-  table["ReduceMean"] = {reduceConverter(ReduceKind::Mean), 13, 17};
-  table["ReduceMax"] = {reduceConverter(ReduceKind::Max), 13, 17};
-  table["Softmax"] = {convertSoftmax, 13, 17};
-  table["LayerNormalization"] = {convertLayerNorm, 17, 17};
-  table["CumSum"] = {convertCumSum, 13, 17}; // CumSum-11 and CumSum-14 differ only in types
+  table["ReduceSum"] = {reduceConverter(ReduceKind::Sum), 13, kLatestOpset};
+  table["ReduceMean"] = {reduceConverter(ReduceKind::Mean), 13, kLatestOpset};
+  table["ReduceMax"] = {reduceConverter(ReduceKind::Max), 13, kLatestOpset};
+  table["Softmax"] = {convertSoftmax, 13, kLatestOpset};
+  table["LayerNormalization"] = {convertLayerNorm, 17, kLatestOpset};
+  table["CumSum"] = {convertCumSum, 13, kLatestOpset}; // CumSum-11 and CumSum-14 differ only in types
 }

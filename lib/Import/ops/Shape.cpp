@@ -1,7 +1,8 @@
 //===- Shape.cpp - constants and data-movement ONNX ops -------------------===//
 //
 // Constant, ConstantOfShape, Shape, Reshape, Transpose, Squeeze, Unsqueeze, Concat,
-// Slice, Split, Expand, Gather: tensor-dialect ops where one exists, linalg otherwise.
+// Slice, Split, Expand, Gather, ScatterND, ScatterElements: tensor-dialect ops where one
+// exists, linalg otherwise.
 //
 //===----------------------------------------------------------------------===//
 #include "../Importer.h"
@@ -38,6 +39,29 @@ FailureOr<SmallVector<int64_t>> constantInput(GraphImporter &im, const Node &nod
   if (!values)
     return im.error(node, what) << " (input " << i << ") must be a constant";
   return *values;
+}
+
+/// Input `i`, a 1-D int tensor of static length, as one index per element: constants
+/// where it is constant, values extracted at run time otherwise.
+FailureOr<SmallVector<OpFoldResult>> indexInput(GraphImporter &im, const Node &node, size_t i,
+                                                StringRef what) {
+  SmallVector<OpFoldResult> result;
+  OpBuilder &b = im.builder;
+  if (std::optional<SmallVector<int64_t>> values = im.constantInts(node.input(i))) {
+    for (int64_t v : *values)
+      result.push_back(b.getIndexAttr(v));
+    return result;
+  }
+  auto type = cast<RankedTensorType>(node.input(i).getType());
+  if (type.getRank() != 1 || type.isDynamicDim(0))
+    return im.error(node, what) << " (input " << i
+                                << ") must be a 1-D tensor of static length, found " << type;
+  for (int64_t k = 0; k < type.getDimSize(0); ++k) {
+    Value element = tensor::ExtractOp::create(b, node.loc, node.input(i),
+                                              ValueRange{arith::ConstantIndexOp::create(b, node.loc, k)});
+    result.push_back(arith::IndexCastOp::create(b, node.loc, b.getIndexType(), element).getResult());
+  }
+  return result;
 }
 
 /// Groups dims of the larger rank `bigRank` around the dims that are not unit
@@ -334,8 +358,13 @@ Results convertConcat(GraphImporter &im, const Node &node) {
   for (Value v : inputs)
     if (rankOf(v) != rankOf(inputs[0]))
       return im.error(node, "inputs have different ranks");
+  // Parts that are statically empty along the axis add nothing (and an insert at the
+  // end of the result would be out of bounds for tensor.concat's lowering).
+  auto isEmptyPart = [&](Value v) { return cast<RankedTensorType>(v.getType()).getDimSize(*axis) == 0; };
+  if (!llvm::all_of(inputs, isEmptyPart))
+    llvm::erase_if(inputs, isEmptyPart);
   if (inputs.size() == 1)
-    return SmallVector<OnnxValue>{node.inputs[0]};
+    return single(inputs[0], node.inputType(0));
   return single(tensor::ConcatOp::create(im.builder, node.loc, *axis, inputs), node.inputType(0));
 }
 
@@ -369,8 +398,10 @@ Results convertSlice(GraphImporter &im, const Node &node) {
   Location loc = node.loc;
   Value x = node.input(0);
   int64_t rank = rankOf(x);
-  FailureOr<SmallVector<int64_t>> starts = constantInput(im, node, 1, "starts");
-  FailureOr<SmallVector<int64_t>> ends = constantInput(im, node, 2, "ends");
+  // Starts and ends may be computed at run time (from a symbolic dim); axes and
+  // steps decide the result's layout and must be constants.
+  FailureOr<SmallVector<OpFoldResult>> starts = indexInput(im, node, 1, "starts");
+  FailureOr<SmallVector<OpFoldResult>> ends = indexInput(im, node, 2, "ends");
   if (failed(starts) || failed(ends))
     return failure();
   SmallVector<int64_t> axes, steps(starts->size(), 1);
@@ -405,10 +436,17 @@ Results convertSlice(GraphImporter &im, const Node &node) {
     // a negative one clamps start to [0, dim - 1] and end to [-1, dim - 1].
     Value dim = getValueOrCreateConstantIndexOp(b, loc, sizes[*axis]);
     bool forward = steps[i] > 0;
-    auto index = [&](int64_t v) -> Value {
-      int64_t bounded = std::clamp<int64_t>(v, -(int64_t(1) << 62), int64_t(1) << 62);
-      Value c = arith::ConstantIndexOp::create(b, loc, bounded);
-      return bounded < 0 ? b.createOrFold<arith::AddIOp>(loc, dim, c) : c;
+    auto index = [&](OpFoldResult v) -> Value {
+      if (std::optional<int64_t> c = getConstantIntValue(v)) {
+        int64_t bounded = std::clamp<int64_t>(*c, -(int64_t(1) << 62), int64_t(1) << 62);
+        Value cst = arith::ConstantIndexOp::create(b, loc, bounded);
+        return bounded < 0 ? b.createOrFold<arith::AddIOp>(loc, dim, cst) : cst;
+      }
+      Value runtime = cast<Value>(v);
+      Value isNegative = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, runtime,
+                                               arith::ConstantIndexOp::create(b, loc, 0));
+      return arith::SelectOp::create(b, loc, isNegative,
+                                     arith::AddIOp::create(b, loc, dim, runtime), runtime);
     };
     auto clamp = [&](Value v, Value lo, Value hi) {
       return b.createOrFold<arith::MinSIOp>(loc, b.createOrFold<arith::MaxSIOp>(loc, v, lo), hi);
@@ -604,19 +642,151 @@ Results convertGather(GraphImporter &im, const Node &node) {
           .getResult(0);
   return single(result, node.inputType(0));
 }
+/// The scatter reduction attribute: only plain assignment is supported.
+LogicalResult checkAssignReduction(GraphImporter &im, const Node &node) {
+  const onnx::AttributeProto *reduction = node.attr("reduction");
+  if (reduction && reduction->s() != "none")
+    return im.error(node, "reduction '") << reduction->s() << "' is not supported";
+  return success();
+}
+
+/// Writes `part` (the shape of `out` from `dim` on, leading unit dims dropped) into
+/// `out` at the leading coordinates `at`.
+Value insertAt(GraphImporter &im, Location loc, Value part, Value out, ArrayRef<int64_t> at) {
+  OpBuilder &b = im.builder;
+  int64_t rank = rankOf(out);
+  SmallVector<OpFoldResult> offsets(rank, b.getIndexAttr(0)), strides(rank, b.getIndexAttr(1));
+  SmallVector<OpFoldResult> sizes = im.mixedSizes(loc, out);
+  for (auto [d, v] : llvm::enumerate(at)) {
+    offsets[d] = b.getIndexAttr(v);
+    sizes[d] = b.getIndexAttr(1);
+  }
+  return tensor::InsertSliceOp::create(b, loc, part, out, offsets, sizes, strides);
+}
+
+/// Slice `i` of `x` along dim 0, without that dim.
+Value rowOf(GraphImporter &im, Location loc, Value x, int64_t i) {
+  OpBuilder &b = im.builder;
+  auto type = cast<RankedTensorType>(x.getType());
+  int64_t rank = type.getRank();
+  SmallVector<OpFoldResult> offsets(rank, b.getIndexAttr(0)), strides(rank, b.getIndexAttr(1));
+  SmallVector<OpFoldResult> sizes = im.mixedSizes(loc, x);
+  offsets[0] = b.getIndexAttr(i);
+  sizes[0] = b.getIndexAttr(1);
+  auto rowType = RankedTensorType::get(type.getShape().drop_front(), type.getElementType());
+  return tensor::ExtractSliceOp::create(b, loc, rowType, x, offsets, sizes, strides);
+}
+
+/// ScatterND with constant indices: one insert_slice per index tuple, in order (exporters
+/// write a step's result into a zero tensor at a fixed position this way).
+Results convertScatterND(GraphImporter &im, const Node &node) {
+  if (failed(checkAssignReduction(im, node)))
+    return failure();
+  Value data = node.input(0), updates = node.input(2);
+  auto dataType = cast<RankedTensorType>(data.getType());
+  auto indexType = cast<RankedTensorType>(node.input(1).getType());
+  FailureOr<SmallVector<int64_t>> indices = constantInput(im, node, 1, "indices");
+  if (failed(indices))
+    return failure();
+  if (indexType.getRank() < 1 || indexType.isDynamicDim(indexType.getRank() - 1) ||
+      indexType.getDimSize(indexType.getRank() - 1) > dataType.getRank())
+    return im.error(node, "indices of type ") << indexType << " do not index " << dataType;
+  int64_t q = indexType.getDimSize(indexType.getRank() - 1);
+  int64_t tuples = q ? indices->size() / q : 0;
+  // Updates as [tuples, data.shape[q:]...].
+  SmallVector<int64_t> rowsShape{tuples};
+  rowsShape.append(dataType.getShape().begin() + q, dataType.getShape().end());
+  auto updatesType = cast<RankedTensorType>(updates.getType());
+  if (!updatesType.hasStaticShape() || !dataType.hasStaticShape() ||
+      updatesType.getNumElements() != ShapedType::getNumElements(rowsShape))
+    return im.error(node, "updates of type ") << updatesType << " do not match " << tuples
+                                              << " slices of " << dataType;
+  OpBuilder &b = im.builder;
+  auto rowsType = RankedTensorType::get(rowsShape, dataType.getElementType());
+  auto shapeType = RankedTensorType::get({int64_t(rowsShape.size())}, b.getI64Type());
+  Value shape = arith::ConstantOp::create(b, node.loc, DenseElementsAttr::get(shapeType, ArrayRef<int64_t>(rowsShape)));
+  Value rows = tensor::ReshapeOp::create(b, node.loc, rowsType, updates, shape);
+  Value out = data;
+  for (int64_t t = 0; t < tuples; ++t) {
+    SmallVector<int64_t> at(indices->begin() + t * q, indices->begin() + (t + 1) * q);
+    for (auto [d, v] : llvm::enumerate(at)) {
+      int64_t size = dataType.getDimSize(d);
+      if (v < -size || v >= size)
+        return im.error(node, "index ") << v << " is out of range for dimension " << d
+                                        << " of size " << size;
+      v = v < 0 ? v + size : v;
+    }
+    out = insertAt(im, node.loc, rowOf(im, node.loc, rows, t), out, at);
+  }
+  return single(out, node.inputType(0));
+}
+
+/// ScatterElements with constant indices that pick, for each position j along `axis`,
+/// one whole slice of `data` (indices equal across the other dims, and updates as large
+/// as data there): torch's select_scatter / index_put of a time step.
+Results convertScatterElements(GraphImporter &im, const Node &node) {
+  if (failed(checkAssignReduction(im, node)))
+    return failure();
+  Value data = node.input(0), updates = node.input(2);
+  auto dataType = cast<RankedTensorType>(data.getType());
+  auto updatesType = cast<RankedTensorType>(updates.getType());
+  FailureOr<int64_t> axis = normalizeAxis(im, node, node.getInt("axis", 0), dataType.getRank());
+  if (failed(axis))
+    return failure();
+  FailureOr<SmallVector<int64_t>> indices = constantInput(im, node, 1, "indices");
+  if (failed(indices))
+    return failure();
+  if (!dataType.hasStaticShape() || !updatesType.hasStaticShape() ||
+      updatesType.getRank() != dataType.getRank())
+    return im.error(node, "data and updates must have static shapes of one rank");
+  for (int64_t d = 0; d < dataType.getRank(); ++d)
+    if (d != *axis && updatesType.getDimSize(d) != dataType.getDimSize(d))
+      return im.error(node, "only scatters of whole slices along the axis are supported");
+  // indices[..., j, ...] must hold one value per j.
+  ArrayRef<int64_t> shape = updatesType.getShape();
+  int64_t inner = ShapedType::getNumElements(shape.drop_front(*axis + 1));
+  int64_t count = shape[*axis];
+  SmallVector<int64_t> slot(count, INT64_MIN);
+  for (auto [e, v] : llvm::enumerate(*indices)) {
+    int64_t j = (int64_t(e) / inner) % count;
+    if (slot[j] != INT64_MIN && slot[j] != v)
+      return im.error(node, "only scatters of whole slices along the axis are supported "
+                            "(indices differ within a slice)");
+    slot[j] = v;
+  }
+  OpBuilder &b = im.builder;
+  int64_t rank = dataType.getRank(), size = dataType.getDimSize(*axis);
+  Value out = data;
+  for (int64_t j = 0; j < count; ++j) {
+    int64_t v = slot[j];
+    if (v < -size || v >= size)
+      return im.error(node, "index ") << v << " is out of range for an axis of size " << size;
+    v = v < 0 ? v + size : v;
+    SmallVector<OpFoldResult> offsets(rank, b.getIndexAttr(0)), strides(rank, b.getIndexAttr(1));
+    SmallVector<OpFoldResult> sizes = im.mixedSizes(node.loc, updates);
+    offsets[*axis] = b.getIndexAttr(j);
+    sizes[*axis] = b.getIndexAttr(1);
+    Value part = tensor::ExtractSliceOp::create(b, node.loc, updates, offsets, sizes, strides);
+    offsets[*axis] = b.getIndexAttr(v);
+    out = tensor::InsertSliceOp::create(b, node.loc, part, out, offsets, sizes, strides);
+  }
+  return single(out, node.inputType(0));
+}
 } // namespace
 
 void mfc::onnx_import::registerShapeOps(ConverterTable &table) {
-  table["Constant"] = {convertConstant, 13, 17};
-  table["ConstantOfShape"] = {convertConstantOfShape, 9, 17};
-  table["Shape"] = {convertShape, 13, 17};
-  table["Reshape"] = {convertReshape, 13, 17};
-  table["Transpose"] = {convertTranspose, 13, 17};
-  table["Squeeze"] = {convertSqueeze, 13, 17};
-  table["Unsqueeze"] = {convertUnsqueeze, 13, 17};
-  table["Concat"] = {convertConcat, 13, 17};
-  table["Slice"] = {convertSlice, 13, 17};
-  table["Split"] = {convertSplit, 13, 17};
-  table["Expand"] = {convertExpand, 13, 17};
-  table["Gather"] = {convertGather, 13, 17};
+  table["ScatterND"] = {convertScatterND, 13, kLatestOpset};
+  table["ScatterElements"] = {convertScatterElements, 13, kLatestOpset};
+  table["Constant"] = {convertConstant, 13, kLatestOpset};
+  table["ConstantOfShape"] = {convertConstantOfShape, 9, kLatestOpset};
+  table["Shape"] = {convertShape, 13, kLatestOpset};
+  table["Reshape"] = {convertReshape, 13, kLatestOpset};
+  table["Transpose"] = {convertTranspose, 13, kLatestOpset};
+  table["Squeeze"] = {convertSqueeze, 13, kLatestOpset};
+  table["Unsqueeze"] = {convertUnsqueeze, 13, kLatestOpset};
+  table["Concat"] = {convertConcat, 13, kLatestOpset};
+  table["Slice"] = {convertSlice, 13, kLatestOpset};
+  table["Split"] = {convertSplit, 13, kLatestOpset};
+  table["Expand"] = {convertExpand, 13, kLatestOpset};
+  table["Gather"] = {convertGather, 13, kLatestOpset};
 }
