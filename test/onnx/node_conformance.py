@@ -34,6 +34,7 @@ STATIC_OPERANDS = {
     ("Squeeze", 1), ("Unsqueeze", 1), ("Reshape", 1), ("Expand", 1), ("Split", 1),
     ("CumSum", 1), ("ReduceSum", 1), ("ReduceMean", 1), ("ReduceMax", 1),
     ("Slice", 1), ("Slice", 2), ("Slice", 3), ("Slice", 4),
+    ("ScatterND", 1), ("ScatterElements", 1),
 }
 # Tests of claimed ops that use a feature mfc does not support, with the reason. They
 # count as unsupported, and a listed test that starts passing is reported.
@@ -53,6 +54,12 @@ KNOWN_GAPS = {
     "test_rotary_embedding_interleaved_expanded": "Reshape to a shape of run-time length",
     "test_rotary_embedding_no_position_ids_interleaved_expanded": "Reshape to a shape of run-time length",
     "test_rotary_embedding_with_interleaved_rotary_dim_expanded": "Reshape to a shape of run-time length",
+    **{f"test_scatternd_{r}": "scatter with a reduction"
+       for r in ("add", "multiply", "max", "min", "max_with_element_indices",
+                 "min_with_element_indices")},
+    **{f"test_scatter_elements_with_{r}": "scatter with a reduction"
+       for r in ("duplicate_indices", "reduction_max", "reduction_min", "reduction_mul")},
+    "test_scatter_elements_without_axis": "ScatterElements of single elements (only whole slices along the axis)",
     "test_flexattention_fp16_expanded_ver26": "float16 result 1 ulp off: mfc-run's rtol 1e-4 is finer than float16",
 }
 # bfloat16 is not claimed: ONNX 1.12's test data stores it as uint16 with other shapes.

@@ -68,6 +68,16 @@ FailureOr<Value> contraction(GraphImporter &im, const Node &node, Operand a, Ope
     return success();
   };
 
+  // A batch dim of size 1 broadcasts (reads index 0) only where the other operand's
+  // batch dim is larger; where both are 1 (or one operand has none) it stays a loop dim,
+  // so that [1, M, K] x [K, N] is a plain contraction.
+  SmallVector<bool> batchBroadcasts(batch, false);
+  for (auto [v, opBatch] : {std::make_pair(a.value, aBatch), std::make_pair(b.value, bBatch)}) {
+    auto type = cast<RankedTensorType>(v.getType());
+    for (int64_t i = 0; i < opBatch; ++i)
+      if (type.getDimSize(i) != 1)
+        batchBroadcasts[batch - opBatch + i] = true;
+  }
   auto operandMap = [&](Operand op, int64_t opBatch, bool isA) -> FailureOr<AffineMap> {
     auto type = cast<RankedTensorType>(op.value.getType());
     SmallVector<AffineExpr> exprs;
@@ -75,7 +85,9 @@ FailureOr<Value> contraction(GraphImporter &im, const Node &node, Operand a, Ope
       int64_t loopDim = batch - opBatch + i;
       if (failed(record(loopDim, op.value, i)))
         return failure();
-      exprs.push_back(type.getDimSize(i) == 1 ? builder.getAffineConstantExpr(0) : dim(loopDim));
+      exprs.push_back(type.getDimSize(i) == 1 && batchBroadcasts[loopDim]
+                          ? builder.getAffineConstantExpr(0)
+                          : dim(loopDim));
     }
     if (type.getRank() == 1) {
       if (failed(record(kDim, op.value, 0)))

@@ -313,3 +313,72 @@ func.func @batched_weight(%x: tensor<2x3x4xf32>) -> tensor<2x3x2xf32> {
   } -> tensor<2x3x2xf32>
   return %y : tensor<2x3x2xf32>
 }
+
+// -----
+
+// The straight-through estimator folded in float32, w + (a*T - w), leaves magnitudes an
+// ulp or two apart (0.5 and 0.50000006): one magnitude, per-tensor scale 0.5.
+// CHECK-LABEL: func.func @ulp_apart
+// CHECK: tern.matmul
+// CHECK: arith.constant dense<5.000000e-01> : tensor<1xf32>
+// REMARK: remark: rewritten to tern.matmul: 4x2 weight, 5 nonzeros, per-tensor scale
+func.func @ulp_apart(%x: tensor<1x4xf32>) -> tensor<1x2xf32> {
+  %w = arith.constant dense<[[0.5, 0.0], [-0.50000006, 0.0], [0.0, 0.5], [0.5, -0.50000006]]> : tensor<4x2xf32>
+  %e = tensor.empty() : tensor<1x2xf32>
+  %zero = arith.constant 0.0 : f32
+  %init = linalg.fill ins(%zero : f32) outs(%e : tensor<1x2xf32>) -> tensor<1x2xf32>
+  %y = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d2)>, affine_map<(d0, d1, d2) -> (d2, d1)>, affine_map<(d0, d1, d2) -> (d0, d1)>], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %w : tensor<1x4xf32>, tensor<4x2xf32>) outs(%init : tensor<1x2xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  } -> tensor<1x2xf32>
+  return %y : tensor<1x2xf32>
+}
+
+// -----
+
+// Nearest negative: 0.5 and 0.5001 are two magnitudes (about 1700 ulps apart).
+// CHECK-LABEL: func.func @two_magnitudes
+// CHECK-NOT: tern.matmul
+// REMARK: remark: not rewritten to tern.matmul: weight column 0 takes magnitudes 0.5 and 0.5001;
+func.func @two_magnitudes(%x: tensor<1x4xf32>) -> tensor<1x2xf32> {
+  %w = arith.constant dense<[[0.5, 0.0], [-0.5001, 0.0], [0.0, 0.5], [0.5, -0.5]]> : tensor<4x2xf32>
+  %e = tensor.empty() : tensor<1x2xf32>
+  %zero = arith.constant 0.0 : f32
+  %init = linalg.fill ins(%zero : f32) outs(%e : tensor<1x2xf32>) -> tensor<1x2xf32>
+  %y = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d2)>, affine_map<(d0, d1, d2) -> (d2, d1)>, affine_map<(d0, d1, d2) -> (d0, d1)>], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %w : tensor<1x4xf32>, tensor<4x2xf32>) outs(%init : tensor<1x2xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  } -> tensor<1x2xf32>
+  return %y : tensor<1x2xf32>
+}
+
+// -----
+
+// A weight computed from constants through linalg.transpose (torch's F.linear writes
+// MatMul(x, Transpose(W))) is evaluated like any other constant chain.
+// CHECK-LABEL: func.func @through_transpose
+// CHECK-NOT: linalg.transpose
+// CHECK: tern.matmul %{{.+}}, %{{.+}} : tensor<1x4xf32>, tensor<2x1xi8> -> tensor<1x2xf32>
+// REMARK: remark: rewritten to tern.matmul: 4x2 weight, 5 nonzeros, per-tensor scale
+func.func @through_transpose(%x: tensor<1x4xf32>) -> tensor<1x2xf32> {
+  %wt = arith.constant dense<[[0.5, -0.5, 0.0, 0.5], [0.0, 0.0, 0.5, -0.5]]> : tensor<2x4xf32>
+  %te = tensor.empty() : tensor<4x2xf32>
+  %w = linalg.transpose ins(%wt : tensor<2x4xf32>) outs(%te : tensor<4x2xf32>) permutation = [1, 0]
+  %e = tensor.empty() : tensor<1x2xf32>
+  %zero = arith.constant 0.0 : f32
+  %init = linalg.fill ins(%zero : f32) outs(%e : tensor<1x2xf32>) -> tensor<1x2xf32>
+  %y = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d2)>, affine_map<(d0, d1, d2) -> (d2, d1)>, affine_map<(d0, d1, d2) -> (d0, d1)>], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %w : tensor<1x4xf32>, tensor<4x2xf32>) outs(%init : tensor<1x2xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  } -> tensor<1x2xf32>
+  return %y : tensor<1x2xf32>
+}

@@ -112,10 +112,48 @@ private:
         return *m;
       return *std::get<const std::vector<double> *>(source);
     }
+    // Reshapes keep the row-major element order.
+    if (isa_and_nonnull<tensor::CollapseShapeOp, tensor::ExpandShapeOp, tensor::ReshapeOp>(producer)) {
+      Matched<const std::vector<double> *> source = evaluate(producer->getOperand(0), depth + 1);
+      if (auto *m = std::get_if<Mismatch>(&source))
+        return *m;
+      return *std::get<const std::vector<double> *>(source);
+    }
+    if (auto transpose = dyn_cast_or_null<linalg::TransposeOp>(producer))
+      return transposed(transpose, depth);
     auto generic = dyn_cast_or_null<linalg::GenericOp>(producer);
     if (!generic || generic->getNumResults() != 1)
       return Mismatch{"the weight is not a constant"};
     return run(generic, depth);
+  }
+
+  /// out[i_0, ..., i_r] = in[i_perm^-1...]: result dim d is input dim perm[d].
+  Matched<std::vector<double>> transposed(linalg::TransposeOp op, int depth) {
+    Matched<const std::vector<double> *> source = evaluate(op.getInput(), depth + 1);
+    if (auto *m = std::get_if<Mismatch>(&source))
+      return *m;
+    const std::vector<double> &in = *std::get<const std::vector<double> *>(source);
+    auto inType = cast<RankedTensorType>(op.getInput().getType());
+    auto outType = cast<RankedTensorType>(op.getResult()[0].getType());
+    ArrayRef<int64_t> perm = op.getPermutation();
+    int64_t rank = inType.getRank();
+    SmallVector<int64_t> inStrides(rank, 1);
+    for (int64_t d = rank - 2; d >= 0; --d)
+      inStrides[d] = inStrides[d + 1] * inType.getDimSize(d + 1);
+    std::vector<double> out(in.size());
+    SmallVector<int64_t> point(rank, 0);
+    for (size_t e = 0; e < out.size(); ++e) {
+      int64_t offset = 0;
+      for (int64_t d = 0; d < rank; ++d)
+        offset += point[d] * inStrides[perm[d]];
+      out[e] = in[offset];
+      for (int64_t d = rank - 1; d >= 0; --d) {
+        if (++point[d] < outType.getDimSize(d))
+          break;
+        point[d] = 0;
+      }
+    }
+    return out;
   }
 
   Matched<double> scalarOperand(Value v) {
@@ -250,6 +288,15 @@ struct TernaryWeight {
   int64_t nonzeros = 0;
 };
 
+/// Whether two weight magnitudes are one. Exporters write the straight-through
+/// estimator as arithmetic, w + (a * T - w), which a constant folder evaluates in float32:
+/// a * T up to rounding. Magnitudes within 4 float32 ulps count as one (the packed weight
+/// takes the first seen); anything farther apart is a different value.
+bool sameMagnitude(double a, double b) {
+  constexpr double kTolerance = 4.0 / (1 << 23);
+  return std::fabs(a - b) <= kTolerance * std::max(a, b);
+}
+
 /// Splits `w` (element (k, n) at `w[k * kStride + n * nStride]`) into a * T.
 Matched<TernaryWeight> ternarize(ArrayRef<double> w, int64_t K, int64_t N, int64_t kStride,
                                  int64_t nStride) {
@@ -261,7 +308,7 @@ Matched<TernaryWeight> ternarize(ArrayRef<double> w, int64_t K, int64_t N, int64
         continue;
       if (magnitude[n] == 0.0) {
         magnitude[n] = v;
-      } else if (v != magnitude[n]) {
+      } else if (!sameMagnitude(v, magnitude[n])) {
         std::string reason;
         llvm::raw_string_ostream os(reason);
         os << "weight column " << n << " takes magnitudes " << llvm::format("%g", magnitude[n])
@@ -279,7 +326,7 @@ Matched<TernaryWeight> ternarize(ArrayRef<double> w, int64_t K, int64_t N, int64
       continue;
     if (common == 0.0)
       common = m;
-    perTensor &= m == common;
+    perTensor &= sameMagnitude(m, common);
   }
   if (perTensor)
     result.scales = {float(common == 0.0 ? 1.0 : common)};
