@@ -2,6 +2,7 @@
 #include "mfc/Analysis/TernaryReport.h"
 
 #include "mfc/Dialect/Tern/Packing.h"
+#include "mfc/Import/OnnxImporter.h"
 #include "mfc/Dialect/Tern/TernDialect.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -45,8 +46,9 @@ static int64_t weightSourceBytes(Value weight) {
     Operation *producer = value.getDefiningOp();
     if (auto linalgOp = dyn_cast_or_null<linalg::LinalgOp>(producer))
       llvm::append_range(worklist, linalgOp.getDpsInputs()); // inits are fills or empties
-    else if (auto cast = dyn_cast_or_null<tensor::CastOp>(producer))
-      worklist.push_back(cast.getSource());
+    else if (isa_and_nonnull<tensor::CastOp, tensor::CollapseShapeOp, tensor::ExpandShapeOp,
+                             tensor::ReshapeOp>(producer))
+      worklist.push_back(producer->getOperand(0));
     else
       return 0; // computed from something that is not a constant
   }
@@ -67,7 +69,7 @@ static bool isContraction(linalg::GenericOp op) {
 std::vector<mfc::Contraction> mfc::collectContractions(ModuleOp module) {
   std::vector<Contraction> contractions;
   module.walk([&](linalg::GenericOp op) {
-    if (!isContraction(op))
+    if (!op->hasAttr(mfc::kOnnxOpTypeAttr) && !isContraction(op))
       return;
     // The weight is the factor computed from constants; a token (a row of the other
     // factor) takes one multiply-accumulate per weight element.

@@ -11,6 +11,10 @@
 
 namespace mfc {
 
+/// Discardable attribute naming the ONNX op a contraction was imported from (MatMul,
+/// Gemm, MatMulInteger), so that the ternary report can list every such node.
+inline constexpr llvm::StringLiteral kOnnxOpTypeAttr = "onnx.op_type";
+
 struct ImportOptions {
   /// Name of the entry function.
   std::string entryName = "main_graph";

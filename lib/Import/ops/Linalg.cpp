@@ -165,6 +165,8 @@ FailureOr<Value> contraction(GraphImporter &im, const Node &node, Operand a, Ope
                                             : arith::AddIOp::create(b, l, acc, p).getResult();
         linalg::YieldOp::create(b, l, sum);
       });
+  // The report lists every MatMul/Gemm/MatMulInteger by this mark, whatever its shape.
+  generic->setAttr(mfc::kOnnxOpTypeAttr, builder.getStringAttr(node.opType()));
   return generic.getResult(0);
 }
 
