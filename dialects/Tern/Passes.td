@@ -46,6 +46,24 @@ def TernDetectTernaryMatmul : Pass<"tern-detect-ternary-matmul", "mlir::func::Fu
                            "mlir::math::MathDialect"];
 }
 
+def TernNormalizeElementwise : Pass<"tern-normalize-elementwise", "mlir::func::FuncOp"> {
+  let summary = "Rewrite equal spellings of element-wise computations into the one the fusions match";
+  let description = [{
+    On the scalar tree of each element-wise float generic:
+    ```
+    x + (y - x)    => y         the straight-through estimator x + (q(x) - x).detach()
+    x + 0          => x
+    a * (1 / b)    => a / b     Reciprocal: 127 * Reciprocal(m), x * Reciprocal(sqrt(v))
+    ```
+    where x, y, a, b are tensors (read through any broadcast map) or constants. The first
+    two drop an addition whose only effect is float rounding (and the sign of a zero);
+    the third rounds once instead of twice. Exporters write these forms (torch's
+    TorchScript and dynamo exporters for BitNet layers); mfc's fusion passes match the
+    right-hand sides.
+  }];
+  let dependentDialects = ["mlir::linalg::LinalgDialect", "mlir::arith::ArithDialect"];
+}
+
 def TernFuseQuantizeAct : Pass<"tern-fuse-quantize-act", "mlir::func::FuncOp"> {
   let summary = "Fuse per-token absmax int8 activation quantization chains into tern.quantize_act";
   let description = [{

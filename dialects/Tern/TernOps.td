@@ -85,7 +85,8 @@ def Tern_BitLinearOp : Tern_Op<"bitlinear", [Pure,
     result    = acc * weight_scale / s_x           // once per output element
     ```
     `weight_scale` is the dequantization scale `a` of `W ~ a * T`: `tensor<1xf32>` per
-    tensor (the absmean `mean|W|`) or `tensor<Nxf32>` per output channel.
+    tensor (the absmean `mean|W|`) or `tensor<Nxf32>` per output channel. `eps` may be
+    0 (an RMSNorm written without epsilon); `act_eps` is positive.
 
     ```mlir
     %y = tern.bitlinear %x, %n, %w, %a {eps = 1.0e-6 : f32}

@@ -124,3 +124,48 @@ func.func @sigmoid_gate(%x: tensor<4x16xf32>, %w: tensor<8x4xi8>) -> tensor<4x8x
   } -> tensor<4x8xf32>
   return %y : tensor<4x8xf32>
 }
+
+// -----
+
+#id = affine_map<(d0, d1) -> (d0, d1)>
+
+// Nearest negative: the MLGRU's c = silu(i) * (1 - sigmoid(f)) multiplies a projection by
+// a gate computed from one, not by a projection (not a GLU).
+// CHECK-LABEL: func.func @gate_of_projection
+// CHECK-NOT: tern.glu
+// REMARK: remark: not fused into tern.glu: silu(a) * b does not multiply two ternary projections of one shape
+func.func @gate_of_projection(%x: tensor<4x16xf32>, %n: tensor<16xf32>, %w: tensor<16x4xi8>, %a: tensor<1xf32>, %wf: tensor<8x4xi8>) -> tensor<4x8xf32> {
+  %i = tern.bitlinear %x, %n, %w, %a : (tensor<4x16xf32>, tensor<16xf32>, tensor<16x4xi8>, tensor<1xf32>) -> tensor<4x16xf32>
+  %g = tensor.extract_slice %i[0, 0] [4, 8] [1, 1] : tensor<4x16xf32> to tensor<4x8xf32>
+  %f = tern.matmul %x, %wf : tensor<4x16xf32>, tensor<8x4xi8> -> tensor<4x8xf32>
+  %e = tensor.empty() : tensor<4x8xf32>
+  %one_minus = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%f : tensor<4x8xf32>) outs(%e : tensor<4x8xf32>) {
+  ^bb0(%a0: f32, %o: f32):
+    %one = arith.constant 1.0 : f32
+    %neg = arith.negf %a0 : f32
+    %exp = math.exp %neg : f32
+    %den = arith.addf %one, %exp : f32
+    %sig = arith.divf %one, %den : f32
+    %r = arith.subf %one, %sig : f32
+    linalg.yield %r : f32
+  } -> tensor<4x8xf32>
+  %sig = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%g : tensor<4x8xf32>) outs(%e : tensor<4x8xf32>) {
+  ^bb0(%a0: f32, %o: f32):
+    %one = arith.constant 1.0 : f32
+    %neg = arith.negf %a0 : f32
+    %exp = math.exp %neg : f32
+    %den = arith.addf %one, %exp : f32
+    %r = arith.divf %one, %den : f32
+    linalg.yield %r : f32
+  } -> tensor<4x8xf32>
+  %y = linalg.generic {indexing_maps = [#id, #id, #id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%g, %sig, %one_minus : tensor<4x8xf32>, tensor<4x8xf32>, tensor<4x8xf32>) outs(%e : tensor<4x8xf32>) {
+  ^bb0(%a0: f32, %b0: f32, %c0: f32, %o: f32):
+    %s = arith.mulf %a0, %b0 : f32
+    %r = arith.mulf %s, %c0 : f32
+    linalg.yield %r : f32
+  } -> tensor<4x8xf32>
+  return %y : tensor<4x8xf32>
+}

@@ -129,7 +129,7 @@ func.func @bitlinear_result(%x: tensor<2x32xf32>, %n: tensor<32xf32>, %w: tensor
 // -----
 
 func.func @bitlinear_eps(%x: tensor<2x32xf32>, %n: tensor<32xf32>, %w: tensor<64x8xi8>, %a: tensor<1xf32>) {
-  // expected-error @+1 {{eps must be positive, found -1}}
+  // expected-error @+1 {{eps must be non-negative, found -1}}
   %0 = tern.bitlinear %x, %n, %w, %a {eps = -1.0 : f32} : (tensor<2x32xf32>, tensor<32xf32>, tensor<64x8xi8>, tensor<1xf32>) -> tensor<2x64xf32>
   return
 }
@@ -204,4 +204,12 @@ func.func @glu_value_shape(%gate: tensor<2x64xf32>, %value: tensor<2x32xf32>) ->
   // expected-error @+1 {{failed to verify that all of {gate, value, result} have same type}}
   %0 = "tern.glu"(%gate, %value) : (tensor<2x64xf32>, tensor<2x32xf32>) -> tensor<2x64xf32>
   return %0 : tensor<2x64xf32>
+}
+
+// -----
+
+func.func @bitlinear_act_eps(%x: tensor<2x32xf32>, %n: tensor<32xf32>, %w: tensor<64x8xi8>, %a: tensor<1xf32>) {
+  // expected-error @+1 {{act_eps must be positive, found 0}}
+  %0 = tern.bitlinear %x, %n, %w, %a {act_eps = 0.0 : f32} : (tensor<2x32xf32>, tensor<32xf32>, tensor<64x8xi8>, tensor<1xf32>) -> tensor<2x64xf32>
+  return
 }

@@ -14,7 +14,15 @@
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Pass/Pass.h"
 
+namespace mlir {
+class RewritePatternSet;
+} // namespace mlir
+
 namespace mfc::tern {
+
+/// The rewrites of tern-normalize-elementwise (x + (y - x) => y, x + 0 => x,
+/// a * (1 / b) => a / b on element-wise generics).
+void populateNormalizeElementwisePatterns(mlir::RewritePatternSet &patterns);
 
 #define GEN_PASS_DECL
 #include "Tern/Passes.h.inc"

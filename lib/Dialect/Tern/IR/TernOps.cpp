@@ -120,8 +120,11 @@ LogicalResult BitLinearOp::verify() {
   RankedTensorType input = getInput().getType();
   if (input.getRank() < 1)
     return emitOpError("input must have at least one dimension (the features)");
-  if (!(getEps().convertToFloat() > 0.0f))
-    return emitOpError("eps must be positive, found ") << getEps().convertToFloat();
+  // 0 is an RMSNorm without epsilon (as some exporters write it).
+  if (!(getEps().convertToFloat() >= 0.0f))
+    return emitOpError("eps must be non-negative, found ") << getEps().convertToFloat();
+  if (!(getActEps().convertToFloat() > 0.0f))
+    return emitOpError("act_eps must be positive, found ") << getActEps().convertToFloat();
   int64_t k = input.getShape().back();
   FailureOr<int64_t> n = verifyPackedWeights(*this, getWeights().getType(), k);
   if (failed(n))

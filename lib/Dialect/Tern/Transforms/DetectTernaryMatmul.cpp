@@ -574,6 +574,49 @@ Value int8Source(Value input) {
   return generic.getDpsInputs()[0];
 }
 
+/// A dequantized activation `q / s` or `q * r` whose factor s (r) is read per token,
+/// i.e. constant along the contraction's k: then contraction(q / s, W) = contraction(q, W) / s
+/// exactly in the real numbers, and q's int8 values can take the exact integer path.
+struct Dequantization {
+  Value quantized;
+  Value factor;
+  AffineMap factorMap; ///< over the activation's dims; reads no k
+  bool divides;
+};
+
+std::optional<Dequantization> matchDequantization(Value input) {
+  auto generic = input.getDefiningOp<linalg::GenericOp>();
+  if (!generic || generic.getNumDpsInputs() != 2 || generic.getNumDpsInits() != 1 ||
+      generic.getNumParallelLoops() != generic.getNumLoops())
+    return std::nullopt;
+  Block &body = generic.getRegion().front();
+  Operation *op = body.getTerminator()->getOperand(0).getDefiningOp();
+  if (!isa_and_nonnull<arith::DivFOp, arith::MulFOp>(op) || op->getBlock() != &body)
+    return std::nullopt;
+  auto argOf = [&](Value v) -> int {
+    auto arg = dyn_cast<BlockArgument>(v);
+    return arg && arg.getOwner() == &body && arg.getArgNumber() < 2 ? int(arg.getArgNumber()) : -1;
+  };
+  int lhs = argOf(op->getOperand(0)), rhs = argOf(op->getOperand(1));
+  if (lhs < 0 || rhs < 0 || lhs == rhs)
+    return std::nullopt;
+  int64_t rank = cast<RankedTensorType>(input.getType()).getRank();
+  auto readsK = [&](int arg) {
+    return generic.getIndexingMapsArray()[arg].isFunctionOfDim(rank - 1);
+  };
+  auto identity = [&](int arg) { return generic.getIndexingMapsArray()[arg].isIdentity(); };
+  bool divides = isa<arith::DivFOp>(op);
+  // q / s: the quantized value divides; q * r: either order.
+  for (int q : divides ? SmallVector<int>{lhs} : SmallVector<int>{lhs, rhs}) {
+    int f = q == lhs ? rhs : lhs;
+    if (identity(q) && !readsK(f) &&
+        cast<RankedTensorType>(generic.getDpsInputs()[q].getType()) == input.getType())
+      return Dequantization{generic.getDpsInputs()[q], generic.getDpsInputs()[f],
+                            generic.getIndexingMapsArray()[f], divides};
+  }
+  return std::nullopt;
+}
+
 //===----------------------------------------------------------------------===//
 // The pass
 //===----------------------------------------------------------------------===//
@@ -670,6 +713,13 @@ struct DetectTernaryMatmul
     accShape.back() = N;
     Type floatType = inputType.getElementType();
     Value acc;
+    std::optional<Dequantization> dequantization;
+    if (!integer && !rangeOfTensor(input, 0).fitsInt8())
+      if ((dequantization = matchDequantization(input)) &&
+          rangeOfTensor(dequantization->quantized, 0).fitsInt8())
+        input = dequantization->quantized;
+      else
+        dequantization.reset();
     bool int8Activations = integer || rangeOfTensor(input, 0).fitsInt8();
     if (integer) {
       // MatMulInteger: sum_k (x - zp) T = sum_k x8 T + (c - zp) sum_k T, with x8 = x for
@@ -711,6 +761,8 @@ struct DetectTernaryMatmul
       acc = MatmulOp::create(b, loc, RankedTensorType::get(accShape, floatType), input, codes);
     }
     Value scaled = scale(b, loc, acc, t.scales);
+    if (dequantization)
+      scaled = dequantize(b, loc, scaled, *dequantization);
     if (scaled.getType() != resultType)
       scaled = tensor::CastOp::create(b, loc, resultType, scaled);
     if (remarks)
@@ -718,7 +770,8 @@ struct DetectTernaryMatmul
                       << t.nonzeros << " nonzeros, "
                       << (t.scales.size() == 1 ? "per-tensor" : "per-column") << " scale, "
                       << (int8Activations ? "int8 activations (i32 accumulation)"
-                                          : "float activations");
+                                          : "float activations")
+                      << (dequantization ? ", dequantized per token after the accumulation" : "");
     op.getResult(0).replaceAllUsesWith(scaled);
     SmallVector<Value> operands(op->getOperands());
     op.erase();
@@ -767,6 +820,22 @@ struct DetectTernaryMatmul
   }
 
   /// acc * a: once per output element, after the accumulation.
+  /// y / s (or y * r) with the dequantization's per-token factor, read as it was read.
+  Value dequantize(OpBuilder &b, Location loc, Value y, const Dequantization &d) {
+    auto type = cast<RankedTensorType>(y.getType());
+    int64_t rank = type.getRank();
+    SmallVector<AffineMap> maps{b.getMultiDimIdentityMap(rank), d.factorMap,
+                                b.getMultiDimIdentityMap(rank)};
+    bool divides = d.divides;
+    return generic(b, loc, type, y, ValueRange{y, d.factor}, maps,
+                   SmallVector<utils::IteratorType>(rank, utils::IteratorType::parallel),
+                   std::nullopt, [&](OpBuilder &nb, Location l, ValueRange args) -> Value {
+                     if (divides)
+                       return arith::DivFOp::create(nb, l, args[0], args[1]);
+                     return arith::MulFOp::create(nb, l, args[0], args[1]);
+                   });
+  }
+
   Value scale(OpBuilder &b, Location loc, Value acc, ArrayRef<float> scales) {
     if (scales.size() == 1 && scales[0] == 1.0f)
       return acc;

@@ -68,15 +68,18 @@ FailureOr<RMSNorm> matchRMSNorm(Value normed, std::string &why) {
              })) {
     return failure();
   }
-  // ms + eps, ms = sum / K | sum * (1/K)
-  const ElementExpr *meanSquare = nullptr;
-  if (!matchCommutative<arith::AddFOp>(
-          shifted, [&](const ElementExpr *m) { return bool(meanSquare = m); },
-          [&](const ElementExpr *c) {
-            norm.eps = c->constant;
-            return c->kind == Kind::Constant && c->constant > 0;
-          }))
-    return failure();
+  // ms + eps, ms = sum / K | sum * (1/K); or ms alone (eps = 0: torch's dynamo exporter
+  // drops an epsilon below 1e-7 as a no-op addition)
+  const ElementExpr *meanSquare = shifted;
+  norm.eps = 0;
+  matchCommutative<arith::AddFOp>(
+      shifted, [&](const ElementExpr *m) { return bool(meanSquare = m); },
+      [&](const ElementExpr *c) {
+        norm.eps = c->constant;
+        return c->kind == Kind::Constant && c->constant > 0;
+      });
+  if (norm.eps <= 0)
+    meanSquare = shifted;
   const ElementExpr *sum = nullptr;
   bool isMean =
       (meanSquare->is<arith::DivFOp>() && meanSquare->operand(1)->isConstant(double(k)) &&

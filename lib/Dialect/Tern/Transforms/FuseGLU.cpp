@@ -30,8 +30,25 @@ bool readsTernaryMatmul(const ElementExpr *e, llvm::SmallPtrSetImpl<const Elemen
   });
 }
 
-/// `value` is the output of a ternary projection: a tern.bitlinear result, a tensor
-/// computed element-wise from a tern.matmul (its rescale), or a slice (Split) or cast of one.
+/// `e` is a tern.matmul result rescaled: converted and multiplied or divided by factors
+/// that read no other tern.matmul (sitofp(acc) * a / s). `1 - sigmoid(acc)` is not.
+bool isRescaledMatmul(const ElementExpr *e) {
+  llvm::SmallPtrSet<const ElementExpr *, 16> seen;
+  auto free = [&](const ElementExpr *f) {
+    seen.clear();
+    return !readsTernaryMatmul(f, seen);
+  };
+  if (e->kind == ElementExpr::Kind::Leaf)
+    return bool(e->tensor.getDefiningOp<MatmulOp>());
+  if (e->is<arith::SIToFPOp>())
+    return isRescaledMatmul(e->operand(0));
+  if (e->is<arith::DivFOp>())
+    return isRescaledMatmul(e->operand(0)) && free(e->operand(1));
+  return matchCommutative<arith::MulFOp>(e, isRescaledMatmul, free);
+}
+
+/// `value` is the output of a ternary projection: a tern.bitlinear result, a rescaled
+/// tern.matmul, or a slice (Split) or cast of one.
 bool isProjection(Value value) {
   while (Operation *op = value.getDefiningOp()) {
     if (auto slice = dyn_cast<tensor::ExtractSliceOp>(op))
@@ -45,8 +62,7 @@ bool isProjection(Value value) {
     return true;
   ElementExprBuilder builder;
   const ElementExpr *e = builder.build(value);
-  llvm::SmallPtrSet<const ElementExpr *, 16> seen;
-  return e && readsTernaryMatmul(e, seen);
+  return e && isRescaledMatmul(e);
 }
 
 bool isWholeTensor(const ElementExpr *e) { return e->tensor && e->map.isIdentity(); }
