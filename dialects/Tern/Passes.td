@@ -54,6 +54,8 @@ def TernNormalizeElementwise : Pass<"tern-normalize-elementwise", "mlir::func::F
     x + (y - x)    => y         the straight-through estimator x + (q(x) - x).detach()
     x + 0          => x
     a * (1 / b)    => a / b     Reciprocal: 127 * Reciprocal(m), x * Reciprocal(sqrt(v))
+    generic(constants) => constant   float32 results of at most 65536 elements
+    extract_slice(constant) => constant   slices of at most 65536 elements
     ```
     where x, y, a, b are tensors (read through any broadcast map) or constants. The first
     two drop an addition whose only effect is float rounding (and the sign of a zero);
@@ -62,6 +64,26 @@ def TernNormalizeElementwise : Pass<"tern-normalize-elementwise", "mlir::func::F
     right-hand sides.
   }];
   let dependentDialects = ["mlir::linalg::LinalgDialect", "mlir::arith::ArithDialect"];
+}
+
+def TernNormalizeLayout : Pass<"tern-normalize-layout", "mlir::func::FuncOp"> {
+  let summary = "Rewrite data movement that keeps the row-major element order into reshapes";
+  let description = [{
+    On static shapes:
+    ```
+    transpose(x) keeping the order of x's non-unit dims   => reshape(x)
+    tensor.reshape(x)                                      => reshape(x)
+    extract_slice(x) taking all of x                       => reshape(x)
+    insert_slice(x into d) overwriting all of d            => reshape(x)
+    extract_slice(expand_shape(x)), unit dims inserted     => reshape(extract_slice(x))
+    ```
+    where reshape is tensor.collapse_shape / tensor.expand_shape, composed and folded by
+    their canonicalization (identity linalg.generics, as ONNX Expand to the same shape
+    imports, fold too). Torch's exporters move the unit head and time dims of a decode
+    step or of one unrolled step this way; afterwards the recurrence reads the gates
+    directly.
+  }];
+  let dependentDialects = ["mlir::tensor::TensorDialect", "mlir::linalg::LinalgDialect"];
 }
 
 def TernFuseQuantizeAct : Pass<"tern-fuse-quantize-act", "mlir::func::FuncOp"> {

@@ -36,6 +36,7 @@ void mfc::buildTernPipeline(OpPassManager &pm, bool remarks) {
   func.addPass(createCanonicalizerPass());
   func.addPass(createCSEPass());
   func.addPass(tern::createTernNormalizeElementwise());
+  func.addPass(tern::createTernNormalizeLayout());
   func.addPass(tern::createTernFuseQuantizeAct({remarks}));
   func.addPass(tern::createTernDetectTernaryMatmul({remarks}));
   // Folds the tensor.dims of the rewritten chains so that their values have no other users.

@@ -14,7 +14,10 @@ compile and match:
 """
 from __future__ import annotations
 
+import collections
 import json
+import re
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -99,3 +102,16 @@ def test_greedy_tokens_equal_pytorch(name, libraries):
         states = {i: outputs[o] for i, o in zip(greedy["state_input_names"],
                                                 greedy["state_output_names"])}
     assert tokens == greedy["tokens"]
+
+
+@pytest.mark.parametrize("name", FILES)
+def test_tern_ir_is_fused_layers(name):
+    """Per layer 6 tern.bitlinear, 1 tern.mlgru_scan and 1 tern.glu, plus the LM head's
+    tern.bitlinear; no loose tern.matmul and no float matmul left."""
+    proc = subprocess.run([str(compiled.build_dir() / "bin" / "mfc"), str(DATA / f"{name}.onnx"),
+                           "--emit=tern", "-o", "-"], capture_output=True, text=True, check=True)
+    ops = collections.Counter(re.findall(r"\b(tern\.[a-z_]+|linalg\.matmul|linalg\.batch_matmul)\b",
+                                         proc.stdout))
+    layers = 2
+    assert ops == {"tern.bitlinear": 6 * layers + 1, "tern.mlgru_scan": layers,
+                   "tern.glu": layers}, ops

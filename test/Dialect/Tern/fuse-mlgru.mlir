@@ -541,3 +541,52 @@ func.func @loop_stops_early(%i: tensor<2x4x8xf32>, %fp: tensor<2x4x8xf32>, %h0: 
   %hs = linalg.transpose ins(%r#2 : tensor<4x2x8xf32>) outs(%e : tensor<2x4x8xf32>) permutation = [1, 0, 2]
   return %hs, %r#1 : tensor<2x4x8xf32>, tensor<2x8xf32>
 }
+
+// -----
+
+#id3 = affine_map<(d0, d1, d2) -> (d0, d1, d2)>
+
+// A decode step that keeps the time dim (torch's exporters): f, c, h_prev and h all
+// [batch, 1, hidden]; the state goes in and comes out reshaped.
+// CHECK-LABEL: func.func @decode_step_keeping_time_dim
+// CHECK-SAME: (%[[I:.+]]: tensor<2x1x8xf32>, %[[FP:.+]]: tensor<2x1x8xf32>, %[[H:.+]]: tensor<2x1x8xf32>)
+// CHECK: %[[H2:.+]] = tensor.collapse_shape %[[H]] {{\[\[}}0], [1, 2]] : tensor<2x1x8xf32> into tensor<2x8xf32>
+// CHECK: %{{.+}}, %[[LAST:.+]] = tern.mlgru_scan %[[I]], %[[FP]], %[[H2]] : (tensor<2x1x8xf32>, tensor<2x1x8xf32>, tensor<2x8xf32>) -> (tensor<2x1x8xf32>, tensor<2x8xf32>)
+// CHECK: %[[OUT:.+]] = tensor.expand_shape %[[LAST]] {{\[\[}}0], [1, 2]] output_shape [2, 1, 8] : tensor<2x8xf32> into tensor<2x1x8xf32>
+// CHECK-NOT: linalg.generic
+// CHECK: return %[[OUT]]
+// REMARK: remark: fused the decode step into tern.mlgru_scan (no lower bound)
+func.func @decode_step_keeping_time_dim(%i: tensor<2x1x8xf32>, %fp: tensor<2x1x8xf32>, %h: tensor<2x1x8xf32>) -> tensor<2x1x8xf32> {
+  %e3 = tensor.empty() : tensor<2x1x8xf32>
+  %f = linalg.generic {indexing_maps = [#id3, #id3], iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%fp : tensor<2x1x8xf32>) outs(%e3 : tensor<2x1x8xf32>) {
+  ^bb0(%p: f32, %o: f32):
+    %one = arith.constant 1.0 : f32
+    %sn = arith.negf %p : f32
+    %se = math.exp %sn : f32
+    %sd = arith.addf %one, %se : f32
+    %s = arith.divf %one, %sd : f32
+    linalg.yield %s : f32
+  } -> tensor<2x1x8xf32>
+  %c = linalg.generic {indexing_maps = [#id3, #id3, #id3], iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%i, %f : tensor<2x1x8xf32>, tensor<2x1x8xf32>) outs(%e3 : tensor<2x1x8xf32>) {
+  ^bb0(%x: f32, %gv: f32, %o: f32):
+    %one = arith.constant 1.0 : f32
+    %sxn = arith.negf %x : f32
+    %sxe = math.exp %sxn : f32
+    %sxd = arith.addf %one, %sxe : f32
+    %sx = arith.divf %one, %sxd : f32
+    %silu = arith.mulf %x, %sx : f32
+    %keep = arith.subf %one, %gv : f32
+    %r = arith.mulf %silu, %keep : f32
+    linalg.yield %r : f32
+  } -> tensor<2x1x8xf32>
+  %hn = linalg.generic {indexing_maps = [#id3, #id3, #id3, #id3], iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%f, %h, %c : tensor<2x1x8xf32>, tensor<2x1x8xf32>, tensor<2x1x8xf32>) outs(%e3 : tensor<2x1x8xf32>) {
+  ^bb0(%fv: f32, %hv: f32, %cv: f32, %o: f32):
+    %d = arith.mulf %fv, %hv : f32
+    %r = arith.addf %d, %cv : f32
+    linalg.yield %r : f32
+  } -> tensor<2x1x8xf32>
+  return %hn : tensor<2x1x8xf32>
+}

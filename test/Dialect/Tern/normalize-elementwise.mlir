@@ -149,3 +149,30 @@ func.func @not_reciprocal(%a: tensor<2x4xf32>, %b: tensor<2x4xf32>) -> tensor<2x
   } -> tensor<2x4xf32>
   return %r : tensor<2x4xf32>
 }
+
+// -----
+
+// A small computation on constants (torch's lower bounds: a CumSum by linalg.index and
+// select, then a row of it) becomes a constant the MLGRU matcher can read.
+// CHECK-LABEL: func.func @cumsum_of_constant
+// CHECK-NOT:     linalg.generic
+// CHECK:         %[[C:.+]] = arith.constant dense<[3.000000e+00, 4.000000e+00]> : tensor<2xf32>
+// CHECK:         return %[[C]]
+func.func @cumsum_of_constant() -> tensor<2xf32> {
+  %x = arith.constant dense<[[1.0, 2.0], [2.0, 2.0]]> : tensor<2x2xf32>
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<2x2xf32>
+  %init = linalg.fill ins(%zero : f32) outs(%e : tensor<2x2xf32>) -> tensor<2x2xf32>
+  %cum = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2) -> (d2, d1)>, affine_map<(d0, d1, d2) -> (d0, d1)>], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x : tensor<2x2xf32>) outs(%init : tensor<2x2xf32>) {
+  ^bb0(%a: f32, %acc: f32):
+    %i = linalg.index 0 : index
+    %j = linalg.index 2 : index
+    %take = arith.cmpi sle, %j, %i : index
+    %v = arith.select %take, %a, %zero : f32
+    %s = arith.addf %acc, %v : f32
+    linalg.yield %s : f32
+  } -> tensor<2x2xf32>
+  %row = tensor.extract_slice %cum[1, 0] [1, 2] [1, 1] : tensor<2x2xf32> to tensor<2xf32>
+  return %row : tensor<2xf32>
+}

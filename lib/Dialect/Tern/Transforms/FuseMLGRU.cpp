@@ -7,6 +7,7 @@
 #include "mfc/Dialect/Tern/Passes.h"
 
 #include "ElementExpr.h"
+#include "Utils.h"
 
 #include "mlir/IR/Matchers.h"
 #include "mlir/Interfaces/ValueBoundsOpInterface.h"
@@ -219,6 +220,19 @@ StepInput squeezedStepInput(Value value) {
     if (OpFoldResult t = stepOffset(extract); t && getConstantIntValue(t))
       return {extract.getSource(), t};
   return {squeezed, OpFoldResult()};
+}
+
+/// A step computed on [batch, 1, hidden] values (the time dim kept, as torch's exporters
+/// leave it): a decode step's gates themselves, or the slice x[:, t:t+1, :] (t a constant)
+/// of an unrolled recurrence's [batch, seq, hidden] x.
+StepInput unitStepInput(Value value) {
+  auto type = cast<RankedTensorType>(value.getType());
+  if (type.getRank() != 3 || type.getDimSize(1) != 1)
+    return {};
+  if (auto extract = value.getDefiningOp<tensor::ExtractSliceOp>())
+    if (OpFoldResult t = stepOffset(extract); t && getConstantIntValue(t))
+      return {extract.getSource(), t};
+  return {value, OpFoldResult()};
 }
 
 /// x[:, offset : offset + length, :] as a [batch, length, hidden] tensor (x itself when
@@ -468,6 +482,16 @@ struct FuseMLGRU : public mfc::tern::impl::TernFuseMLGRUBase<FuseMLGRU> {
     const ElementExpr *root = builder.build(result);
     std::string why = "f and c are not squeezed [batch, 1, hidden] gates";
     std::optional<StepMatch> match = matchStep(root, squeezedStepInput, why);
+    // Or the step keeps the time dim: f, c, h_prev and h all [batch, 1, hidden].
+    bool keepsTimeDim = false;
+    auto resultType = cast<RankedTensorType>(result.getType());
+    if (!match && resultType.hasStaticShape() && resultType.getRank() == 3 &&
+        resultType.getDimSize(1) == 1) {
+      match = matchStep(root, unitStepInput, why);
+      keepsTimeDim = match && match->step.state->tensor.getType() == resultType;
+      if (!keepsTimeDim)
+        match.reset();
+    }
     if (!match) {
       bool looksLikeStep = llvm::any_of(stepReadings(root), [](const Step &s) {
         return squeezeSource(s.forget->tensor) && squeezeSource(s.candidate->tensor);
@@ -484,9 +508,15 @@ struct FuseMLGRU : public mfc::tern::impl::TernFuseMLGRUBase<FuseMLGRU> {
       candidate = sequenceSlice(b, loc, candidate, match->offset, 1);
       forget = sequenceSlice(b, loc, forget, match->offset, 1);
     }
-    auto scan = create(b, loc, candidate, forget, lowerBound(b, loc, gates),
-                       match->step.state->tensor);
-    replace(b, result, scan.getFinalState());
+    Value state = match->step.state->tensor;
+    if (keepsTimeDim)
+      state = reshapeStatic(b, loc, state,
+                            RankedTensorType::get({resultType.getDimSize(0), resultType.getDimSize(2)},
+                                                  resultType.getElementType()));
+    auto scan = create(b, loc, candidate, forget, lowerBound(b, loc, gates), state);
+    replace(b, result,
+            keepsTimeDim ? reshapeStatic(b, loc, scan.getFinalState(), resultType)
+                         : scan.getFinalState());
     if (remarks)
       scan.emitRemark() << "fused the " << (match->offset ? "unrolled" : "decode")
                         << " step into tern.mlgru_scan ("

@@ -5,12 +5,15 @@
 //   x + (y - x)          => y          (straight-through estimator, `x + (q(x) - x).detach()`)
 //   x + 0                => x
 //   a * (1 / b)          => a / b      (Reciprocal: `127 * Reciprocal(m)`, `x * Reciprocal(sqrt(v))`)
+//   generic(constants)   => constant   (small float results: a lower bound's CumSum)
+//   extract_slice(constant) => constant (small: one layer's row of the lower bounds)
 // The first two drop an addition whose only effect is float rounding; the third rounds
 // once instead of twice. Each is a pattern on the root generic, driven greedily.
 //
 //===----------------------------------------------------------------------===//
 #include "mfc/Dialect/Tern/Passes.h"
 
+#include "ConstantEval.h"
 #include "ElementExpr.h"
 
 #include "mlir/IR/PatternMatch.h"
@@ -122,6 +125,34 @@ struct ReciprocalToDivision : OpRewritePattern<linalg::GenericOp> {
   }
 };
 
+/// A small float generic computed from constants alone (torch's lower bound: CumSum of
+/// a folded softmax) => its values, so that matchers read per-unit constants. Large ones
+/// (weights) are left to tern-detect-ternary-matmul, which packs them without ever
+/// holding them as attributes.
+struct FoldSmallConstantGeneric : OpRewritePattern<linalg::GenericOp> {
+  using OpRewritePattern::OpRewritePattern;
+  static constexpr int64_t kMaxElements = 1 << 16;
+
+  LogicalResult matchAndRewrite(linalg::GenericOp op, PatternRewriter &rewriter) const override {
+    if (op->getNumResults() != 1)
+      return rewriter.notifyMatchFailure(op, "not one result");
+    auto type = dyn_cast<RankedTensorType>(op->getResult(0).getType());
+    if (!type || !type.hasStaticShape() || !type.getElementType().isF32() ||
+        type.getNumElements() > kMaxElements)
+      return rewriter.notifyMatchFailure(op, "not a small static float32 result");
+    if (!llvm::all_of(op.getDpsInputs(), [](Value v) { return constantValues(v).has_value(); }))
+      return rewriter.notifyMatchFailure(op, "an input is not a constant");
+    ConstantEvaluator evaluator;
+    Matched<const std::vector<double> *> values = evaluator.evaluate(op->getResult(0));
+    if (auto *m = std::get_if<Mismatch>(&values))
+      return rewriter.notifyMatchFailure(op, m->reason);
+    const std::vector<double> &doubles = *std::get<const std::vector<double> *>(values);
+    SmallVector<float> floats(doubles.begin(), doubles.end());
+    rewriter.replaceOpWithNewOp<arith::ConstantOp>(op, DenseElementsAttr::get(type, ArrayRef<float>(floats)));
+    return success();
+  }
+};
+
 struct NormalizeElementwise
     : public mfc::tern::impl::TernNormalizeElementwiseBase<NormalizeElementwise> {
   void runOnOperation() override {
@@ -134,5 +165,11 @@ struct NormalizeElementwise
 } // namespace
 
 void mfc::tern::populateNormalizeElementwisePatterns(RewritePatternSet &patterns) {
-  patterns.add<DropNoOpAddition, ReciprocalToDivision>(patterns.getContext());
+  patterns.add<DropNoOpAddition, ReciprocalToDivision, FoldSmallConstantGeneric>(
+      patterns.getContext());
+  // A row of a small constant (Gather of one layer's lower bound) is a constant too.
+  tensor::populateFoldConstantExtractSlicePatterns(patterns, [](tensor::ExtractSliceOp op) {
+    return op.getType().hasStaticShape() &&
+           op.getType().getNumElements() <= FoldSmallConstantGeneric::kMaxElements;
+  });
 }

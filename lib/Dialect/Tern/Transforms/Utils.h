@@ -100,6 +100,10 @@ inline Value mapElements(OpBuilder &b, Location loc, Value input, mlir::Type ele
                  [&](OpBuilder &nb, Location l, ValueRange args) { return body(nb, l, args[0]); });
 }
 
+/// `x`, of a static shape, as `type` (same element count, same row-major order):
+/// collapse_shape and expand_shape, folded where they meet.
+Value reshapeStatic(OpBuilder &b, Location loc, Value x, RankedTensorType type);
+
 } // namespace mfc::tern
 
 #endif // MFC_LIB_DIALECT_TERN_TRANSFORMS_UTILS_H
