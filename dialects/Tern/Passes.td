@@ -154,16 +154,25 @@ def TernFuseMLGRU : Pass<"tern-fuse-mlgru", "mlir::func::FuncOp"> {
       => _, h = tern.mlgru_scan(i, f_pre, h_prev) [lower_bound lb]
     h_t = squeeze(f[:, t:t+1]) * h_{t-1} + squeeze(c[:, t:t+1])   (unrolled, t constant)
       => _, h_t = tern.mlgru_scan(i[:, t:t+1], f_pre[:, t:t+1], h_{t-1})
+    h = f * h_prev + c, all [batch, 1, hidden]            (a step keeping the time dim)
+      => _, h' = tern.mlgru_scan(i, f_pre, collapse(h_prev)); h = expand(h')
     scan(x[:, a:a+m], h) -> h', then scan(x[:, a+m:a+m+n], h')
       => one scan over x[:, a:a+m+n]; the first one's results are slices of its hidden
+    x[t] of time-major [seq, batch, hidden] inputs (ONNX Scan's default axis, a Gather)
+      => the scan over transpose(x, [1, 0, 2]); hidden transposed back
     ```
     The gates are matched on the scalar trees of the importer's element-wise generics
     (Sigmoid as 1 / (1 + exp(-x)), products in either order). A loop must start at 0,
     step by 1 and run as long as the sequence (proven with value bounds).
 
-    Left alone, with a remark under `remarks=true`: steps whose gates are not the MLGRU's
-    (another forget-gate activation, a candidate gated by a different f, a scale that is
-    not 1 - lb), and loops that do not cover the sequence.
+    A recurrence whose f and c are not the MLGRU's gates (given as inputs, another
+    forget-gate activation, a candidate gated by a different f, a scale that is not
+    1 - lb) becomes the bare recurrence `tern.mlgru_scan {ungated}` over f and c, the gates
+    staying element-wise code: in loops always; outside loops only where h_prev is a
+    state (a function argument, or for unrolled steps the previous step's state or a
+    constant start).
+
+    Left alone, with a remark under `remarks=true`: loops that do not cover the sequence.
   }];
   let options = [
     Option<"remarks", "remarks", "bool", /*default=*/"false",

@@ -145,6 +145,10 @@ def Tern_MLGRUScanOp : Tern_Op<"mlgru_scan", [Pure,
     `hidden` holds every `h_t`; `final_state` is the last one (the decode state), or
     `initial_state` when the sequence is empty. A decode step is the case seq = 1.
 
+    With `ungated`, `forget` and `candidate` are the gates themselves (the bare
+    recurrence `h_t = forget_t * h_{t-1} + candidate_t`, as graphs that compute the gates
+    elsewhere write it); there is no lower bound then.
+
     ```mlir
     %h, %last = tern.mlgru_scan %i, %f, %h0 lower_bound %lb
         : (tensor<1x?x64xf32>, tensor<1x?x64xf32>, tensor<1x64xf32>, tensor<64xf32>)
@@ -153,7 +157,8 @@ def Tern_MLGRUScanOp : Tern_Op<"mlgru_scan", [Pure,
   }];
   let arguments = (ins Tern_F32Tensor:$candidate, Tern_F32Tensor:$forget,
                        Tern_F32Tensor:$initial_state,
-                       Optional<Tern_F32Vector>:$lower_bound);
+                       Optional<Tern_F32Vector>:$lower_bound,
+                       UnitAttr:$ungated);
   let results = (outs Tern_F32Tensor:$hidden, Tern_F32Tensor:$final_state);
   let assemblyFormat = [{
     $candidate `,` $forget `,` $initial_state (`lower_bound` $lower_bound^)? attr-dict `:`

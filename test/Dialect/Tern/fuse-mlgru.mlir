@@ -182,9 +182,12 @@ func.func @loop_skips_last_step(%i: tensor<2x?x8xf32>, %fp: tensor<2x?x8xf32>, %
 #id2 = affine_map<(d0, d1) -> (d0, d1)>
 
 // tanh is not the MLGRU forget-gate activation.
+// The gates are not MLGRU's: they stay element-wise code, and the step, whose h_prev
+// is the function's state, is the bare (ungated) recurrence.
 // CHECK-LABEL: func.func @tanh_forget_gate
-// CHECK-NOT: tern.mlgru_scan
-// REMARK: remark: not fused into tern.mlgru_scan: the forget gate is not sigmoid(f) or sigmoid(f) * (1 - lb) + lb
+// CHECK-NOT: lower_bound
+// CHECK: tern.mlgru_scan %{{.+}}, %{{.+}}, %{{.+}} {ungated}
+// REMARK: remark: fused the decode step into tern.mlgru_scan (ungated)
 func.func @tanh_forget_gate(%i: tensor<?x1x8xf32>, %fp: tensor<?x1x8xf32>, %h: tensor<?x8xf32>) -> tensor<?x8xf32> {
   %c0 = arith.constant 0 : index
   %b = tensor.dim %i, %c0 : tensor<?x1x8xf32>
@@ -232,9 +235,12 @@ func.func @tanh_forget_gate(%i: tensor<?x1x8xf32>, %fp: tensor<?x1x8xf32>, %h: t
 #id2 = affine_map<(d0, d1) -> (d0, d1)>
 
 // The forget gate is scaled by something other than 1 - lb.
+// The gates are not MLGRU's: they stay element-wise code, and the step, whose h_prev
+// is the function's state, is the bare (ungated) recurrence.
 // CHECK-LABEL: func.func @scale_is_not_one_minus_lower_bound
-// CHECK-NOT: tern.mlgru_scan
-// REMARK: remark: not fused into tern.mlgru_scan: the forget gate's scale is not 1 - lower bound
+// CHECK-NOT: lower_bound
+// CHECK: tern.mlgru_scan %{{.+}}, %{{.+}}, %{{.+}} {ungated}
+// REMARK: remark: fused the decode step into tern.mlgru_scan (ungated)
 func.func @scale_is_not_one_minus_lower_bound(%i: tensor<?x1x8xf32>, %fp: tensor<?x1x8xf32>, %h: tensor<?x8xf32>) -> tensor<?x8xf32> {
   %c0 = arith.constant 0 : index
   %b = tensor.dim %i, %c0 : tensor<?x1x8xf32>
@@ -287,9 +293,12 @@ func.func @scale_is_not_one_minus_lower_bound(%i: tensor<?x1x8xf32>, %fp: tensor
 #id2 = affine_map<(d0, d1) -> (d0, d1)>
 
 // c = silu(i) * (1 - g) with g not the f of the recurrence.
+// The gates are not MLGRU's: they stay element-wise code, and the step, whose h_prev
+// is the function's state, is the bare (ungated) recurrence.
 // CHECK-LABEL: func.func @candidate_gated_by_another_forget_gate
-// CHECK-NOT: tern.mlgru_scan
-// REMARK: remark: not fused into tern.mlgru_scan: the gated candidate is not silu(i) * (1 - f) of the same forget gate f
+// CHECK-NOT: lower_bound
+// CHECK: tern.mlgru_scan %{{.+}}, %{{.+}}, %{{.+}} {ungated}
+// REMARK: remark: fused the decode step into tern.mlgru_scan (ungated)
 func.func @candidate_gated_by_another_forget_gate(%i: tensor<?x1x8xf32>, %fp: tensor<?x1x8xf32>, %h: tensor<?x8xf32>, %g: tensor<?x1x8xf32>) -> tensor<?x8xf32> {
   %c0 = arith.constant 0 : index
   %b = tensor.dim %i, %c0 : tensor<?x1x8xf32>

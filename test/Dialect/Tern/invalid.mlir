@@ -213,3 +213,11 @@ func.func @bitlinear_act_eps(%x: tensor<2x32xf32>, %n: tensor<32xf32>, %w: tenso
   %0 = tern.bitlinear %x, %n, %w, %a {act_eps = 0.0 : f32} : (tensor<2x32xf32>, tensor<32xf32>, tensor<64x8xi8>, tensor<1xf32>) -> tensor<2x64xf32>
   return
 }
+
+// -----
+
+func.func @mlgru_ungated_lower_bound(%i: tensor<4x3x16xf32>, %h0: tensor<4x16xf32>, %lb: tensor<16xf32>) {
+  // expected-error @+1 {{an ungated recurrence takes no lower bound (it bounds the forget gate)}}
+  %h, %last = tern.mlgru_scan %i, %i, %h0 lower_bound %lb {ungated} : (tensor<4x3x16xf32>, tensor<4x3x16xf32>, tensor<4x16xf32>, tensor<16xf32>) -> (tensor<4x3x16xf32>, tensor<4x16xf32>)
+  return
+}

@@ -93,3 +93,13 @@ func.func @glu(%gate: tensor<?x1x64xf32>, %value: tensor<?x1x64xf32>) -> tensor<
   %0 = tern.glu %gate, %value : tensor<?x1x64xf32>
   return %0 : tensor<?x1x64xf32>
 }
+
+// -----
+
+// CHECK-LABEL: func.func @mlgru_scan_ungated
+// CHECK: tern.mlgru_scan %{{.+}}, %{{.+}}, %{{.+}} {ungated} : (tensor<2x?x16xf32>, tensor<2x?x16xf32>, tensor<2x16xf32>) -> (tensor<2x?x16xf32>, tensor<2x16xf32>)
+func.func @mlgru_scan_ungated(%c: tensor<2x?x16xf32>, %f: tensor<2x?x16xf32>, %h0: tensor<2x16xf32>)
+    -> (tensor<2x?x16xf32>, tensor<2x16xf32>) {
+  %h, %last = tern.mlgru_scan %c, %f, %h0 {ungated} : (tensor<2x?x16xf32>, tensor<2x?x16xf32>, tensor<2x16xf32>) -> (tensor<2x?x16xf32>, tensor<2x16xf32>)
+  return %h, %last : tensor<2x?x16xf32>, tensor<2x16xf32>
+}

@@ -154,9 +154,12 @@ LogicalResult MLGRUScanOp::verify() {
       failed(verifyShape(*this, "final state", getFinalState().getType(),
                          {bth[0], bth[2]})))
     return failure();
-  if (Value lowerBound = getLowerBound())
+  if (Value lowerBound = getLowerBound()) {
+    if (getUngated())
+      return emitOpError("an ungated recurrence takes no lower bound (it bounds the forget gate)");
     return verifyShape(*this, "lower bound", cast<RankedTensorType>(lowerBound.getType()),
                        {bth[2]});
+  }
   return success();
 }
 

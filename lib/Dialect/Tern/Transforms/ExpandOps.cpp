@@ -142,6 +142,7 @@ struct ExpandMLGRUScan : public OpRewritePattern<MLGRUScanOp> {
   LogicalResult matchAndRewrite(MLGRUScanOp op, PatternRewriter &b) const override {
     Location loc = op.getLoc();
     Value candidate = op.getCandidate(), forget = op.getForget(), lowerBound = op.getLowerBound();
+    bool ungated = op.getUngated();
     auto seqType = cast<RankedTensorType>(candidate.getType());
     auto stateType = cast<RankedTensorType>(op.getFinalState().getType());
     Type f = seqType.getElementType();
@@ -174,6 +175,9 @@ struct ExpandMLGRUScan : public OpRewritePattern<MLGRUScanOp> {
               lb, l, stateType, carried[0], inputs, elementwiseMaps(lb.getContext(), 2, kinds),
               {utils::IteratorType::parallel, utils::IteratorType::parallel}, std::nullopt,
               [&](OpBuilder &nb, Location el, ValueRange a) -> Value {
+                if (ungated) // h = f * h + c
+                  return arith::AddFOp::create(nb, el, arith::MulFOp::create(nb, el, a[1], a[2]),
+                                               a[0]);
                 Value c1 = fconst(nb, el, f, 1.0);
                 Value fs = sigmoid(nb, el, a[1]);
                 if (a.size() > 4) // lower bound: lb + (1 - lb) * f

@@ -30,7 +30,18 @@ struct Gates {
   Value forget;                  ///< f_pre, the forget-gate pre-activation
   std::vector<float> lowerBound; ///< per hidden unit; empty: no lower bound
   Value forgetGate, gatedCandidate; ///< f and c, which the fused op replaces
+  /// The bare recurrence: `forget` and `candidate` are f and c themselves.
+  bool ungated = false;
 };
+
+/// The bare recurrence h = f * h + c over given f and c (no sigmoid or silu to fuse).
+Gates bareGates(Value f, Value c) {
+  Gates gates;
+  gates.candidate = c;
+  gates.forget = f;
+  gates.ungated = true;
+  return gates;
+}
 
 /// The per-feature values of `e` (a splat constant, or a constant [H] vector read per
 /// feature), as H floats.
@@ -146,6 +157,7 @@ bool provenEqual(ValueBoundsConstraintSet::Variable a, ValueBoundsConstraintSet:
 struct StepInput {
   Value gates;
   OpFoldResult offset;
+  bool timeMajor = false; ///< gates is [seq, batch, hidden] (ONNX Scan's default axis 0)
 };
 
 /// x[:, offset : offset + length, :] of a [batch, seq, hidden] x, taking whole rows.
@@ -188,15 +200,29 @@ bool isCounter(OpFoldResult offset, Value t) {
          (wrapped.getLhs() == t || wrapped.getRhs() == t);
 }
 
-/// In a loop counting t from 0: x[:, t, :] taken as [batch, hidden] (rank-reduced).
+/// x[t, :, :] of a [seq, batch, hidden] x as [batch, hidden] (whole rows): t, or null.
+OpFoldResult timeMajorStepOffset(tensor::ExtractSliceOp extract) {
+  if (!extract || extract.getSourceType().getRank() != 3 || !extract.hasUnitStride())
+    return OpFoldResult();
+  SmallVector<OpFoldResult> offsets = extract.getMixedOffsets(), sizes = extract.getMixedSizes();
+  Value source = extract.getSource();
+  if (!isOneInteger(sizes[0]) || !isZeroInteger(offsets[1]) || !isZeroInteger(offsets[2]) ||
+      !provenEqual(sizes[1], {source, 1}) || !provenEqual(sizes[2], {source, 2}))
+    return OpFoldResult();
+  return offsets[0];
+}
+
+/// In a loop counting t from 0: x[:, t, :] (batch-major) or x[t, :, :] (time-major, ONNX
+/// Scan's default axis) taken as [batch, hidden] (rank-reduced).
 StepInput loopStepInput(Value value, Value t) {
   auto extract = value.getDefiningOp<tensor::ExtractSliceOp>();
   if (!extract || extract.getType().getRank() != 2)
     return {};
-  OpFoldResult offset = stepOffset(extract);
-  if (!offset || !isCounter(offset, t))
-    return {};
-  return {extract.getSource(), getAsOpFoldResult(t)};
+  if (OpFoldResult offset = stepOffset(extract); offset && isCounter(offset, t))
+    return {extract.getSource(), getAsOpFoldResult(t)};
+  if (OpFoldResult offset = timeMajorStepOffset(extract); offset && isCounter(offset, t))
+    return {extract.getSource(), getAsOpFoldResult(t), /*timeMajor=*/true};
+  return {};
 }
 
 /// `value` = squeeze(x, 1) of a [batch, 1, hidden] x.
@@ -304,21 +330,27 @@ struct FuseMLGRU : public mfc::tern::impl::TernFuseMLGRUBase<FuseMLGRU> {
     Step step;
     Gates gates;
     OpFoldResult offset;
+    bool timeMajor;
   };
 
   /// Tries the readings of a step; the first whose f and c (seen through `input`) are gates
-  /// read at the same step.
+  /// read at the same step. Failing that, when `bareAllowed` accepts a reading, the bare
+  /// recurrence over its f and c.
   std::optional<StepMatch> matchStep(const ElementExpr *root,
-                                     function_ref<StepInput(Value)> input, std::string &why) {
+                                     function_ref<StepInput(Value)> input, std::string &why,
+                                     function_ref<bool(const Step &)> bareAllowed) {
+    std::optional<StepMatch> bare;
     for (const Step &step : stepReadings(root)) {
       StepInput f = input(step.forget->tensor), c = input(step.candidate->tensor);
-      if (!f.gates || !c.gates || f.offset != c.offset)
+      if (!f.gates || !c.gates || f.offset != c.offset || f.timeMajor != c.timeMajor)
         continue;
       FailureOr<Gates> gates = matchGates(f.gates, c.gates, why);
       if (succeeded(gates))
-        return StepMatch{step, *gates, f.offset};
+        return StepMatch{step, *gates, f.offset, f.timeMajor};
+      if (!bare && f.gates.getType() == c.gates.getType() && bareAllowed(step))
+        bare = StepMatch{step, bareGates(f.gates, c.gates), f.offset, f.timeMajor};
     }
-    return std::nullopt;
+    return bare;
   }
 
   /// The step of a loop counting t from 0, with `state` its carried h: the gates when the
@@ -328,8 +360,9 @@ struct FuseMLGRU : public mfc::tern::impl::TernFuseMLGRUBase<FuseMLGRU> {
     ElementExprBuilder builder;
     const ElementExpr *root = builder.build(stepOp->getResult(0));
     std::string why = "the step is not f[:, t] * h + c[:, t] of the loop's state h";
-    std::optional<StepMatch> match =
-        matchStep(root, [&](Value v) { return loopStepInput(v, t); }, why);
+    std::optional<StepMatch> match = matchStep(
+        root, [&](Value v) { return loopStepInput(v, t); }, why,
+        [&](const Step &step) { return step.state->isElementOf(state); });
     if (match && !match->step.state->isElementOf(state))
       match.reset();
     if (!match && !stepReadings(root).empty())
@@ -340,12 +373,19 @@ struct FuseMLGRU : public mfc::tern::impl::TernFuseMLGRUBase<FuseMLGRU> {
   /// Erases `loop`, whose results now come from `scan`, and the gate values only it read.
   void finishLoop(Operation *loop, MLGRUScanOp scan, const Gates &gates, StringRef form) {
     if (remarks)
-      scan.emitRemark() << "fused the " << form << " into tern.mlgru_scan ("
-                        << (gates.lowerBound.empty() ? "no" : "with") << " lower bound)";
+      scan.emitRemark() << "fused the " << form << " into tern.mlgru_scan (" << describe(gates)
+                        << ")";
     SmallVector<Value> operands(loop->getOperands());
     loop->erase();
-    operands.append({gates.forgetGate, gates.gatedCandidate});
+    if (!gates.ungated)
+      operands.append({gates.forgetGate, gates.gatedCandidate});
     eraseDeadProducers(operands);
+  }
+
+  static StringRef describe(const Gates &gates) {
+    if (gates.ungated)
+      return "ungated";
+    return gates.lowerBound.empty() ? "no lower bound" : "with lower bound";
   }
 
   /// scf.for t in [0, seq): h = f[:, t] * h + c[:, t]; hs[:, t] = h.
@@ -366,21 +406,30 @@ struct FuseMLGRU : public mfc::tern::impl::TernFuseMLGRUBase<FuseMLGRU> {
     if (!match)
       return;
     Gates &gates = match->gates;
+    // The step's position along the sequence: dim 1 (batch-major) or 0 (time-major).
+    unsigned seqDim = match->timeMajor ? 0 : 1, otherDim = 1 - seqDim;
     SmallVector<OpFoldResult> offsets = insert.getMixedOffsets(), sizes = insert.getMixedSizes();
-    bool writesStep = isZeroInteger(offsets[0]) && isZeroInteger(offsets[2]) &&
-                      getAsOpFoldResult(t) == offsets[1] && isOneInteger(sizes[1]) &&
+    bool writesStep = isZeroInteger(offsets[otherDim]) && isZeroInteger(offsets[2]) &&
+                      getAsOpFoldResult(t) == offsets[seqDim] && isOneInteger(sizes[seqDim]) &&
                       insert.hasUnitStride();
     if (!writesStep ||
-        !provenEqual(loop.getUpperBound(), {gates.candidate, 1})) {
+        !provenEqual(loop.getUpperBound(), {gates.candidate, int64_t(seqDim)})) {
       remark(loop, "the loop does not run the recurrence over the whole sequence into [:, t]");
       return;
     }
     OpBuilder b(loop);
-    auto scan = create(b, loop.getLoc(), gates.candidate, gates.forget,
-                       lowerBound(b, loop.getLoc(), gates), loop.getInitArgs()[0]);
+    Location loc = loop.getLoc();
+    Value candidate = gates.candidate, forget = gates.forget;
+    if (match->timeMajor) {
+      candidate = swapLeadingDims(b, loc, candidate);
+      forget = swapLeadingDims(b, loc, forget);
+    }
+    auto scan = create(b, loc, candidate, forget, lowerBound(b, loc, gates),
+                       loop.getInitArgs()[0], gates.ungated);
     replace(b, loop.getResult(0), scan.getFinalState());
-    replace(b, loop.getResult(1), scan.getHidden());
-    finishLoop(loop, scan, gates, "scan loop");
+    replace(b, loop.getResult(1),
+            match->timeMajor ? swapLeadingDims(b, loc, scan.getHidden()) : scan.getHidden());
+    finishLoop(loop, scan, gates, match->timeMajor ? "time-major scan loop" : "scan loop");
   }
 
   /// An imported ONNX Loop: scf.while (t = 0, h = h0, ys) while t < n:
@@ -422,15 +471,21 @@ struct FuseMLGRU : public mfc::tern::impl::TernFuseMLGRUBase<FuseMLGRU> {
     SmallVector<OpFoldResult> offsets = insert.getMixedOffsets(), sizes = insert.getMixedSizes();
     bool stacksStep = getAsOpFoldResult(t) == offsets[0] && isZeroInteger(offsets[1]) &&
                       isZeroInteger(offsets[2]) && isOneInteger(sizes[0]) && insert.hasUnitStride();
+    int64_t seqDim = match->timeMajor ? 0 : 1;
     if (!stacksStep ||
-        !provenEqual(trips, {gates.candidate, 1})) {
+        !provenEqual(trips, {gates.candidate, seqDim})) {
       remark(loop, "the loop does not run the recurrence over the whole sequence into ys[t]");
       return;
     }
     OpBuilder b(loop);
     Location loc = loop.getLoc();
-    auto scan = create(b, loc, gates.candidate, gates.forget, lowerBound(b, loc, gates),
-                       loop.getInits()[state]);
+    Value candidate = gates.candidate, forget = gates.forget;
+    if (match->timeMajor) {
+      candidate = swapLeadingDims(b, loc, candidate);
+      forget = swapLeadingDims(b, loc, forget);
+    }
+    auto scan = create(b, loc, candidate, forget, lowerBound(b, loc, gates),
+                       loop.getInits()[state], gates.ungated);
     replace(b, loop.getResult(state), scan.getFinalState());
     replace(b, loop.getResult(counter), trips);
     if (Value hidden = unstackedStates(loop.getResult(states), trips)) {
@@ -481,13 +536,29 @@ struct FuseMLGRU : public mfc::tern::impl::TernFuseMLGRUBase<FuseMLGRU> {
     ElementExprBuilder builder;
     const ElementExpr *root = builder.build(result);
     std::string why = "f and c are not squeezed [batch, 1, hidden] gates";
-    std::optional<StepMatch> match = matchStep(root, squeezedStepInput, why);
+    // Without gates to recognize, h = f * h_prev + c is taken for a recurrence only where
+    // h_prev is one: a state the function receives (a decode step), or, for a step t of an
+    // unrolled sequence, the previous step's state or a constant start.
+    auto bareAllowed = [](function_ref<StepInput(Value)> input) {
+      return [input](const Step &step) {
+        Value state = step.state->tensor;
+        while (isa_and_nonnull<tensor::CastOp, tensor::CollapseShapeOp, tensor::ExpandShapeOp>(
+            state.getDefiningOp()))
+          state = state.getDefiningOp()->getOperand(0);
+        if (isa<BlockArgument>(state))
+          return true;
+        return bool(input(step.forget->tensor).offset) &&
+               (state.getDefiningOp<MLGRUScanOp>() || matchPattern(state, m_Constant()));
+      };
+    };
+    std::optional<StepMatch> match =
+        matchStep(root, squeezedStepInput, why, bareAllowed(squeezedStepInput));
     // Or the step keeps the time dim: f, c, h_prev and h all [batch, 1, hidden].
     bool keepsTimeDim = false;
     auto resultType = cast<RankedTensorType>(result.getType());
     if (!match && resultType.hasStaticShape() && resultType.getRank() == 3 &&
         resultType.getDimSize(1) == 1) {
-      match = matchStep(root, unitStepInput, why);
+      match = matchStep(root, unitStepInput, why, bareAllowed(unitStepInput));
       keepsTimeDim = match && match->step.state->tensor.getType() == resultType;
       if (!keepsTimeDim)
         match.reset();
@@ -513,14 +584,13 @@ struct FuseMLGRU : public mfc::tern::impl::TernFuseMLGRUBase<FuseMLGRU> {
       state = reshapeStatic(b, loc, state,
                             RankedTensorType::get({resultType.getDimSize(0), resultType.getDimSize(2)},
                                                   resultType.getElementType()));
-    auto scan = create(b, loc, candidate, forget, lowerBound(b, loc, gates), state);
+    auto scan = create(b, loc, candidate, forget, lowerBound(b, loc, gates), state, gates.ungated);
     replace(b, result,
             keepsTimeDim ? reshapeStatic(b, loc, scan.getFinalState(), resultType)
                          : scan.getFinalState());
     if (remarks)
       scan.emitRemark() << "fused the " << (match->offset ? "unrolled" : "decode")
-                        << " step into tern.mlgru_scan ("
-                        << (gates.lowerBound.empty() ? "no" : "with") << " lower bound)";
+                        << " step into tern.mlgru_scan (" << describe(gates) << ")";
     eraseDeadProducers({result});
   }
 
@@ -532,7 +602,8 @@ struct FuseMLGRU : public mfc::tern::impl::TernFuseMLGRUBase<FuseMLGRU> {
       state = cast.getSource();
     auto previous = state.getDefiningOp<MLGRUScanOp>();
     if (!previous || state != previous.getFinalState() ||
-        lowerBoundAttr(previous) != lowerBoundAttr(next))
+        lowerBoundAttr(previous) != lowerBoundAttr(next) ||
+        previous.getUngated() != next.getUngated())
       return;
     std::optional<Window> first = windowOf(previous), second = windowOf(next);
     if (!first || !second || first->candidate != second->candidate ||
@@ -545,7 +616,8 @@ struct FuseMLGRU : public mfc::tern::impl::TernFuseMLGRUBase<FuseMLGRU> {
     int64_t length = first->length + second->length;
     auto merged = create(b, loc, sequenceSlice(b, loc, first->candidate, b.getIndexAttr(first->offset), length),
                          sequenceSlice(b, loc, first->forget, b.getIndexAttr(first->offset), length),
-                         previous.getLowerBound(), previous.getInitialState());
+                         previous.getLowerBound(), previous.getInitialState(),
+                         previous.getUngated());
     Value hidden = merged.getHidden();
     replace(b, next.getFinalState(), merged.getFinalState());
     if (!next.getHidden().use_empty())
@@ -571,6 +643,14 @@ struct FuseMLGRU : public mfc::tern::impl::TernFuseMLGRUBase<FuseMLGRU> {
     eraseDeadProducers(operands);
   }
 
+  /// [a, b, h] -> [b, a, h]
+  static Value swapLeadingDims(OpBuilder &b, Location loc, Value x) {
+    SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(b, loc, x);
+    std::swap(sizes[0], sizes[1]);
+    Value init = tensor::EmptyOp::create(b, loc, sizes, getElementTypeOrSelf(x.getType()));
+    return linalg::TransposeOp::create(b, loc, x, init, ArrayRef<int64_t>{1, 0, 2})->getResult(0);
+  }
+
   Value lowerBound(OpBuilder &b, Location loc, const Gates &gates) {
     if (gates.lowerBound.empty())
       return nullptr;
@@ -580,14 +660,14 @@ struct FuseMLGRU : public mfc::tern::impl::TernFuseMLGRUBase<FuseMLGRU> {
   }
 
   MLGRUScanOp create(OpBuilder &b, Location loc, Value candidate, Value forget, Value lowerBound,
-                     Value initialState) {
+                     Value initialState, bool ungated) {
     auto seqType = cast<RankedTensorType>(candidate.getType());
     auto stateType = RankedTensorType::get({seqType.getDimSize(0), seqType.getDimSize(2)},
                                            seqType.getElementType());
     if (initialState.getType() != stateType)
       initialState = tensor::CastOp::create(b, loc, stateType, initialState);
     return MLGRUScanOp::create(b, loc, seqType, stateType, candidate, forget, initialState,
-                               lowerBound);
+                               lowerBound, ungated);
   }
 
   void replace(OpBuilder &b, Value old, Value fused) {
