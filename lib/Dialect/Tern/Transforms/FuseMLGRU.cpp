@@ -419,13 +419,7 @@ struct FuseMLGRU : public mfc::tern::impl::TernFuseMLGRUBase<FuseMLGRU> {
     }
     OpBuilder b(loop);
     Location loc = loop.getLoc();
-    Value candidate = gates.candidate, forget = gates.forget;
-    if (match->timeMajor) {
-      candidate = swapLeadingDims(b, loc, candidate);
-      forget = swapLeadingDims(b, loc, forget);
-    }
-    auto scan = create(b, loc, candidate, forget, lowerBound(b, loc, gates),
-                       loop.getInitArgs()[0], gates.ungated);
+    auto scan = createOverSequence(b, loc, *match, loop.getInitArgs()[0]);
     replace(b, loop.getResult(0), scan.getFinalState());
     replace(b, loop.getResult(1),
             match->timeMajor ? swapLeadingDims(b, loc, scan.getHidden()) : scan.getHidden());
@@ -479,13 +473,7 @@ struct FuseMLGRU : public mfc::tern::impl::TernFuseMLGRUBase<FuseMLGRU> {
     }
     OpBuilder b(loop);
     Location loc = loop.getLoc();
-    Value candidate = gates.candidate, forget = gates.forget;
-    if (match->timeMajor) {
-      candidate = swapLeadingDims(b, loc, candidate);
-      forget = swapLeadingDims(b, loc, forget);
-    }
-    auto scan = create(b, loc, candidate, forget, lowerBound(b, loc, gates),
-                       loop.getInits()[state], gates.ungated);
+    auto scan = createOverSequence(b, loc, *match, loop.getInits()[state]);
     replace(b, loop.getResult(state), scan.getFinalState());
     replace(b, loop.getResult(counter), trips);
     if (Value hidden = unstackedStates(loop.getResult(states), trips)) {
@@ -641,6 +629,20 @@ struct FuseMLGRU : public mfc::tern::impl::TernFuseMLGRUBase<FuseMLGRU> {
     next.erase();
     previous.erase();
     eraseDeadProducers(operands);
+  }
+
+  /// The scan of a loop's step match from `initialState`, over the batch-major view of
+  /// time-major gates.
+  MLGRUScanOp createOverSequence(OpBuilder &b, Location loc, const StepMatch &match,
+                                 Value initialState) {
+    const Gates &gates = match.gates;
+    Value candidate = gates.candidate, forget = gates.forget;
+    if (match.timeMajor) {
+      candidate = swapLeadingDims(b, loc, candidate);
+      forget = swapLeadingDims(b, loc, forget);
+    }
+    return create(b, loc, candidate, forget, lowerBound(b, loc, gates), initialState,
+                  gates.ungated);
   }
 
   /// [a, b, h] -> [b, a, h]
