@@ -194,9 +194,20 @@ FailureOr<SmallVector<OnnxValue>> convertGemm(GraphImporter &im, const Node &nod
   if (aType.getRank() != 2 || bType.getRank() != 2)
     return im.error(node, "Gemm operands must be matrices, found ") << aType << " and " << bType;
   Type elem = aType.getElementType();
-  FailureOr<Value> product = contraction(
-      im, node, {a, node.getInt("transA", 0) != 0}, {b, node.getInt("transB", 0) != 0}, elem,
-      {}, {}, floatOrIntProduct);
+  // transA: A' = transpose(A) as its own op, so the contraction reads activations as
+  // x[m, k] (the layout the ternary rewrite expects, as MatMul writes it).
+  if (node.getInt("transA", 0) != 0) {
+    SmallVector<Value> dynDims;
+    for (int64_t d : {1, 0})
+      if (aType.isDynamicDim(d))
+        dynDims.push_back(tensor::DimOp::create(im.builder, node.loc, a, d));
+    Value init = im.emptyTensor(node.loc, {aType.getDimSize(1), aType.getDimSize(0)}, elem, dynDims);
+    a = linalg::TransposeOp::create(im.builder, node.loc, a, init, ArrayRef<int64_t>{1, 0})
+            ->getResult(0);
+  }
+  FailureOr<Value> product = contraction(im, node, {a, false},
+                                         {b, node.getInt("transB", 0) != 0}, elem, {}, {},
+                                         floatOrIntProduct);
   if (failed(product))
     return failure();
   float alpha = node.getFloat("alpha", 1.0f), beta = node.getFloat("beta", 1.0f);
