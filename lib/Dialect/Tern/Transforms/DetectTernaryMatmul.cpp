@@ -457,7 +457,8 @@ struct DetectTernaryMatmul
     if (integer && (t.scales.size() != 1 || t.scales[0] != 1.0f))
       return notRewritten({"integer weights take values other than {-1, 0, 1}"});
 
-    OpBuilder b(op);
+    IRRewriter b(op->getContext());
+    b.setInsertionPoint(op);
     Location loc = op.getLoc();
     Value codes = t.codes;
     auto resultType = cast<RankedTensorType>(op.getResult(0).getType());
@@ -488,7 +489,7 @@ struct DetectTernaryMatmul
       if (x.isUnsigned || !zeroPointIsZero) {
         FailureOr<Value> shifted = addZeroPointTerm(b, loc, op, acc, x, t.rowSums);
         if (failed(shifted)) {
-          eraseDeadProducers({acc});
+          eraseDeadProducers(b, {acc});
           return notRewritten({"the contraction's loops are not the output's followed by k"});
         }
         acc = *shifted;
@@ -524,10 +525,10 @@ struct DetectTernaryMatmul
                       << (int8Activations ? "int8 activations (i32 accumulation)"
                                           : "float activations")
                       << (dequantization ? ", dequantized per token after the accumulation" : "");
-    op.getResult(0).replaceAllUsesWith(scaled);
+    b.replaceAllUsesWith(op.getResult(0), scaled);
     SmallVector<Value> operands(op->getOperands());
-    op.erase();
-    eraseDeadProducers(operands);
+    b.eraseOp(op);
+    eraseDeadProducers(b, operands);
   }
 
   /// acc + (c - zp) * rowSums[n] (c = 128 for uint8 activations, else 0): once per output

@@ -278,7 +278,7 @@ std::optional<double> mfc::tern::reductionInit(Value tensor) {
   return scalarConstant(fill.getInputs()[0]);
 }
 
-void mfc::tern::eraseDeadProducers(ArrayRef<Value> values) {
+void mfc::tern::eraseDeadProducers(RewriterBase &rewriter, ArrayRef<Value> values) {
   SmallVector<Operation *> worklist;
   for (Value v : values)
     if (Operation *op = v.getDefiningOp())
@@ -292,8 +292,8 @@ void mfc::tern::eraseDeadProducers(ArrayRef<Value> values) {
     for (Value operand : op->getOperands())
       if (Operation *producer = operand.getDefiningOp())
         worklist.push_back(producer);
-    op->erase();
     erased.insert(op);
+    rewriter.eraseOp(op);
   }
 }
 

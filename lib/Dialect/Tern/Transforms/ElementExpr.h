@@ -11,6 +11,7 @@
 #define MFC_LIB_DIALECT_TERN_TRANSFORMS_ELEMENTEXPR_H
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/IR/PatternMatch.h"
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/DenseSet.h"
 
@@ -97,7 +98,7 @@ void forEachF32Result(mlir::Operation *root,
                       llvm::function_ref<void(mlir::linalg::GenericOp, mlir::Value)> fuse);
 
 /// Erases the producers of `values` that are left without users, transitively.
-void eraseDeadProducers(llvm::ArrayRef<mlir::Value> values);
+void eraseDeadProducers(mlir::RewriterBase &rewriter, llvm::ArrayRef<mlir::Value> values);
 
 /// The value of a scalar float or integer constant.
 std::optional<double> scalarConstant(mlir::Value v);

@@ -5,11 +5,14 @@
 //
 //===----------------------------------------------------------------------===//
 #include "mfc/Dialect/Tern/Passes.h"
+#include "mfc/Dialect/Tern/Transforms.h"
 
 #include "ElementExpr.h"
+#include "Utils.h"
 
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/IR/Matchers.h"
+#include "mlir/Transforms/WalkPatternRewriteDriver.h"
 
 namespace mfc::tern {
 #define GEN_PASS_DEF_TERNFUSEBITLINEAR
@@ -162,72 +165,87 @@ FailureOr<Rescale> matchRescale(Value root, QuantizeActOp quant, std::string &wh
   return rescale;
 }
 
+} // namespace
+
+FailureOr<BitLinearOp> mfc::tern::fuseBitLinear(RewriterBase &rewriter, QuantizeActOp quant,
+                                               linalg::GenericOp root) {
+  if (root->getNumResults() != 1)
+    return failure();
+  std::string why;
+  FailureOr<Rescale> rescale = matchRescale(root->getResult(0), quant, why);
+  if (failed(rescale))
+    return why.empty() ? failure() : rewriter.notifyMatchFailure(root, why);
+  FailureOr<RMSNorm> norm = matchRMSNorm(quant.getInput(), why);
+  if (failed(norm))
+    return rewriter.notifyMatchFailure(root, why);
+  rewriter.setInsertionPoint(root);
+  Location loc = rescale->matmul.getLoc();
+  auto inputType = cast<RankedTensorType>(norm->input.getType());
+  int64_t k = inputType.getShape().back();
+  Value normWeight = norm->weight;
+  if (!normWeight)
+    normWeight = arith::ConstantOp::create(
+        rewriter, loc,
+        DenseElementsAttr::get(RankedTensorType::get({k}, rewriter.getF32Type()), 1.0f));
+  Value weightScale = rescale->weightScale;
+  if (!weightScale)
+    weightScale = arith::ConstantOp::create(
+        rewriter, loc,
+        DenseElementsAttr::get(RankedTensorType::get({1}, rewriter.getF32Type()),
+                               float(rescale->scalar)));
+  Value result = root->getResult(0);
+  auto resultType = cast<RankedTensorType>(result.getType());
+  SmallVector<int64_t> shape(inputType.getShape());
+  shape.back() = resultType.getShape().back();
+  auto fused = BitLinearOp::create(rewriter, loc, RankedTensorType::get(shape, rewriter.getF32Type()),
+                                   norm->input, normWeight, rescale->matmul.getWeights(),
+                                   weightScale, rewriter.getF32FloatAttr(norm->eps),
+                                   quant.getEpsAttr());
+  Value replacement = fused;
+  if (replacement.getType() != resultType)
+    replacement = tensor::CastOp::create(rewriter, loc, resultType, replacement);
+  rewriter.replaceAllUsesWith(result, replacement);
+  eraseDeadProducers(rewriter, {result});
+  return fused;
+}
+
+namespace {
+/// Rooted at the rescale: a generic reading the scale of a tern.quantize_act.
+struct FuseBitLinearPattern : OpRewritePattern<linalg::GenericOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(linalg::GenericOp root, PatternRewriter &rewriter) const override {
+    for (Value input : root.getDpsInputs())
+      if (auto quant = input.getDefiningOp<QuantizeActOp>();
+          quant && input == quant.getScale())
+        return fuseBitLinear(rewriter, quant, root);
+    return failure();
+  }
+};
+
 struct FuseBitLinear : public mfc::tern::impl::TernFuseBitLinearBase<FuseBitLinear> {
   using Base::Base;
 
   void runOnOperation() override {
-    SmallVector<QuantizeActOp> quants;
-    getOperation().walk([&](QuantizeActOp op) { quants.push_back(op); });
-    for (QuantizeActOp quant : quants)
-      fuse(quant);
+    RemarkListener listener("not fused into tern.bitlinear: ", remarks, [](Operation *op) {
+      if (auto fused = dyn_cast<BitLinearOp>(op))
+        fused.emitRemark() << "fused into tern.bitlinear (RMSNorm eps = "
+                           << double(fused.getEps().convertToFloat()) << ", "
+                           << (isOneSplat(fused.getNormWeight()) ? "without" : "with")
+                           << " norm weight)";
+    });
+    RewritePatternSet patterns(&getContext());
+    populateFuseBitLinearPatterns(patterns);
+    walkAndApplyPatterns(getOperation(), std::move(patterns), &listener);
   }
 
-  void fuse(QuantizeActOp quant) {
-    // The dequantization is the generic reading the scale that reads the matmul.
-    SmallVector<linalg::GenericOp> readers;
-    for (Operation *user : quant.getScale().getUsers())
-      if (auto g = dyn_cast<linalg::GenericOp>(user); g && g->getNumResults() == 1)
-        readers.push_back(g);
-    for (linalg::GenericOp root : readers) {
-      std::string why;
-      FailureOr<Rescale> rescale = matchRescale(root->getResult(0), quant, why);
-      if (failed(rescale)) {
-        if (remarks && !why.empty())
-          root.emitRemark() << "not fused into tern.bitlinear: " << why;
-        continue;
-      }
-      FailureOr<RMSNorm> norm = matchRMSNorm(quant.getInput(), why);
-      if (failed(norm)) {
-        if (remarks)
-          root.emitRemark() << "not fused into tern.bitlinear: " << why;
-        return;
-      }
-      rewrite(root, quant, *rescale, *norm);
-      return;
-    }
-  }
-
-  void rewrite(linalg::GenericOp root, QuantizeActOp quant, Rescale rescale,
-               const RMSNorm &norm) {
-    OpBuilder b(root);
-    Location loc = rescale.matmul.getLoc();
-    auto inputType = cast<RankedTensorType>(norm.input.getType());
-    int64_t k = inputType.getShape().back();
-    Value normWeight = norm.weight;
-    if (!normWeight)
-      normWeight = arith::ConstantOp::create(
-          b, loc, DenseElementsAttr::get(RankedTensorType::get({k}, b.getF32Type()), 1.0f));
-    Value weightScale = rescale.weightScale;
-    if (!weightScale)
-      weightScale = arith::ConstantOp::create(
-          b, loc,
-          DenseElementsAttr::get(RankedTensorType::get({1}, b.getF32Type()), float(rescale.scalar)));
-    Value result = root->getResult(0);
-    auto resultType = cast<RankedTensorType>(result.getType());
-    SmallVector<int64_t> shape(inputType.getShape());
-    shape.back() = resultType.getShape().back();
-    Value fused = BitLinearOp::create(b, loc, RankedTensorType::get(shape, b.getF32Type()),
-                                      norm.input, normWeight, rescale.matmul.getWeights(),
-                                      weightScale, b.getF32FloatAttr(norm.eps),
-                                      quant.getEpsAttr());
-    if (fused.getType() != resultType)
-      fused = tensor::CastOp::create(b, loc, resultType, fused);
-    if (remarks)
-      fused.getDefiningOp()->emitRemark()
-          << "fused into tern.bitlinear (RMSNorm eps = " << norm.eps << ", "
-          << (norm.weight ? "with" : "without") << " norm weight)";
-    result.replaceAllUsesWith(fused);
-    eraseDeadProducers({result});
+  static bool isOneSplat(Value v) {
+    DenseElementsAttr attr;
+    return matchPattern(v, m_Constant(&attr)) && attr.isSplat() &&
+           attr.getSplatValue<float>() == 1.0f;
   }
 };
 } // namespace
+
+void mfc::tern::populateFuseBitLinearPatterns(RewritePatternSet &patterns) {
+  patterns.add<FuseBitLinearPattern>(patterns.getContext());
+}

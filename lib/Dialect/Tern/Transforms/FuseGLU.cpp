@@ -4,9 +4,12 @@
 //
 //===----------------------------------------------------------------------===//
 #include "mfc/Dialect/Tern/Passes.h"
+#include "mfc/Dialect/Tern/Transforms.h"
 
 #include "ElementExpr.h"
+#include "Utils.h"
 
+#include "mlir/Transforms/WalkPatternRewriteDriver.h"
 #include "llvm/ADT/SmallPtrSet.h"
 
 namespace mfc::tern {
@@ -76,38 +79,51 @@ const ElementExpr *matchSilu(const ElementExpr *e) {
   return matched ? a : nullptr;
 }
 
+} // namespace
+
+FailureOr<GLUOp> mfc::tern::fuseGLU(RewriterBase &rewriter, linalg::GenericOp root) {
+  if (root->getNumResults() != 1)
+    return failure();
+  Value result = root->getResult(0);
+  Type type = result.getType();
+  ElementExprBuilder builder;
+  const ElementExpr *tree = builder.build(result);
+  const ElementExpr *gate = nullptr, *value = nullptr;
+  if (!tree || !matchCommutative<arith::MulFOp>(
+                   tree, [&](const ElementExpr *s) { return bool(gate = matchSilu(s)); },
+                   [&](const ElementExpr *v) { return isWholeTensor(value = v); }))
+    return failure(); // not a candidate
+  auto typeOf = [](const ElementExpr *e) { return e->tensor.getType(); };
+  if (!isProjection(gate->tensor) || !isProjection(value->tensor) || typeOf(gate) != typeOf(value))
+    return rewriter.notifyMatchFailure(
+        root, "silu(a) * b does not multiply two ternary projections of one shape");
+  rewriter.setInsertionPoint(root);
+  auto glu = GLUOp::create(rewriter, root.getLoc(), gate->tensor.getType(), gate->tensor,
+                           value->tensor);
+  Value replacement = glu;
+  if (replacement.getType() != type)
+    replacement = tensor::CastOp::create(rewriter, root.getLoc(), type, replacement);
+  rewriter.replaceAllUsesWith(result, replacement);
+  eraseDeadProducers(rewriter, {result});
+  return glu;
+}
+
+void mfc::tern::populateFuseGLUPatterns(RewritePatternSet &patterns) {
+  patterns.add<FusionPattern<linalg::GenericOp, fuseGLU>>(patterns.getContext());
+}
+
+namespace {
 struct FuseGLU : public mfc::tern::impl::TernFuseGLUBase<FuseGLU> {
   using Base::Base;
 
   void runOnOperation() override {
-    forEachF32Result(getOperation(), [&](linalg::GenericOp root, Value result) { fuse(root, result); });
-  }
-
-  void fuse(linalg::GenericOp root, Value result) {
-    Type type = result.getType();
-    ElementExprBuilder builder;
-    const ElementExpr *tree = builder.build(result);
-    const ElementExpr *gate = nullptr, *value = nullptr;
-    if (!tree || !matchCommutative<arith::MulFOp>(
-                     tree, [&](const ElementExpr *s) { return bool(gate = matchSilu(s)); },
-                     [&](const ElementExpr *v) { return isWholeTensor(value = v); }))
-      return;
-    auto typeOf = [](const ElementExpr *e) { return e->tensor.getType(); };
-    if (!isProjection(gate->tensor) || !isProjection(value->tensor) ||
-        typeOf(gate) != typeOf(value)) {
-      if (remarks)
-        root.emitRemark() << "not fused into tern.glu: silu(a) * b does not multiply two "
-                             "ternary projections of one shape";
-      return;
-    }
-    OpBuilder b(root);
-    Value glu = GLUOp::create(b, root.getLoc(), gate->tensor.getType(), gate->tensor, value->tensor);
-    if (glu.getType() != type)
-      glu = tensor::CastOp::create(b, root.getLoc(), type, glu);
-    if (remarks)
-      root.emitRemark() << "fused into tern.glu";
-    result.replaceAllUsesWith(glu);
-    eraseDeadProducers({result});
+    RemarkListener listener("not fused into tern.glu: ", remarks, [](Operation *op) {
+      if (isa<GLUOp>(op))
+        op->emitRemark() << "fused into tern.glu";
+    });
+    RewritePatternSet patterns(&getContext());
+    populateFuseGLUPatterns(patterns);
+    walkAndApplyPatterns(getOperation(), std::move(patterns), &listener);
   }
 };
 } // namespace

@@ -5,12 +5,14 @@
 //
 //===----------------------------------------------------------------------===//
 #include "mfc/Dialect/Tern/Passes.h"
+#include "mfc/Dialect/Tern/Transforms.h"
 
 #include "ElementExpr.h"
 #include "Utils.h"
 
 #include "mlir/IR/Matchers.h"
 #include "mlir/Interfaces/ValueBoundsOpInterface.h"
+#include "mlir/Transforms/WalkPatternRewriteDriver.h"
 
 namespace mfc::tern {
 #define GEN_PASS_DEF_TERNFUSEMLGRU
@@ -302,29 +304,10 @@ Attribute lowerBoundAttr(MLGRUScanOp scan) {
   return attr;
 }
 
-struct FuseMLGRU : public mfc::tern::impl::TernFuseMLGRUBase<FuseMLGRU> {
-  using Base::Base;
-
-  void runOnOperation() override {
-    SmallVector<scf::ForOp> loops;
-    getOperation().walk([&](scf::ForOp loop) { loops.push_back(loop); });
-    for (scf::ForOp loop : loops)
-      fuseScan(loop);
-    SmallVector<scf::WhileOp> whiles;
-    getOperation().walk([&](scf::WhileOp loop) { whiles.push_back(loop); });
-    for (scf::WhileOp loop : whiles)
-      fuseWhile(loop);
-    forEachF32Result(getOperation(), [&](linalg::GenericOp op, Value result) { fuseStep(op, result); });
-    SmallVector<MLGRUScanOp> scans;
-    getOperation().walk([&](MLGRUScanOp scan) { scans.push_back(scan); });
-    for (MLGRUScanOp scan : scans)
-      mergeWithPrevious(scan);
-  }
-
-  void remark(Operation *op, StringRef why) {
-    if (remarks)
-      op->emitRemark() << "not fused into tern.mlgru_scan: " << why;
-  }
+/// The MLGRU fusions, all edits through `rewriter`.
+class MLGRUFuser {
+public:
+  explicit MLGRUFuser(RewriterBase &rewriter) : rewriter(rewriter) {}
 
   struct StepMatch {
     Step step;
@@ -366,33 +349,25 @@ struct FuseMLGRU : public mfc::tern::impl::TernFuseMLGRUBase<FuseMLGRU> {
     if (match && !match->step.state->isElementOf(state))
       match.reset();
     if (!match && !stepReadings(root).empty())
-      remark(loop, why);
+      (void)rewriter.notifyMatchFailure(loop, why);
     return match;
   }
 
   /// Erases `loop`, whose results now come from `scan`, and the gate values only it read.
-  void finishLoop(Operation *loop, MLGRUScanOp scan, const Gates &gates, StringRef form) {
-    if (remarks)
-      scan.emitRemark() << "fused the " << form << " into tern.mlgru_scan (" << describe(gates)
-                        << ")";
+  MLGRUScanOp finishLoop(Operation *loop, MLGRUScanOp scan, const Gates &gates) {
     SmallVector<Value> operands(loop->getOperands());
-    loop->erase();
+    rewriter.eraseOp(loop);
     if (!gates.ungated)
       operands.append({gates.forgetGate, gates.gatedCandidate});
-    eraseDeadProducers(operands);
-  }
-
-  static StringRef describe(const Gates &gates) {
-    if (gates.ungated)
-      return "ungated";
-    return gates.lowerBound.empty() ? "no lower bound" : "with lower bound";
+    eraseDeadProducers(rewriter, operands);
+    return scan;
   }
 
   /// scf.for t in [0, seq): h = f[:, t] * h + c[:, t]; hs[:, t] = h.
-  void fuseScan(scf::ForOp loop) {
+  FailureOr<MLGRUScanOp> fuseScan(scf::ForOp loop) {
     if (loop.getNumRegionIterArgs() != 2 || !matchPattern(loop.getLowerBound(), m_Zero()) ||
         !matchPattern(loop.getStep(), m_One()))
-      return;
+      return failure();
     auto yield = cast<scf::YieldOp>(loop.getBody()->getTerminator());
     Value state = loop.getRegionIterArgs()[0], states = loop.getRegionIterArgs()[1];
     Value t = loop.getInductionVar();
@@ -401,10 +376,10 @@ struct FuseMLGRU : public mfc::tern::impl::TernFuseMLGRUBase<FuseMLGRU> {
     if (!insert || !stepOp || insert.getSource() != yield.getOperand(0) ||
         insert.getDest() != states || insert.getSourceType().getRank() != 2 ||
         insert.getDestType().getRank() != 3)
-      return;
+      return failure();
     std::optional<StepMatch> match = matchLoopStep(loop, stepOp, t, state);
     if (!match)
-      return;
+      return failure();
     Gates &gates = match->gates;
     // The step's position along the sequence: dim 1 (batch-major) or 0 (time-major).
     unsigned seqDim = match->timeMajor ? 0 : 1, otherDim = 1 - seqDim;
@@ -414,32 +389,33 @@ struct FuseMLGRU : public mfc::tern::impl::TernFuseMLGRUBase<FuseMLGRU> {
                       insert.hasUnitStride();
     if (!writesStep ||
         !provenEqual(loop.getUpperBound(), {gates.candidate, int64_t(seqDim)})) {
-      remark(loop, "the loop does not run the recurrence over the whole sequence into [:, t]");
-      return;
+      return rewriter.notifyMatchFailure(
+          loop, "the loop does not run the recurrence over the whole sequence into [:, t]");
     }
-    OpBuilder b(loop);
+    rewriter.setInsertionPoint(loop);
+    OpBuilder &b = rewriter;
     Location loc = loop.getLoc();
     auto scan = createOverSequence(b, loc, *match, loop.getInitArgs()[0]);
     replace(b, loop.getResult(0), scan.getFinalState());
     replace(b, loop.getResult(1),
             match->timeMajor ? swapLeadingDims(b, loc, scan.getHidden()) : scan.getHidden());
-    finishLoop(loop, scan, gates, match->timeMajor ? "time-major scan loop" : "scan loop");
+    return finishLoop(loop, scan, gates);
   }
 
   /// An imported ONNX Loop: scf.while (t = 0, h = h0, ys) while t < n:
   ///   h = f[:, t] * h + c[:, t];  ys[t] = h;  t = t + 1
   /// (ys stacks the states along a new first dim, as Loop's scan outputs do).
-  void fuseWhile(scf::WhileOp loop) {
+  FailureOr<MLGRUScanOp> fuseWhile(scf::WhileOp loop) {
     Block &before = loop.getBefore().front(), &after = loop.getAfter().front();
     auto condition = cast<scf::ConditionOp>(before.getTerminator());
     auto yield = cast<scf::YieldOp>(after.getTerminator());
     auto compare = condition.getCondition().getDefiningOp<arith::CmpIOp>();
     if (!compare || compare.getPredicate() != arith::CmpIPredicate::slt ||
         loop.getNumResults() != 3 || condition.getArgs() != ValueRange(before.getArguments()))
-      return;
+      return failure();
     auto counterArg = dyn_cast<BlockArgument>(compare.getLhs());
     if (!counterArg || counterArg.getOwner() != &before)
-      return;
+      return failure();
     unsigned counter = counterArg.getArgNumber();
     Value t = after.getArgument(counter), trips = compare.getRhs();
     auto next = yield.getOperand(counter).getDefiningOp<arith::AddIOp>();
@@ -447,7 +423,7 @@ struct FuseMLGRU : public mfc::tern::impl::TernFuseMLGRUBase<FuseMLGRU> {
         !((next.getLhs() == t && matchPattern(next.getRhs(), m_One())) ||
           (next.getRhs() == t && matchPattern(next.getLhs(), m_One()))) ||
         trips.getParentRegion() == &loop.getBefore())
-      return;
+      return failure();
     // The other two carried values: the state h and the stacked states ys.
     unsigned state = counter == 0 ? 1 : 0, states = 3 - counter - state;
     if (yield.getOperand(state).getDefiningOp<tensor::InsertSliceOp>())
@@ -457,10 +433,10 @@ struct FuseMLGRU : public mfc::tern::impl::TernFuseMLGRUBase<FuseMLGRU> {
     if (!insert || !stepOp || insert.getSource() != yield.getOperand(state) ||
         insert.getDest() != after.getArgument(states) || insert.getSourceType().getRank() != 2 ||
         insert.getDestType().getRank() != 3)
-      return;
+      return failure();
     std::optional<StepMatch> match = matchLoopStep(loop, stepOp, t, after.getArgument(state));
     if (!match)
-      return;
+      return failure();
     Gates &gates = match->gates;
     SmallVector<OpFoldResult> offsets = insert.getMixedOffsets(), sizes = insert.getMixedSizes();
     bool stacksStep = getAsOpFoldResult(t) == offsets[0] && isZeroInteger(offsets[1]) &&
@@ -468,10 +444,11 @@ struct FuseMLGRU : public mfc::tern::impl::TernFuseMLGRUBase<FuseMLGRU> {
     int64_t seqDim = match->timeMajor ? 0 : 1;
     if (!stacksStep ||
         !provenEqual(trips, {gates.candidate, seqDim})) {
-      remark(loop, "the loop does not run the recurrence over the whole sequence into ys[t]");
-      return;
+      return rewriter.notifyMatchFailure(
+          loop, "the loop does not run the recurrence over the whole sequence into ys[t]");
     }
-    OpBuilder b(loop);
+    rewriter.setInsertionPoint(loop);
+    OpBuilder &b = rewriter;
     Location loc = loop.getLoc();
     auto scan = createOverSequence(b, loc, *match, loop.getInits()[state]);
     replace(b, loop.getResult(state), scan.getFinalState());
@@ -490,7 +467,7 @@ struct FuseMLGRU : public mfc::tern::impl::TernFuseMLGRUBase<FuseMLGRU> {
                           ->getResult(0);
       replace(b, loop.getResult(states), stacked);
     }
-    finishLoop(loop, scan, gates, "Loop");
+    return finishLoop(loop, scan, gates);
   }
 
   /// The [batch, seq, hidden] tensor that `stacked` (the states along a new first dim)
@@ -518,9 +495,11 @@ struct FuseMLGRU : public mfc::tern::impl::TernFuseMLGRUBase<FuseMLGRU> {
 
   /// One step h = squeeze(f) * h_prev + squeeze(c): a decode step (f and c
   /// [batch, 1, hidden]) or step t of an unrolled recurrence (f[:, t:t+1], c[:, t:t+1]).
-  void fuseStep(linalg::GenericOp op, Value result) {
-    if (op->getParentOfType<scf::ForOp>())
-      return;
+  FailureOr<MLGRUScanOp> fuseStep(linalg::GenericOp op) {
+    if (op->getParentOfType<scf::ForOp>() || op->getParentOfType<scf::WhileOp>() ||
+        op->getNumResults() != 1)
+      return failure(); // a loop's step is fused with its loop
+    Value result = op->getResult(0);
     ElementExprBuilder builder;
     const ElementExpr *root = builder.build(result);
     std::string why = "f and c are not squeezed [batch, 1, hidden] gates";
@@ -556,11 +535,12 @@ struct FuseMLGRU : public mfc::tern::impl::TernFuseMLGRUBase<FuseMLGRU> {
         return squeezeSource(s.forget->tensor) && squeezeSource(s.candidate->tensor);
       });
       if (looksLikeStep)
-        remark(op, why);
-      return;
+        return rewriter.notifyMatchFailure(op, why);
+      return failure();
     }
     Gates &gates = match->gates;
-    OpBuilder b(op);
+    rewriter.setInsertionPoint(op);
+    OpBuilder &b = rewriter;
     Location loc = op.getLoc();
     Value candidate = gates.candidate, forget = gates.forget;
     if (match->offset) {
@@ -576,15 +556,13 @@ struct FuseMLGRU : public mfc::tern::impl::TernFuseMLGRUBase<FuseMLGRU> {
     replace(b, result,
             keepsTimeDim ? reshapeStatic(b, loc, scan.getFinalState(), resultType)
                          : scan.getFinalState());
-    if (remarks)
-      scan.emitRemark() << "fused the " << (match->offset ? "unrolled" : "decode")
-                        << " step into tern.mlgru_scan (" << describe(gates) << ")";
-    eraseDeadProducers({result});
+    eraseDeadProducers(rewriter, {result});
+    return scan;
   }
 
   /// scan(x[:, a : a+m], h0) -> h, then scan(x[:, a+m : a+m+n], h)
   ///   => scan(x[:, a : a+m+n], h0), the first one's results read from the merged hidden.
-  void mergeWithPrevious(MLGRUScanOp next) {
+  FailureOr<MLGRUScanOp> mergeWithPrevious(MLGRUScanOp next) {
     Value state = next.getInitialState();
     if (auto cast = state.getDefiningOp<tensor::CastOp>())
       state = cast.getSource();
@@ -592,14 +570,15 @@ struct FuseMLGRU : public mfc::tern::impl::TernFuseMLGRUBase<FuseMLGRU> {
     if (!previous || state != previous.getFinalState() ||
         lowerBoundAttr(previous) != lowerBoundAttr(next) ||
         previous.getUngated() != next.getUngated())
-      return;
+      return failure();
     std::optional<Window> first = windowOf(previous), second = windowOf(next);
     if (!first || !second || first->candidate != second->candidate ||
         first->forget != second->forget || first->offset + first->length != second->offset)
-      return;
+      return failure();
     // At the first scan: everything it reads is available there and every user of either
     // scan's results comes later.
-    OpBuilder b(previous);
+    rewriter.setInsertionPoint(previous);
+    OpBuilder &b = rewriter;
     Location loc = b.getFusedLoc({previous.getLoc(), next.getLoc()});
     int64_t length = first->length + second->length;
     auto merged = create(b, loc, sequenceSlice(b, loc, first->candidate, b.getIndexAttr(first->offset), length),
@@ -626,9 +605,10 @@ struct FuseMLGRU : public mfc::tern::impl::TernFuseMLGRUBase<FuseMLGRU> {
     }
     SmallVector<Value> operands(next->getOperands());
     operands.append(previous->getOperands().begin(), previous->getOperands().end());
-    next.erase();
-    previous.erase();
-    eraseDeadProducers(operands);
+    rewriter.eraseOp(next);
+    rewriter.eraseOp(previous);
+    eraseDeadProducers(rewriter, operands);
+    return merged;
   }
 
   /// The scan of a loop's step match from `initialState`, over the batch-major view of
@@ -675,7 +655,79 @@ struct FuseMLGRU : public mfc::tern::impl::TernFuseMLGRUBase<FuseMLGRU> {
   void replace(OpBuilder &b, Value old, Value fused) {
     if (fused.getType() != old.getType())
       fused = tensor::CastOp::create(b, fused.getLoc(), old.getType(), fused);
-    old.replaceAllUsesWith(fused);
+    rewriter.replaceAllUsesWith(old, fused);
+  }
+
+private:
+  RewriterBase &rewriter;
+};
+
+/// What a remark says of a fused scan: its form and gates.
+std::string describe(MLGRUScanOp scan, StringRef form) {
+  std::string gates = scan.getUngated()        ? "ungated"
+                      : scan.getLowerBound()   ? "with lower bound"
+                                               : "no lower bound";
+  return ("fused the " + form + " into tern.mlgru_scan (" + gates + ")").str();
+}
+
+/// The form of the recurrence a new scan replaces, from the op it is inserted before (the
+/// fusions insert the scan right before the loop or step they replace).
+StringRef fusedForm(MLGRUScanOp scan) {
+  Operation *root = scan->getNextNode();
+  if (isa_and_nonnull<scf::ForOp>(root))
+    return scan.getCandidate().getDefiningOp<linalg::TransposeOp>() ? "time-major scan loop"
+                                                                    : "scan loop";
+  if (isa_and_nonnull<scf::WhileOp>(root))
+    return "Loop";
+  return scan.getCandidate().getDefiningOp<tensor::ExtractSliceOp>() ? "unrolled step"
+                                                                      : "decode step";
+}
+
+} // namespace
+
+FailureOr<MLGRUScanOp> mfc::tern::fuseMLGRUScanLoop(RewriterBase &rewriter, scf::ForOp loop) {
+  return MLGRUFuser(rewriter).fuseScan(loop);
+}
+FailureOr<MLGRUScanOp> mfc::tern::fuseMLGRUWhileLoop(RewriterBase &rewriter, scf::WhileOp loop) {
+  return MLGRUFuser(rewriter).fuseWhile(loop);
+}
+FailureOr<MLGRUScanOp> mfc::tern::fuseMLGRUStep(RewriterBase &rewriter, linalg::GenericOp root) {
+  return MLGRUFuser(rewriter).fuseStep(root);
+}
+FailureOr<MLGRUScanOp> mfc::tern::mergeMLGRUScans(RewriterBase &rewriter, MLGRUScanOp next) {
+  return MLGRUFuser(rewriter).mergeWithPrevious(next);
+}
+
+namespace {
+using FuseMLGRUScanLoopPattern = FusionPattern<scf::ForOp, fuseMLGRUScanLoop>;
+using FuseMLGRUWhileLoopPattern = FusionPattern<scf::WhileOp, fuseMLGRUWhileLoop>;
+using FuseMLGRUStepPattern = FusionPattern<linalg::GenericOp, fuseMLGRUStep>;
+using MergeMLGRUScansPattern = FusionPattern<MLGRUScanOp, mergeMLGRUScans>;
+} // namespace
+
+void mfc::tern::populateFuseMLGRUPatterns(RewritePatternSet &patterns) {
+  patterns.add<FuseMLGRUScanLoopPattern, FuseMLGRUWhileLoopPattern, FuseMLGRUStepPattern,
+               MergeMLGRUScansPattern>(patterns.getContext());
+}
+
+namespace {
+struct FuseMLGRU : public mfc::tern::impl::TernFuseMLGRUBase<FuseMLGRU> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    // Loops and steps in program order (a loop after its body), then merges of the scans
+    // of consecutive unrolled steps.
+    RemarkListener listener("not fused into tern.mlgru_scan: ", remarks, [](Operation *op) {
+      if (auto scan = dyn_cast<MLGRUScanOp>(op))
+        scan.emitRemark() << describe(scan, fusedForm(scan));
+    });
+    RewritePatternSet fusions(&getContext());
+    fusions.add<FuseMLGRUScanLoopPattern, FuseMLGRUWhileLoopPattern, FuseMLGRUStepPattern>(
+        &getContext());
+    walkAndApplyPatterns(getOperation(), std::move(fusions), &listener);
+    RewritePatternSet merges(&getContext());
+    merges.add<MergeMLGRUScansPattern>(&getContext());
+    walkAndApplyPatterns(getOperation(), std::move(merges));
   }
 };
 } // namespace

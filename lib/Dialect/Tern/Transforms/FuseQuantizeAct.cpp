@@ -4,11 +4,13 @@
 //
 //===----------------------------------------------------------------------===//
 #include "mfc/Dialect/Tern/Passes.h"
+#include "mfc/Dialect/Tern/Transforms.h"
 
 #include "ElementExpr.h"
 #include "Utils.h"
 
 #include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Transforms/WalkPatternRewriteDriver.h"
 
 namespace mfc::tern {
 #define GEN_PASS_DEF_TERNFUSEQUANTIZEACT
@@ -98,61 +100,78 @@ FailureOr<QuantizeChain> matchScaledInput(const ElementExpr *m, unsigned rank,
   return QuantizeChain{x->tensor, s->tensor, eps};
 }
 
+} // namespace
+
+FailureOr<QuantizeActOp> mfc::tern::fuseQuantizeAct(RewriterBase &rewriter,
+                                                   linalg::GenericOp root) {
+  if (root->getNumResults() != 1)
+    return failure();
+  Value result = root->getResult(0);
+  auto type = dyn_cast<RankedTensorType>(result.getType());
+  if (!type || !type.getElementType().isF32())
+    return failure();
+  ElementExprBuilder builder;
+  const ElementExpr *tree = builder.build(result);
+  const ElementExpr *scaled = tree ? matchInt8ClampOfRound(tree) : nullptr;
+  if (!scaled)
+    return failure(); // not a candidate
+  std::string why;
+  FailureOr<QuantizeChain> chain = matchScaledInput(scaled, type.getRank(), builder, why);
+  SmallVector<Value> replaced;
+  if (succeeded(chain) && chain->scale)
+    replaced.push_back(chain->scale);
+  if (succeeded(chain) && escapingValue(chainOf(result, {chain->input}), result, replaced))
+    why = "an intermediate value of the chain has a user outside it";
+  if (!why.empty())
+    return rewriter.notifyMatchFailure(root, why);
+  Value x = chain->input, s = chain->scale;
+  auto xType = cast<RankedTensorType>(x.getType());
+  SmallVector<int64_t> tokenShape(xType.getShape());
+  tokenShape.back() = 1;
+  // Before the scale's producer (or the root): x is available there and every user of s
+  // comes later.
+  rewriter.setInsertionPoint(s ? s.getDefiningOp() : root.getOperation());
+  Location loc = root.getLoc();
+  auto quant = QuantizeActOp::create(
+      rewriter, loc, RankedTensorType::get(xType.getShape(), rewriter.getI8Type()),
+      RankedTensorType::get(tokenShape, rewriter.getF32Type()), x,
+      rewriter.getF32FloatAttr(chain->eps));
+  rewriter.setInsertionPoint(root);
+  Value values = mapElements(rewriter, loc, quant.getQuantized(), rewriter.getF32Type(),
+                             [](OpBuilder &nb, Location l, Value q) -> Value {
+                               return arith::SIToFPOp::create(nb, l, nb.getF32Type(), q);
+                             },
+                             /*sizedLike=*/x);
+  auto castTo = [&](Value v, Type t) -> Value {
+    return v.getType() == t ? v : tensor::CastOp::create(rewriter, loc, t, v).getResult();
+  };
+  rewriter.replaceAllUsesWith(result, castTo(values, result.getType()));
+  if (s) {
+    rewriter.setInsertionPointAfter(quant);
+    rewriter.replaceAllUsesWith(s, castTo(quant.getScale(), s.getType()));
+  }
+  replaced.push_back(result);
+  eraseDeadProducers(rewriter, replaced);
+  return quant;
+}
+
+void mfc::tern::populateFuseQuantizeActPatterns(RewritePatternSet &patterns) {
+  patterns.add<FusionPattern<linalg::GenericOp, fuseQuantizeAct>>(patterns.getContext());
+}
+
+namespace {
 struct FuseQuantizeAct : public mfc::tern::impl::TernFuseQuantizeActBase<FuseQuantizeAct> {
   using Base::Base;
 
   void runOnOperation() override {
-    forEachF32Result(getOperation(), [&](linalg::GenericOp root, Value result) { fuse(root, result); });
-  }
-
-  void fuse(linalg::GenericOp root, Value result) {
-    auto type = cast<RankedTensorType>(result.getType());
-    ElementExprBuilder builder;
-    const ElementExpr *tree = builder.build(result);
-    const ElementExpr *scaled = tree ? matchInt8ClampOfRound(tree) : nullptr;
-    if (!scaled)
-      return; // not a candidate
-    std::string why;
-    FailureOr<QuantizeChain> chain = matchScaledInput(scaled, type.getRank(), builder, why);
-    SmallVector<Value> replaced;
-    if (succeeded(chain) && chain->scale)
-      replaced.push_back(chain->scale);
-    if (succeeded(chain) && escapingValue(chainOf(result, {chain->input}), result, replaced))
-      why = "an intermediate value of the chain has a user outside it";
-    if (!why.empty()) {
-      if (remarks)
-        root.emitRemark() << "not fused into tern.quantize_act: " << why;
-      return;
-    }
-    Value x = chain->input, s = chain->scale;
-    auto xType = cast<RankedTensorType>(x.getType());
-    SmallVector<int64_t> tokenShape(xType.getShape());
-    tokenShape.back() = 1;
-    // Before the scale's producer (or the root): x is available there and every user of s
-    // comes later.
-    OpBuilder b(s ? s.getDefiningOp() : root.getOperation());
-    Location loc = root.getLoc();
-    auto quant = QuantizeActOp::create(
-        b, loc, RankedTensorType::get(xType.getShape(), b.getI8Type()),
-        RankedTensorType::get(tokenShape, b.getF32Type()), x, b.getF32FloatAttr(chain->eps));
-    b.setInsertionPoint(root);
-    Value values = mapElements(b, loc, quant.getQuantized(), b.getF32Type(),
-                               [](OpBuilder &nb, Location l, Value q) -> Value {
-                                 return arith::SIToFPOp::create(nb, l, nb.getF32Type(), q);
-                               },
-                               /*sizedLike=*/x);
-    auto castTo = [&](Value v, Type t) -> Value {
-      return v.getType() == t ? v : tensor::CastOp::create(b, loc, t, v).getResult();
-    };
-    result.replaceAllUsesWith(castTo(values, result.getType()));
-    if (s) {
-      b.setInsertionPointAfter(quant);
-      s.replaceAllUsesWith(castTo(quant.getScale(), s.getType()));
-    }
-    if (remarks)
-      quant.emitRemark() << "fused into tern.quantize_act (eps = " << chain->eps << ")";
-    replaced.push_back(result);
-    eraseDeadProducers(replaced);
+    RemarkListener listener("not fused into tern.quantize_act: ", remarks, [](Operation *op) {
+      if (auto quant = dyn_cast<QuantizeActOp>(op))
+        quant.emitRemark() << "fused into tern.quantize_act (eps = "
+                           << double(quant.getEps().convertToFloat()) << ")";
+    });
+    RewritePatternSet patterns(&getContext());
+    populateFuseQuantizeActPatterns(patterns);
+    walkAndApplyPatterns(getOperation(), std::move(patterns), &listener);
   }
 };
 } // namespace

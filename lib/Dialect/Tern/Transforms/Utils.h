@@ -5,7 +5,9 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/PatternMatch.h"
 
+#include <functional>
 #include <optional>
 
 namespace mfc::tern {
@@ -99,6 +101,40 @@ inline Value mapElements(OpBuilder &b, Location loc, Value input, mlir::Type ele
                  std::nullopt,
                  [&](OpBuilder &nb, Location l, ValueRange args) { return body(nb, l, args[0]); });
 }
+
+/// Reports a fusion pass's work as remarks when enabled: each match failure as
+/// "<prefix><reason>" (the fusions call notifyMatchFailure), and each op the rewriter
+/// inserts to `onInserted` (which remarks on the fused ops it cares about).
+struct RemarkListener : public mlir::RewriterBase::Listener {
+  RemarkListener(std::string prefix, bool enabled,
+                 std::function<void(mlir::Operation *)> onInserted = nullptr)
+      : prefix(std::move(prefix)), enabled(enabled), onInserted(std::move(onInserted)) {}
+  void notifyMatchFailure(mlir::Location loc,
+                          llvm::function_ref<void(mlir::Diagnostic &)> reason) override {
+    if (!enabled)
+      return;
+    mlir::Diagnostic diag(loc, mlir::DiagnosticSeverity::Remark);
+    reason(diag);
+    mlir::emitRemark(loc) << prefix << diag.str();
+  }
+  void notifyOperationInserted(mlir::Operation *op, mlir::OpBuilder::InsertPoint) override {
+    if (enabled && onInserted)
+      onInserted(op);
+  }
+  std::string prefix;
+  bool enabled;
+  std::function<void(mlir::Operation *)> onInserted;
+};
+
+/// A pattern applying `fuse(rewriter, op)`, one of the fusion functions of
+/// mfc/Dialect/Tern/Transforms.h.
+template <typename OpT, auto fuse>
+struct FusionPattern : mlir::OpRewritePattern<OpT> {
+  using mlir::OpRewritePattern<OpT>::OpRewritePattern;
+  mlir::LogicalResult matchAndRewrite(OpT op, mlir::PatternRewriter &rewriter) const override {
+    return fuse(rewriter, op);
+  }
+};
 
 /// `x`, of a static shape, as `type` (same element count, same row-major order):
 /// collapse_shape and expand_shape, folded where they meet.
