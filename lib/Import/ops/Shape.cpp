@@ -536,12 +536,15 @@ Results convertExpand(GraphImporter &im, const Node &node) {
   OpBuilder &b = im.builder;
   Value x = node.input(0);
   auto type = cast<RankedTensorType>(x.getType());
-  FailureOr<SmallVector<int64_t>> shape = constantInput(im, node, 1, "shape");
+  // The shape may be computed at run time (from a symbolic dim): a run-time target only
+  // sizes dims that x broadcasts (static 1s); a dynamic dim of x is taken to match it, as
+  // for element-wise broadcasting.
+  FailureOr<SmallVector<OpFoldResult>> shape = indexInput(im, node, 1, "shape");
   if (failed(shape))
     return failure();
   // Broadcast x against a tensor of the requested shape (a 1 there keeps x's dim).
   int64_t rank = std::max<int64_t>(type.getRank(), shape->size());
-  SmallVector<int64_t> target(rank, 1);
+  SmallVector<OpFoldResult> target(rank, b.getIndexAttr(1));
   for (size_t i = 0; i < shape->size(); ++i)
     target[rank - shape->size() + i] = (*shape)[i];
   SmallVector<int64_t> outShape;
@@ -550,15 +553,19 @@ Results convertExpand(GraphImporter &im, const Node &node) {
   for (int64_t d = 0; d < rank; ++d) {
     int64_t xd = d - (rank - type.getRank());
     int64_t xs = xd >= 0 ? type.getDimSize(xd) : 1;
-    int64_t t = target[d];
-    if (xs != 1 && t != 1 && !ShapedType::isDynamic(xs) && xs != t)
-      return im.error(node, "cannot expand dimension ") << xs << " to " << t;
-    int64_t out = t != 1 ? t : xs;
+    std::optional<int64_t> t = getConstantIntValue(target[d]);
+    if (t && xs != 1 && *t != 1 && !ShapedType::isDynamic(xs) && xs != *t)
+      return im.error(node, "cannot expand dimension ") << xs << " to " << *t;
+    bool broadcasts = xs == 1 && (!t || *t != 1);
+    int64_t out = broadcasts                                          ? (t ? *t : ShapedType::kDynamic)
+                  : ShapedType::isDynamic(xs) && t && *t != 1 ? *t
+                                                              : xs;
     outShape.push_back(out);
     if (ShapedType::isDynamic(out))
-      dynDims.push_back(tensor::DimOp::create(b, node.loc, x, xd));
+      dynDims.push_back(broadcasts ? cast<Value>(target[d])
+                                   : tensor::DimOp::create(b, node.loc, x, xd).getResult());
     if (xd >= 0)
-      exprs.push_back(xs == 1 && out != 1 ? b.getAffineConstantExpr(0) : b.getAffineDimExpr(d));
+      exprs.push_back(broadcasts ? b.getAffineConstantExpr(0) : b.getAffineDimExpr(d));
   }
   Value init = im.emptyTensor(node.loc, outShape, type.getElementType(), dynDims);
   SmallVector<AffineMap> maps{AffineMap::get(rank, 0, exprs, b.getContext()),
