@@ -17,9 +17,12 @@ def TernDetectTernaryMatmul : Pass<"tern-detect-ternary-matmul", "mlir::func::Fu
     constant, or computed from constants by linalg ops, which are evaluated once at
     compile time in the model's float32 arithmetic: DequantizeLinear of an int8 {-1,0,1}
     tensor (QDQ), or BitNet's absmean chain `clip(round(W / mean|W|), -1, 1) * mean|W|`
-    with its reductions. `W[n, k]` (Gemm transB) works too. The weight is read once and
-    packed straight into a 2-bit `dense_resource` blob; it is never re-quantized (absmean
-    quantization is not idempotent).
+    with its reductions, through transposes and reshapes (torch's `F.linear` writes
+    `MatMul(x, Transpose(W))`). `W[n, k]` (Gemm transB) works too. The weight is read once
+    and packed straight into a 2-bit `dense_resource` blob; it is never re-quantized
+    (absmean quantization is not idempotent). Magnitudes within 4 float32 ulps count as
+    one: a folded straight-through estimator `w + (a * T - w)` holds `a * T` only up to
+    rounding.
 
     MatMulInteger by int8 {-1, 0, 1} weights (weight zero point absent or 0) is exact in
     i32: `sum_k (x - zp) T = tern.matmul(x8, T) + (c - zp) * sum_k T`, with `x8 = x` for
@@ -31,6 +34,11 @@ def TernDetectTernaryMatmul : Pass<"tern-detect-ternary-matmul", "mlir::func::Fu
     product runs on int8 activations with exact i32 accumulation:
     ```
       => sitofp(tern.matmul(fptosi(x), pack2(T^t))) * a
+    ```
+    A dequantized activation `q / s` or `q * r` with such q and a factor constant along
+    `k` (per token) moves past the sum, as BitNet's dequantize-before-matmul writes it:
+    ```
+    contraction(q / s, W)  =>  sitofp(tern.matmul(q, pack2(T^t))) * a / s
     ```
 
     Left alone, with a remark under `remarks=true` (`mfc --mfc-remarks`): weights that are

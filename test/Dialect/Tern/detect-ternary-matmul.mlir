@@ -456,3 +456,41 @@ func.func @dequantized_per_element(%q: tensor<2x4xi8>, %s: tensor<2x4xf32>) -> t
   } -> tensor<2x2xf32>
   return %y : tensor<2x2xf32>
 }
+
+// -----
+
+// The same with the dequantization as a product by r = 1/s (r first): q's int8 values
+// take the exact path and the product follows the accumulation.
+// CHECK-LABEL: func.func @dequantized_by_product
+// CHECK-SAME:    (%[[Q:.+]]: tensor<2x4xi8>, %[[R:.+]]: tensor<2x1xf32>)
+// CHECK:         tern.matmul %[[Q]], %{{.+}} : tensor<2x4xi8>, tensor<2x1xi8> -> tensor<2x2xi32>
+// CHECK:         linalg.generic {{.*}} ins(%{{.+}}, %[[R]] : tensor<2x2xf32>, tensor<2x1xf32>)
+// CHECK:           arith.mulf
+// REMARK: remark: rewritten to tern.matmul: 4x2 weight, 5 nonzeros, per-tensor scale, int8 activations (i32 accumulation), dequantized per token after the accumulation
+func.func @dequantized_by_product(%q: tensor<2x4xi8>, %r: tensor<2x1xf32>) -> tensor<2x2xf32> {
+  %w = arith.constant dense<[[0.5, 0.0], [-0.5, 0.0], [0.0, 0.5], [0.5, -0.5]]> : tensor<4x2xf32>
+  %e4 = tensor.empty() : tensor<2x4xf32>
+  %qf = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]}
+      ins(%q : tensor<2x4xi8>) outs(%e4 : tensor<2x4xf32>) {
+  ^bb0(%a: i8, %o: f32):
+    %f = arith.sitofp %a : i8 to f32
+    linalg.yield %f : f32
+  } -> tensor<2x4xf32>
+  %x = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, 0)>, affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]}
+      ins(%r, %qf : tensor<2x1xf32>, tensor<2x4xf32>) outs(%e4 : tensor<2x4xf32>) {
+  ^bb0(%a: f32, %b: f32, %o: f32):
+    %d = arith.mulf %a, %b : f32
+    linalg.yield %d : f32
+  } -> tensor<2x4xf32>
+  %e = tensor.empty() : tensor<2x2xf32>
+  %zero = arith.constant 0.0 : f32
+  %init = linalg.fill ins(%zero : f32) outs(%e : tensor<2x2xf32>) -> tensor<2x2xf32>
+  %y = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d2)>, affine_map<(d0, d1, d2) -> (d2, d1)>, affine_map<(d0, d1, d2) -> (d0, d1)>], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %w : tensor<2x4xf32>, tensor<4x2xf32>) outs(%init : tensor<2x2xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  } -> tensor<2x2xf32>
+  return %y : tensor<2x2xf32>
+}
