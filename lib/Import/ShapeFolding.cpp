@@ -14,6 +14,8 @@
 #include "Importer.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/Matchers.h"
 
 using namespace mlir;
 using namespace mfc::onnx_import;
@@ -251,8 +253,36 @@ private:
     return out;
   }
 
+  /// The elements of a 1-D shape vector built element by element (Shape of a tensor
+  /// with symbolic dims): the constant ones, nullopt for the others.
+  std::optional<SmallVector<std::optional<int64_t>>> partialVector(Value v) {
+    auto fromElements = v ? v.getDefiningOp<tensor::FromElementsOp>() : nullptr;
+    if (!fromElements || fromElements.getType().getRank() != 1)
+      return std::nullopt;
+    SmallVector<std::optional<int64_t>> elements;
+    for (Value e : fromElements.getElements()) {
+      APInt c;
+      elements.push_back(matchPattern(e, m_ConstantInt(&c)) ? std::optional(c.getSExtValue())
+                                                            : std::nullopt);
+    }
+    return elements;
+  }
+
   std::optional<IntTensor> gather() {
-    std::optional<IntTensor> data = input(0), indices = input(1);
+    std::optional<IntTensor> indices = input(1);
+    // Gather(Shape(x), i) of a static dim i of an otherwise symbolic x.
+    if (std::optional<SmallVector<std::optional<int64_t>>> partial = partialVector(node.input(0));
+        partial && indices && !input(0)) {
+      int64_t n = partial->size();
+      IntTensor out{indices->shape, {}, node.inputType(0)};
+      for (int64_t idx : indices->values) {
+        if (idx < -n || idx >= n || !(*partial)[idx < 0 ? idx + n : idx])
+          return std::nullopt;
+        out.values.push_back(*(*partial)[idx < 0 ? idx + n : idx]);
+      }
+      return out;
+    }
+    std::optional<IntTensor> data = input(0);
     if (!data || !indices || data->rank() == 0)
       return std::nullopt;
     int64_t rank = data->rank(), axis = node.getInt("axis", 0);

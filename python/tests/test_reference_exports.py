@@ -115,3 +115,24 @@ def test_tern_ir_is_fused_layers(name):
     layers = 2
     assert ops == {"tern.bitlinear": 6 * layers + 1, "tern.mlgru_scan": layers,
                    "tern.glu": layers}, ops
+
+
+def test_symbolic_batch_decode(libraries):
+    """The TorchScript decode step with a symbolic batch dim (`dynamic_axes`): its shape
+    subgraphs (Range, run-time scatter indices) stay in the graph. It compiles, matches
+    PyTorch at batch 2, and every projection is still a tern.bitlinear."""
+    folder = DATA / "decode_dynbatch.data" / "test_data_set_0"
+    inputs, golden = {}, {}
+    for path in sorted(folder.glob("*.pb")):
+        t = onnx.TensorProto()
+        t.ParseFromString(path.read_bytes())
+        (inputs if path.name.startswith("input") else golden)[t.name] = numpy_helper.to_array(t)
+    model = libraries("torchscript_decode_dynbatch")
+    outputs = dict(zip([p.name for p in model.outputs], model(**inputs)))
+    for name, value in golden.items():
+        assert_close_up_to_rounding_flips(outputs[name], value)
+    proc = subprocess.run([str(compiled.build_dir() / "bin" / "mfc"),
+                           str(DATA / "torchscript_decode_dynbatch.onnx"), "--emit=tern", "-o", "-"],
+                          capture_output=True, text=True, check=True)
+    ops = collections.Counter(re.findall(r"\btern\.[a-z_]+\b", proc.stdout))
+    assert ops["tern.bitlinear"] == 13 and ops["tern.glu"] == 2 and "tern.matmul" not in ops, ops

@@ -10,6 +10,8 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Arith/Utils/Utils.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Utils/ReshapeOpsUtils.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
@@ -179,9 +181,11 @@ Results convertShape(GraphImporter &im, const Node &node) {
   start = std::clamp<int64_t>(start < 0 ? start + rank : start, 0, rank);
   end = std::clamp<int64_t>(end < 0 ? end + rank : end, 0, rank);
   SmallVector<Value> dims;
+  // Static dims fold to constants: a Gather of one of them folds at import (ShapeFolding)
+  // even where other dims are symbolic.
   for (int64_t d = start; d < end; ++d) {
-    Value dim = tensor::DimOp::create(b, node.loc, x, d);
-    dims.push_back(arith::IndexCastOp::create(b, node.loc, b.getI64Type(), dim));
+    Value dim = b.createOrFold<tensor::DimOp>(node.loc, x, d);
+    dims.push_back(b.createOrFold<arith::IndexCastOp>(node.loc, b.getI64Type(), dim));
   }
   auto type = RankedTensorType::get({std::max<int64_t>(end - start, 0)}, b.getI64Type());
   return single(tensor::FromElementsOp::create(b, node.loc, type, dims), onnx::TensorProto::INT64);
@@ -684,6 +688,78 @@ Value rowOf(GraphImporter &im, Location loc, Value x, int64_t i) {
   return tensor::ExtractSliceOp::create(b, loc, rowType, x, offsets, sizes, strides);
 }
 
+/// `x` with its leading `count` dims collapsed into one.
+Value collapseLeading(OpBuilder &b, Location loc, Value x, int64_t count) {
+  auto type = cast<RankedTensorType>(x.getType());
+  SmallVector<ReassociationIndices> groups;
+  ReassociationIndices first;
+  for (int64_t d = 0; d < std::max<int64_t>(count, 1); ++d)
+    first.push_back(d);
+  groups.push_back(first);
+  for (int64_t d = std::max<int64_t>(count, 1); d < type.getRank(); ++d)
+    groups.push_back({d});
+  if (count == 0) // no leading dims: a unit one
+    return tensor::ExpandShapeOp::create(
+        b, loc, RankedTensorType::get([&] {
+          SmallVector<int64_t> shape{1};
+          llvm::append_range(shape, type.getShape());
+          return shape;
+        }(), type.getElementType()), x, groups);
+  if (count == 1)
+    return x;
+  return tensor::CollapseShapeOp::create(b, loc, x, groups);
+}
+
+/// ScatterND with indices computed at run time (torch's index_put with a symbolic batch):
+/// a loop over the index tuples, each writing its slice of `updates` into the result.
+Results scatterNDAtRunTime(GraphImporter &im, const Node &node) {
+  OpBuilder &b = im.builder;
+  Location loc = node.loc;
+  Value data = node.input(0), indices = node.input(1), updates = node.input(2);
+  auto dataType = cast<RankedTensorType>(data.getType());
+  auto indexType = cast<RankedTensorType>(indices.getType());
+  int64_t q = indexType.getShape().back(), batchDims = indexType.getRank() - 1;
+  // indices as [n, q], updates as [n, data.shape[q:]...]
+  Value tuples = collapseLeading(b, loc, indices, batchDims);
+  Value rows = collapseLeading(b, loc, updates, batchDims);
+  if (cast<RankedTensorType>(rows.getType()).getRank() != dataType.getRank() - q + 1)
+    return im.error(node, "updates do not match the indexed slices of ") << dataType;
+  Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+  Value one = arith::ConstantIndexOp::create(b, loc, 1);
+  Value count = tensor::DimOp::create(b, loc, tuples, 0);
+  auto loop = scf::ForOp::create(
+      b, loc, zero, count, one, ValueRange{data},
+      [&](OpBuilder &lb, Location l, Value i, ValueRange carried) {
+        Value out = carried[0];
+        int64_t rank = dataType.getRank();
+        SmallVector<OpFoldResult> offsets(rank, lb.getIndexAttr(0)), strides(rank, lb.getIndexAttr(1));
+        SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(lb, l, out);
+        for (int64_t d = 0; d < q; ++d) {
+          Value raw = tensor::ExtractOp::create(
+              lb, l, tuples, ValueRange{i, arith::ConstantIndexOp::create(lb, l, d)});
+          Value idx = arith::IndexCastOp::create(lb, l, lb.getIndexType(), raw);
+          Value dim = tensor::DimOp::create(lb, l, out, d);
+          Value negative = arith::CmpIOp::create(lb, l, arith::CmpIPredicate::slt, idx,
+                                                 arith::ConstantIndexOp::create(lb, l, 0));
+          offsets[d] = arith::SelectOp::create(lb, l, negative, arith::AddIOp::create(lb, l, idx, dim),
+                                               idx).getResult();
+          sizes[d] = lb.getIndexAttr(1);
+        }
+        // Row i of the updates, without its leading dim.
+        auto rowsType = cast<RankedTensorType>(rows.getType());
+        SmallVector<OpFoldResult> rowOffsets(rowsType.getRank(), lb.getIndexAttr(0)),
+            rowStrides(rowsType.getRank(), lb.getIndexAttr(1));
+        SmallVector<OpFoldResult> rowSizes = tensor::getMixedSizes(lb, l, rows);
+        rowOffsets[0] = i;
+        rowSizes[0] = lb.getIndexAttr(1);
+        auto rowType = RankedTensorType::get(rowsType.getShape().drop_front(), rowsType.getElementType());
+        Value row = tensor::ExtractSliceOp::create(lb, l, rowType, rows, rowOffsets, rowSizes, rowStrides);
+        Value next = tensor::InsertSliceOp::create(lb, l, row, out, offsets, sizes, strides);
+        scf::YieldOp::create(lb, l, next);
+      });
+  return single(loop.getResult(0), node.inputType(0));
+}
+
 /// ScatterND with constant indices: one insert_slice per index tuple, in order (exporters
 /// write a step's result into a zero tensor at a fixed position this way).
 Results convertScatterND(GraphImporter &im, const Node &node) {
@@ -692,12 +768,12 @@ Results convertScatterND(GraphImporter &im, const Node &node) {
   Value data = node.input(0), updates = node.input(2);
   auto dataType = cast<RankedTensorType>(data.getType());
   auto indexType = cast<RankedTensorType>(node.input(1).getType());
-  FailureOr<SmallVector<int64_t>> indices = constantInput(im, node, 1, "indices");
-  if (failed(indices))
-    return failure();
   if (indexType.getRank() < 1 || indexType.isDynamicDim(indexType.getRank() - 1) ||
       indexType.getDimSize(indexType.getRank() - 1) > dataType.getRank())
     return im.error(node, "indices of type ") << indexType << " do not index " << dataType;
+  std::optional<SmallVector<int64_t>> indices = im.constantInts(node.input(1));
+  if (!indices)
+    return scatterNDAtRunTime(im, node);
   int64_t q = indexType.getDimSize(indexType.getRank() - 1);
   int64_t tuples = q ? indices->size() / q : 0;
   // Updates as [tuples, data.shape[q:]...].
@@ -779,9 +855,59 @@ Results convertScatterElements(GraphImporter &im, const Node &node) {
   }
   return single(out, node.inputType(0));
 }
+/// Range(start, limit, delta) of scalars (integer or float): n = max(ceil((limit - start) / delta), 0)
+/// elements start + i * delta (constant ones fold at import; here they come from symbolic
+/// dims, as torch writes arange(batch)).
+Results convertRange(GraphImporter &im, const Node &node) {
+  OpBuilder &b = im.builder;
+  Location loc = node.loc;
+  Value start = node.input(0), limit = node.input(1), delta = node.input(2);
+  for (Value v : {start, limit, delta})
+    if (cast<RankedTensorType>(v.getType()).getRank() != 0)
+      return im.error(node, "start, limit and delta must be scalars");
+  Type elem = getElementTypeOrSelf(start);
+  bool isFloat = isa<FloatType>(elem);
+  auto scalarOf = [&](Value v) -> Value {
+    Value x = tensor::ExtractOp::create(b, loc, v, ValueRange{});
+    return isFloat ? x : arith::IndexCastOp::create(b, loc, b.getIndexType(), x).getResult();
+  };
+  Value s = scalarOf(start), l = scalarOf(limit), d = scalarOf(delta);
+  Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+  Value steps;
+  if (isFloat) { // ceil((limit - start) / delta), as numpy.arange counts
+    Value q = arith::DivFOp::create(b, loc, arith::SubFOp::create(b, loc, l, s), d);
+    Value n = arith::FPToSIOp::create(b, loc, b.getI64Type(), math::CeilOp::create(b, loc, q));
+    steps = arith::IndexCastOp::create(b, loc, b.getIndexType(), n);
+  } else {
+    steps = arith::CeilDivSIOp::create(b, loc, arith::SubIOp::create(b, loc, l, s), d);
+  }
+  Value count = arith::MaxSIOp::create(b, loc, steps, zero);
+  Value init = im.emptyTensor(loc, {ShapedType::kDynamic}, elem, {count});
+  AffineMap id = b.getMultiDimIdentityMap(1);
+  Value result = linalg::GenericOp::create(
+                     b, loc, init.getType(), ValueRange{}, init, SmallVector<AffineMap>{id},
+                     SmallVector<utils::IteratorType>{utils::IteratorType::parallel},
+                     [&](OpBuilder &nb, Location l2, ValueRange) {
+                       Value i = linalg::IndexOp::create(nb, l2, 0);
+                       Value v;
+                       if (isFloat) {
+                         Value fi = arith::SIToFPOp::create(
+                             nb, l2, elem, arith::IndexCastOp::create(nb, l2, nb.getI64Type(), i));
+                         v = arith::AddFOp::create(nb, l2, s, arith::MulFOp::create(nb, l2, fi, d));
+                       } else {
+                         v = arith::IndexCastOp::create(
+                             nb, l2, elem,
+                             arith::AddIOp::create(nb, l2, s, arith::MulIOp::create(nb, l2, i, d)));
+                       }
+                       linalg::YieldOp::create(nb, l2, v);
+                     })
+                     .getResult(0);
+  return single(result, node.inputType(0));
+}
 } // namespace
 
 void mfc::onnx_import::registerShapeOps(ConverterTable &table) {
+  table["Range"] = {convertRange, 11, kLatestOpset};
   table["ScatterND"] = {convertScatterND, 13, kLatestOpset};
   table["ScatterElements"] = {convertScatterElements, 13, kLatestOpset};
   table["Constant"] = {convertConstant, 13, kLatestOpset};

@@ -579,6 +579,8 @@ def main():
                       f"greedy={a.get('greedy_equal')}  | disable_all: {d.get('max_abs_diff', d.get('error'))} "
                       f"greedy={d.get('greedy_equal')}")
 
+    results["dynamic_batch"] = export_dynamic_batch(decode, dec_in, out)
+
     with open(os.path.join(out, "results.json"), "w") as f:
         json.dump(results, f, indent=1)
         f.write("\n")
@@ -589,6 +591,37 @@ def main():
     for fl in failures:
         print("[failure]", fl)
     print("[done] wrote", out)
+
+
+def export_dynamic_batch(decode, dec_in, out):
+    """The decode step with a symbolic batch dim (TorchScript exporter, `dynamic_axes`):
+    shape subgraphs that depend on the batch stay in the graph (Range, run-time scatter
+    indices). Golden: batch 2, the decode golden's row next to a fresh state."""
+    import onnx
+    import torch
+
+    names_in, names_out = ["input_ids", "h_prev_0", "h_prev_1"], ["logits", "h_0", "h_1"]
+    path = os.path.join(out, "torchscript_decode_dynbatch.onnx")
+    ids = torch.cat([dec_in[0], torch.tensor([[65]])])
+    states = [torch.cat([h, torch.zeros_like(h)]) for h in dec_in[1:]]
+    with torch.no_grad():
+        golden = [t.clone() for t in decode(ids, *[h.clone() for h in states])]
+        torch.onnx.export(decode, (ids, *[h.clone() for h in states]), path, dynamo=False,
+                          opset_version=17, input_names=names_in, output_names=names_out,
+                          dynamic_axes={n: {0: "batch"} for n in names_in + names_out})
+    onnx.checker.check_model(path)
+    data = os.path.join(out, "decode_dynbatch.data", "test_data_set_0")
+    os.makedirs(data, exist_ok=True)
+    feeds = {"input_ids": ids.numpy(), "h_prev_0": states[0].numpy(), "h_prev_1": states[1].numpy()}
+    for i, n in enumerate(names_in):
+        write_pb(os.path.join(data, f"input_{i}.pb"), feeds[n], n)
+    for i, (n, t) in enumerate(zip(names_out, golden)):
+        write_pb(os.path.join(data, f"output_{i}.pb"), t.numpy(), n)
+    import onnxruntime as ort
+    ort_out = ort_session(path, ort.GraphOptimizationLevel.ORT_ENABLE_ALL).run(names_out, feeds)
+    diff = max(float(np.abs(a - b.numpy()).max()) for a, b in zip(ort_out, golden))
+    print(f"[dynbatch] {os.path.basename(path)}: ORT vs PyTorch max abs diff {diff:.3g}")
+    return {"file": os.path.basename(path), "batch": 2, "ort_vs_torch_max_abs_diff": diff}
 
 
 if __name__ == "__main__":

@@ -16,7 +16,9 @@
 #include "ConstantEval.h"
 #include "ElementExpr.h"
 
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/PatternMatch.h"
+#include "mlir/IR/TypeUtilities.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 namespace mfc::tern {
@@ -37,9 +39,12 @@ Value elementwiseResult(linalg::GenericOp op) {
   return op->getResult(0);
 }
 
-/// `e` is a whole tensor of `type` read at the root's own index.
+/// `e` is a whole tensor of `type` (up to which dims are known statically) read at the
+/// root's own index.
 bool isWholeTensorOf(const ElementExpr *e, Type type) {
-  return e->tensor && e->map && e->map.isIdentity() && e->tensor.getType() == type;
+  return e->tensor && e->map && e->map.isIdentity() &&
+         getElementTypeOrSelf(e->tensor.getType()) == getElementTypeOrSelf(type) &&
+         succeeded(verifyCompatibleShape(e->tensor.getType(), type));
 }
 
 /// x + (y - x) => y and x + 0 => x: the root's value is one of its operands' tensors.
@@ -71,6 +76,8 @@ struct DropNoOpAddition : OpRewritePattern<linalg::GenericOp> {
         });
     if (!replacement)
       return rewriter.notifyMatchFailure(op, "not x + (y - x) or x + 0");
+    if (replacement.getType() != type)
+      replacement = tensor::CastOp::create(rewriter, op.getLoc(), type, replacement);
     rewriter.replaceOp(op, replacement);
     return success();
   }
