@@ -10,6 +10,7 @@
 //     and float4 results, types mfc does not import;
 //   - QuantizeLinear (21, 23) and DequantizeLinear (21, 23): `block_size` (blocked
 //     quantization), `output_dtype`, `precision`;
+//   - Range (27): `stash_type`, the precision of the computation;
 // all other revisions only add element types. Rather than re-implementing ONNX type
 // inference for every op, the adapter rewrites each node into its opset-17 spelling
 // (the same computation) and shape inference runs against the opset-17 schemas. The
@@ -19,9 +20,8 @@
 #include "Importer.h"
 
 #include "llvm/ADT/StringMap.h"
-#include "llvm/ADT/StringSet.h"
 
-#include <onnx/defs/schema.h>
+#include <cstring>
 
 using namespace mlir;
 using namespace mfc::onnx_import;
@@ -150,6 +150,16 @@ private:
                                                 << node.output_size() << " outputs";
         eraseAttr(node, "num_outputs");
         unevenSplitSizes(node);
+      }
+      return success();
+    }
+    if (op == "Range") {
+      // Range-27: the precision of the computation; mfc computes in the element type,
+      // which for the types it supports (integers, float32) is what stash_type 1 asks.
+      if (onnx::AttributeProto *stash = findAttr(node, "stash_type")) {
+        if (stash->i() != onnx::TensorProto::FLOAT)
+          return error(node, "stash_type ") << stash->i() << " is not supported";
+        eraseAttr(node, "stash_type");
       }
       return success();
     }
