@@ -296,17 +296,3 @@ void mfc::tern::eraseDeadProducers(RewriterBase &rewriter, ArrayRef<Value> value
     rewriter.eraseOp(op);
   }
 }
-
-void mfc::tern::forEachF32Result(Operation *root,
-                                 function_ref<void(linalg::GenericOp, Value)> fuse) {
-  SmallVector<linalg::GenericOp> generics;
-  root->walk([&](linalg::GenericOp op) { generics.push_back(op); });
-  for (linalg::GenericOp op : generics) {
-    if (op->getNumResults() != 1)
-      continue;
-    Value result = op->getResult(0);
-    auto type = dyn_cast<RankedTensorType>(result.getType());
-    if (type && type.getRank() > 0 && type.getElementType().isF32())
-      fuse(op, result);
-  }
-}

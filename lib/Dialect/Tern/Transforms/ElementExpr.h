@@ -91,12 +91,6 @@ bool isPerFeatureMap(mlir::AffineMap map, unsigned rank);
 /// The constant a reduction generic producing `tensor` starts from (its linalg.fill).
 std::optional<double> reductionInit(mlir::Value tensor);
 
-/// Calls `fuse(generic, result)` on each single-result linalg.generic under `root` whose
-/// result is a float32 tensor, in program order: fusing a chain there erases only generics
-/// before the chain's root, which were visited already.
-void forEachF32Result(mlir::Operation *root,
-                      llvm::function_ref<void(mlir::linalg::GenericOp, mlir::Value)> fuse);
-
 /// Erases the producers of `values` that are left without users, transitively.
 void eraseDeadProducers(mlir::RewriterBase &rewriter, llvm::ArrayRef<mlir::Value> values);
 
