@@ -169,8 +169,25 @@ FailureOr<RankedTensorType> GraphImporter::tensorType(const onnx::TypeProto &typ
 // Constants and initializers
 //===----------------------------------------------------------------------===//
 
+/// The values of an integer dense_resource blob (initializers of 1 KiB and more).
+static std::optional<SmallVector<int64_t>> resourceInts(DenseResourceElementsAttr attr) {
+  Type elem = attr.getType().getElementType();
+  auto widen = [](auto values) -> std::optional<SmallVector<int64_t>> {
+    if (!values)
+      return std::nullopt;
+    return SmallVector<int64_t>(values->begin(), values->end());
+  };
+  if (elem.isInteger(64))
+    return widen(cast<DenseI64ResourceElementsAttr>(attr).tryGetAsArrayRef());
+  if (elem.isInteger(32))
+    return widen(cast<DenseI32ResourceElementsAttr>(attr).tryGetAsArrayRef());
+  return std::nullopt;
+}
+
 std::optional<SmallVector<int64_t>> GraphImporter::constantInts(Value value) {
   auto cst = value ? value.getDefiningOp<arith::ConstantOp>() : nullptr;
+  if (auto resource = cst ? dyn_cast<DenseResourceElementsAttr>(cst.getValue()) : nullptr)
+    return resourceInts(resource);
   auto dense = cst ? dyn_cast<DenseIntElementsAttr>(cst.getValue()) : nullptr;
   if (!dense)
     return std::nullopt;

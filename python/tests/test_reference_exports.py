@@ -117,22 +117,32 @@ def test_tern_ir_is_fused_layers(name):
                    "tern.glu": layers}, ops
 
 
-def test_symbolic_batch_decode(libraries):
-    """The TorchScript decode step with a symbolic batch dim (`dynamic_axes`): its shape
-    subgraphs (Range, run-time scatter indices) stay in the graph. It compiles, matches
-    PyTorch at batch 2, and every projection is still a tern.bitlinear."""
-    folder = DATA / "decode_dynbatch.data" / "test_data_set_0"
+# Batch 2: a symbolic batch (TorchScript, `dynamic_axes`: Range and run-time scatter
+# indices stay in the graph; its recurrence is not fused yet, the projections are), and a
+# static one (dynamo: the scatter indices are a 1 KiB initializer blob).
+BATCH2 = {
+    "torchscript_decode_dynbatch": ("decode_dynbatch.data", {"tern.bitlinear": 13, "tern.glu": 2}),
+    "dynamo_decode_b2": ("decode_b2.data",
+                         {"tern.bitlinear": 13, "tern.glu": 2, "tern.mlgru_scan": 2}),
+}
+
+
+@pytest.mark.parametrize("name", BATCH2)
+def test_batch_of_two_decode(name, libraries):
+    data, expected_ops = BATCH2[name]
     inputs, golden = {}, {}
-    for path in sorted(folder.glob("*.pb")):
+    for path in sorted((DATA / data / "test_data_set_0").glob("*.pb")):
         t = onnx.TensorProto()
         t.ParseFromString(path.read_bytes())
         (inputs if path.name.startswith("input") else golden)[t.name] = numpy_helper.to_array(t)
-    model = libraries("torchscript_decode_dynbatch")
+    model = libraries(name)
     outputs = dict(zip([p.name for p in model.outputs], model(**inputs)))
-    for name, value in golden.items():
-        assert_close_up_to_rounding_flips(outputs[name], value)
-    proc = subprocess.run([str(compiled.build_dir() / "bin" / "mfc"),
-                           str(DATA / "torchscript_decode_dynbatch.onnx"), "--emit=tern", "-o", "-"],
-                          capture_output=True, text=True, check=True)
+    session = onnxruntime_session(str(DATA / f"{name}.onnx"))
+    reference = dict(zip([o.name for o in session.get_outputs()], session.run(None, inputs)))
+    for out_name, value in golden.items():
+        assert_close_up_to_rounding_flips(outputs[out_name], reference[out_name])
+        assert_close_up_to_rounding_flips(outputs[out_name], value)
+    proc = subprocess.run([str(compiled.build_dir() / "bin" / "mfc"), str(DATA / f"{name}.onnx"),
+                           "--emit=tern", "-o", "-"], capture_output=True, text=True, check=True)
     ops = collections.Counter(re.findall(r"\btern\.[a-z_]+\b", proc.stdout))
-    assert ops["tern.bitlinear"] == 13 and ops["tern.glu"] == 2 and "tern.matmul" not in ops, ops
+    assert ops == expected_ops, ops

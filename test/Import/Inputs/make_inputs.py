@@ -6,6 +6,8 @@
   external_missing.onnx  weight in external_missing.bin, which is not checked in
   external_short.onnx    8192-float weight whose external_short.bin holds 16 bytes
   large_initializer.onnx initializer with a 2^41 dimension (and no data)
+  blob_indices.onnx      ScatterElements whose 128 int64 indices (1 KiB, raw data) import
+                         as a dense_resource blob, as the dynamo exporter writes them
 
 Run from this directory: ../../../.venv/bin/python make_inputs.py
 """
@@ -51,7 +53,18 @@ def large_initializer():
                  check=False)
 
 
+def blob_indices():
+    idx = np.concatenate([np.zeros(64), np.full(64, 2)]).astype(np.int64).reshape(1, 1, 2, 64)
+    return model(
+        [helper.make_node("ScatterElements", ["z", "idx", "u"], ["o"], axis=2, name="scatter")],
+        [helper.make_tensor_value_info("z", TensorProto.FLOAT, [1, 1, 3, 64]),
+         helper.make_tensor_value_info("u", TensorProto.FLOAT, [1, 1, 2, 64])],
+        [helper.make_tensor_value_info("o", TensorProto.FLOAT, [1, 1, 3, 64])],
+        [numpy_helper.from_array(idx, "idx")])
+
+
 onnx.save(named_nodes(), "named_nodes.onnx")
+onnx.save(blob_indices(), "blob_indices.onnx")
 onnx.save(large_initializer(), "large_initializer.onnx")
 external("external_data", 4)
 external("external_missing", 4)
