@@ -612,10 +612,34 @@ Results convertGather(GraphImporter &im, const Node &node) {
     SmallVector<int64_t> shape(dataType.getShape());
     shape.erase(shape.begin() + *axis);
     auto resultType = RankedTensorType::get(shape, dataType.getElementType());
-    Value slice = tensor::ExtractSliceOp::create(
-        b, loc, resultType, data, offsets, sizes,
-        SmallVector<OpFoldResult>(dataType.getRank(), b.getIndexAttr(1)));
-    return single(slice, node.inputType(0));
+    SmallVector<OpFoldResult> strides(dataType.getRank(), b.getIndexAttr(1));
+    // A rank-reducing slice whose result type fits more than one dropped unit dim (data
+    // [1, 2, 1, 64] sliced on axis 2 to [1, 2, 64]) is ambiguous, and upstream folding of
+    // its offsets then picks the wrong one: slice keeping the axis, then collapse it.
+    bool ambiguous = llvm::count_if(llvm::enumerate(dataType.getShape()), [&](auto d) {
+                       return int64_t(d.index()) != *axis && d.value() == 1;
+                     }) > 0;
+    if (!ambiguous)
+      return single(tensor::ExtractSliceOp::create(b, loc, resultType, data, offsets, sizes, strides),
+                    node.inputType(0));
+    Value slice = tensor::ExtractSliceOp::create(b, loc, data, offsets, sizes, strides);
+    SmallVector<ReassociationIndices> groups;
+    for (int64_t d = 0; d < dataType.getRank(); ++d) {
+      if (d == *axis && !groups.empty()) {
+        groups.back().push_back(d); // merged into the dim before it
+        continue;
+      }
+      if (d == *axis + 1 && *axis == 0) {
+        groups.push_back({0, d}); // axis 0: merged into the dim after it
+        continue;
+      }
+      if (d != *axis)
+        groups.push_back({d});
+    }
+    if (dataType.getRank() == 1)
+      groups.clear();
+    return single(tensor::CollapseShapeOp::create(b, loc, resultType, slice, groups),
+                  node.inputType(0));
   }
   // out[d[:axis], i..., d[axis+1:]] = data[d[:axis], indices[i...], d[axis+1:]]
   int64_t r = indexType.getRank(), rank = dataType.getRank() - 1 + r;

@@ -581,6 +581,7 @@ def main():
 
     results["dynamic_batch"] = export_dynamic_batch(decode, dec_in, out)
     results["batch2"] = export_batch2(decode, dec_in, out)
+    results["two_heads"] = export_two_heads(dec_in, pre_in, out)
 
     with open(os.path.join(out, "results.json"), "w") as f:
         json.dump(results, f, indent=1)
@@ -653,6 +654,48 @@ def export_batch2(decode, dec_in, out):
     diff = max(float(np.abs(a - b.numpy()).max()) for a, b in zip(ort_out, golden))
     print(f"[batch2] {os.path.basename(path)}: ORT vs PyTorch max abs diff {diff:.3g}")
     return {"file": os.path.basename(path), "batch": 2, "ort_vs_torch_max_abs_diff": diff}
+
+
+def export_two_heads(dec_in, pre_in, out):
+    """The same model with num_heads=2 (state [1, 2, 32] per layer; the recurrence is
+    element-wise, so the outputs equal the one-head model's), TorchScript decode step and
+    prefill: the heads make the exporter's reshapes and transposes move a real dim."""
+    import onnx
+    import onnxruntime as ort
+    import torch
+
+    global NUM_HEADS
+    saved, NUM_HEADS = NUM_HEADS, 2
+    try:
+        model = build_model()
+    finally:
+        NUM_HEADS = saved
+    decode, prefill = make_wrappers(model)
+    state_shape = tuple(model.model.layers[0].attn.init_state(1)[-1].shape)
+    states = [h.reshape(state_shape) for h in dec_in[1:]]
+    report = {"state_shape": list(state_shape)}
+    for kind, module, args, names_in, names_out in (
+            ("decode", decode, (dec_in[0], *states), ["input_ids", "h_prev_0", "h_prev_1"],
+             ["logits", "h_0", "h_1"]),
+            ("prefill", prefill, pre_in, ["input_ids"], ["logits", "h_0", "h_1"])):
+        path = os.path.join(out, f"torchscript_{kind}_2heads.onnx")
+        with torch.no_grad():
+            golden = [t.clone() for t in module(*[a.clone() for a in args])]
+            torch.onnx.export(module, tuple(a.clone() for a in args), path, dynamo=False,
+                              opset_version=17, input_names=names_in, output_names=names_out)
+        onnx.checker.check_model(path)
+        data = os.path.join(out, f"{kind}_2heads.data", "test_data_set_0")
+        os.makedirs(data, exist_ok=True)
+        feeds = {n: a.numpy() for n, a in zip(names_in, args)}
+        for i, n in enumerate(names_in):
+            write_pb(os.path.join(data, f"input_{i}.pb"), feeds[n], n)
+        for i, (n, t) in enumerate(zip(names_out, golden)):
+            write_pb(os.path.join(data, f"output_{i}.pb"), t.numpy(), n)
+        ort_out = ort_session(path, ort.GraphOptimizationLevel.ORT_ENABLE_ALL).run(names_out, feeds)
+        diff = max(float(np.abs(a - b.numpy()).max()) for a, b in zip(ort_out, golden))
+        print(f"[2heads] {os.path.basename(path)}: ORT vs PyTorch max abs diff {diff:.3g}")
+        report[kind] = {"file": os.path.basename(path), "ort_vs_torch_max_abs_diff": diff}
+    return report
 
 
 if __name__ == "__main__":
