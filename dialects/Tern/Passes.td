@@ -83,13 +83,14 @@ def TernNormalizeLayout : Pass<"tern-normalize-layout", "mlir::func::FuncOp"> {
     tensor.reshape(x)                                      => reshape(x)
     extract_slice(x) taking all of x                       => reshape(x)
     insert_slice(x into d) overwriting all of d            => reshape(x)
-    extract_slice(expand_shape(x)), unit dims inserted     => reshape(extract_slice(x))
+    extract_slice(expand_shape(x)), unit dims inserted or split dims taken whole
+                                                           => reshape(extract_slice(x))
+    extract_slice(transpose(x))                            => reshape(transpose(extract_slice(x)))
     ```
     where reshape is tensor.collapse_shape / tensor.expand_shape, composed and folded by
     their canonicalization (identity linalg.generics, as ONNX Expand to the same shape
-    imports, fold too). Torch's exporters move the unit head and time dims of a decode
-    step or of one unrolled step this way; afterwards the recurrence reads the gates
-    directly.
+    imports, fold too). Torch's exporters move the head and time dims of a decode step or
+    of one unrolled step this way; afterwards the recurrence reads the gates directly.
   }];
   let dependentDialects = ["mlir::tensor::TensorDialect", "mlir::linalg::LinalgDialect"];
 }
@@ -164,6 +165,8 @@ def TernFuseMLGRU : Pass<"tern-fuse-mlgru", "mlir::func::FuncOp"> {
       => _, h_t = tern.mlgru_scan(i[:, t:t+1], f_pre[:, t:t+1], h_{t-1})
     h = f * h_prev + c, all [batch, 1, hidden]            (a step keeping the time dim)
       => _, h' = tern.mlgru_scan(i, f_pre, collapse(h_prev)); h = expand(h')
+    the same on one reshape of [batch, 1, hidden] values   (e.g. [batch, heads, head_dim])
+      => the scan on the gates, h_prev and h reshaped
     scan(x[:, a:a+m], h) -> h', then scan(x[:, a+m:a+m+n], h')
       => one scan over x[:, a:a+m+n]; the first one's results are slices of its hidden
     x[t] of time-major [seq, batch, hidden] inputs (ONNX Scan's default axis, a Gather)

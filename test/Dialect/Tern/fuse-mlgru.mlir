@@ -599,3 +599,56 @@ func.func @decode_step_keeping_time_dim(%i: tensor<2x1x8xf32>, %fp: tensor<2x1x8
   } -> tensor<2x1x8xf32>
   return %hn : tensor<2x1x8xf32>
 }
+
+// -----
+
+#id3 = affine_map<(d0, d1, d2) -> (d0, d1, d2)>
+
+// A decode step on [batch, heads, head_dim] views of [batch, 1, hidden] gates (torch's
+// two-head state): the scan runs on the gates, the state goes in and out reshaped.
+// CHECK-LABEL: func.func @decode_step_two_heads
+// CHECK-SAME: (%[[I:.+]]: tensor<1x1x8xf32>, %[[FP:.+]]: tensor<1x1x8xf32>, %[[H:.+]]: tensor<1x2x4xf32>)
+// CHECK: %[[H2:.+]] = tensor.collapse_shape %[[H]] {{\[\[}}0], [1, 2]] : tensor<1x2x4xf32> into tensor<1x8xf32>
+// CHECK: %{{.+}}, %[[LAST:.+]] = tern.mlgru_scan %[[I]], %[[FP]], %[[H2]] : (tensor<1x1x8xf32>, tensor<1x1x8xf32>, tensor<1x8xf32>) -> (tensor<1x1x8xf32>, tensor<1x8xf32>)
+// CHECK: %[[OUT:.+]] = tensor.expand_shape %[[LAST]] {{\[\[}}0], [1, 2]] output_shape [1, 2, 4] : tensor<1x8xf32> into tensor<1x2x4xf32>
+// CHECK: return %[[OUT]]
+// REMARK: remark: fused the decode step into tern.mlgru_scan (no lower bound)
+func.func @decode_step_two_heads(%i: tensor<1x1x8xf32>, %fp: tensor<1x1x8xf32>, %h: tensor<1x2x4xf32>) -> tensor<1x2x4xf32> {
+  %e3 = tensor.empty() : tensor<1x1x8xf32>
+  %f = linalg.generic {indexing_maps = [#id3, #id3], iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%fp : tensor<1x1x8xf32>) outs(%e3 : tensor<1x1x8xf32>) {
+  ^bb0(%p: f32, %o: f32):
+    %one = arith.constant 1.0 : f32
+    %sn = arith.negf %p : f32
+    %se = math.exp %sn : f32
+    %sd = arith.addf %one, %se : f32
+    %s = arith.divf %one, %sd : f32
+    linalg.yield %s : f32
+  } -> tensor<1x1x8xf32>
+  %c = linalg.generic {indexing_maps = [#id3, #id3, #id3], iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%i, %f : tensor<1x1x8xf32>, tensor<1x1x8xf32>) outs(%e3 : tensor<1x1x8xf32>) {
+  ^bb0(%x: f32, %gv: f32, %o: f32):
+    %one = arith.constant 1.0 : f32
+    %sxn = arith.negf %x : f32
+    %sxe = math.exp %sxn : f32
+    %sxd = arith.addf %one, %sxe : f32
+    %sx = arith.divf %one, %sxd : f32
+    %silu = arith.mulf %x, %sx : f32
+    %keep = arith.subf %one, %gv : f32
+    %r = arith.mulf %silu, %keep : f32
+    linalg.yield %r : f32
+  } -> tensor<1x1x8xf32>
+  %fh = tensor.expand_shape %f [[0], [1], [2, 3]] output_shape [1, 1, 2, 4] : tensor<1x1x8xf32> into tensor<1x1x2x4xf32>
+  %fv = tensor.collapse_shape %fh [[0], [1, 2], [3]] : tensor<1x1x2x4xf32> into tensor<1x2x4xf32>
+  %ch = tensor.expand_shape %c [[0], [1], [2, 3]] output_shape [1, 1, 2, 4] : tensor<1x1x8xf32> into tensor<1x1x2x4xf32>
+  %cv = tensor.collapse_shape %ch [[0], [1, 2], [3]] : tensor<1x1x2x4xf32> into tensor<1x2x4xf32>
+  %e = tensor.empty() : tensor<1x2x4xf32>
+  %hn = linalg.generic {indexing_maps = [#id3, #id3, #id3, #id3], iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%fv, %h, %cv : tensor<1x2x4xf32>, tensor<1x2x4xf32>, tensor<1x2x4xf32>) outs(%e : tensor<1x2x4xf32>) {
+  ^bb0(%fa: f32, %ha: f32, %ca: f32, %o: f32):
+    %d = arith.mulf %fa, %ha : f32
+    %r = arith.addf %d, %ca : f32
+    linalg.yield %r : f32
+  } -> tensor<1x2x4xf32>
+  return %hn : tensor<1x2x4xf32>
+}

@@ -263,6 +263,14 @@ StepInput unitStepInput(Value value) {
   return {value, OpFoldResult()};
 }
 
+/// A step computed on a reshape of [batch, 1, hidden] values (torch's [batch, heads,
+/// head_dim] states): the gates (or step t of them) seen through collapse/expand shapes.
+StepInput reshapedStepInput(Value value) {
+  while (isa_and_nonnull<tensor::CollapseShapeOp, tensor::ExpandShapeOp>(value.getDefiningOp()))
+    value = value.getDefiningOp()->getOperand(0);
+  return unitStepInput(value);
+}
+
 /// x[:, offset : offset + length, :] as a [batch, length, hidden] tensor (x itself when
 /// that is all of it).
 Value sequenceSlice(OpBuilder &b, Location loc, Value x, OpFoldResult offset, int64_t length) {
@@ -520,14 +528,20 @@ public:
     };
     std::optional<StepMatch> match =
         matchStep(root, squeezedStepInput, why, bareAllowed(squeezedStepInput));
-    // Or the step keeps the time dim: f, c, h_prev and h all [batch, 1, hidden].
-    bool keepsTimeDim = false;
+    // Or the step keeps the time dim, f, c, h_prev and h all [batch, 1, hidden], or runs on
+    // one reshape of such values ([batch, heads, head_dim]): the state goes in and out
+    // reshaped.
+    bool reshapesState = false;
     auto resultType = cast<RankedTensorType>(result.getType());
-    if (!match && resultType.hasStaticShape() && resultType.getRank() == 3 &&
-        resultType.getDimSize(1) == 1) {
-      match = matchStep(root, unitStepInput, why, bareAllowed(unitStepInput));
-      keepsTimeDim = match && match->step.state->tensor.getType() == resultType;
-      if (!keepsTimeDim)
+    if (!match && resultType.hasStaticShape()) {
+      match = matchStep(root, reshapedStepInput, why, bareAllowed(reshapedStepInput));
+      reshapesState = match && match->step.state->tensor.getType() == resultType &&
+                      cast<RankedTensorType>(match->gates.candidate.getType()).hasStaticShape();
+      if (reshapesState) {
+        auto gates = cast<RankedTensorType>(match->gates.candidate.getType());
+        reshapesState = gates.getDimSize(0) * gates.getDimSize(2) == resultType.getNumElements();
+      }
+      if (!reshapesState)
         match.reset();
     }
     if (!match) {
@@ -548,14 +562,16 @@ public:
       forget = sequenceSlice(b, loc, forget, match->offset, 1);
     }
     Value state = match->step.state->tensor;
-    if (keepsTimeDim)
+    if (reshapesState) {
+      auto seqType = cast<RankedTensorType>(gates.candidate.getType());
       state = reshapeStatic(b, loc, state,
-                            RankedTensorType::get({resultType.getDimSize(0), resultType.getDimSize(2)},
+                            RankedTensorType::get({seqType.getDimSize(0), seqType.getDimSize(2)},
                                                   resultType.getElementType()));
+    }
     auto scan = create(b, loc, candidate, forget, lowerBound(b, loc, gates), state, gates.ungated);
     replace(b, result,
-            keepsTimeDim ? reshapeStatic(b, loc, scan.getFinalState(), resultType)
-                         : scan.getFinalState());
+            reshapesState ? reshapeStatic(b, loc, scan.getFinalState(), resultType)
+                          : scan.getFinalState());
     eraseDeadProducers(rewriter, {result});
     return scan;
   }

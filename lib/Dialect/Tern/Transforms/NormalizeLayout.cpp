@@ -8,7 +8,9 @@
 //   tensor.reshape(x)                                        => reshape(x)
 //   extract_slice(x) of all of x (unit dims dropped)         => reshape(x)
 //   insert_slice(x into d) covering all of d                 => reshape(x)
-//   extract_slice(expand_shape(x)) (unit dims inserted)      => expand_shape(extract_slice(x))
+//   extract_slice(expand_shape(x)) (unit dims inserted, or split dims taken whole)
+//                                                            => expand_shape(extract_slice(x))
+//   extract_slice(transpose(x))                              => transpose(extract_slice(x))
 // where reshape is collapse_shape/expand_shape, which upstream canonicalization composes
 // and folds away when shapes meet (with the identity linalg.generics of Expand).
 //
@@ -143,13 +145,25 @@ struct ExtractSliceOfUnitExpand : OpRewritePattern<tensor::ExtractSliceOp> {
     SmallVector<OpFoldResult> offsets, sizes, strides;
     SmallVector<OpFoldResult> allOffsets = op.getMixedOffsets(), allSizes = op.getMixedSizes(),
                               allStrides = op.getMixedStrides();
-    for (const ReassociationIndices &group : expand.getReassociationIndices()) {
-      // One dim of the group may be the source dim; the others must be unit dims.
+    ArrayRef<int64_t> sourceShape = expand.getSrcType().getShape();
+    for (auto [g, group] : llvm::enumerate(expand.getReassociationIndices())) {
+      // A group taken whole (a dim split into heads x head_dim, say) takes the source dim
+      // whole; otherwise one dim of the group is the source dim and the others unit dims.
+      bool whole = llvm::all_of(group, [&](int64_t d) {
+        return isZeroInteger(allOffsets[d]) && getConstantIntValue(allSizes[d]) == expanded[d] &&
+               isOneInteger(allStrides[d]);
+      });
+      if (whole) {
+        offsets.push_back(rewriter.getIndexAttr(0));
+        sizes.push_back(rewriter.getIndexAttr(sourceShape[g]));
+        strides.push_back(rewriter.getIndexAttr(1));
+        continue;
+      }
       std::optional<int64_t> kept;
       for (int64_t d : group) {
         if (expanded[d] != 1) {
           if (kept)
-            return rewriter.notifyMatchFailure(op, "the expansion splits a dim");
+            return rewriter.notifyMatchFailure(op, "a slice of part of a split dim");
           kept = d;
         } else if (!isZeroInteger(allOffsets[d])) {
           return rewriter.notifyMatchFailure(op, "a unit dim is sliced at an offset");
@@ -169,12 +183,46 @@ struct ExtractSliceOfUnitExpand : OpRewritePattern<tensor::ExtractSliceOp> {
   }
 };
 
+/// extract_slice(transpose(x)) => transpose(extract_slice(x)): the slice moves to the
+/// transposed tensor's source (a step t of [B, H, T, D] is a step of [B, T, H, D]), where a
+/// one-step slice usually leaves a transpose of unit dims, that is a reshape.
+struct ExtractSliceOfTranspose : OpRewritePattern<tensor::ExtractSliceOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(tensor::ExtractSliceOp op, PatternRewriter &rewriter) const override {
+    auto transpose = op.getSource().getDefiningOp<linalg::TransposeOp>();
+    if (!transpose || !op.getType().hasStaticShape() || !isStatic(transpose.getInput()) ||
+        !op.hasUnitStride())
+      return rewriter.notifyMatchFailure(op, "not a static unit-stride slice of a transpose");
+    ArrayRef<int64_t> perm = transpose.getPermutation();
+    int64_t rank = perm.size();
+    SmallVector<OpFoldResult> offsets(rank), sizes(rank), strides(rank, rewriter.getIndexAttr(1));
+    SmallVector<int64_t> slicedShape(rank), transposedShape(rank);
+    for (int64_t d = 0; d < rank; ++d) {
+      std::optional<int64_t> size = getConstantIntValue(op.getMixedSizes()[d]);
+      if (!size)
+        return rewriter.notifyMatchFailure(op, "dynamic slice size");
+      offsets[perm[d]] = op.getMixedOffsets()[d];
+      sizes[perm[d]] = rewriter.getIndexAttr(*size);
+      slicedShape[perm[d]] = *size;
+      transposedShape[d] = *size;
+    }
+    Location loc = op.getLoc();
+    Value slice = tensor::ExtractSliceOp::create(rewriter, loc, transpose.getInput(), offsets,
+                                                 sizes, strides);
+    Value init = tensor::EmptyOp::create(rewriter, loc, transposedShape,
+                                         op.getType().getElementType());
+    Value moved = linalg::TransposeOp::create(rewriter, loc, slice, init, perm)->getResult(0);
+    rewriter.replaceOp(op, reshapeStatic(rewriter, loc, moved, op.getType()));
+    return success();
+  }
+};
+
 struct NormalizeLayout : public mfc::tern::impl::TernNormalizeLayoutBase<NormalizeLayout> {
   void runOnOperation() override {
     MLIRContext *ctx = &getContext();
     RewritePatternSet patterns(ctx);
     patterns.add<TransposeAsReshape, StaticReshape, FullExtractSlice, CoveringInsertSlice,
-                 ExtractSliceOfUnitExpand>(ctx);
+                 ExtractSliceOfUnitExpand, ExtractSliceOfTranspose>(ctx);
     tensor::CollapseShapeOp::getCanonicalizationPatterns(patterns, ctx);
     tensor::ExpandShapeOp::getCanonicalizationPatterns(patterns, ctx);
     linalg::GenericOp::getCanonicalizationPatterns(patterns, ctx);
