@@ -494,9 +494,96 @@ private:
 };
 } // namespace
 
+/// Shape vectors with some elements known (Concat of a symbolic batch and constants,
+/// torch's view shapes): small int64 tensors of rank <= 1 built element by element as
+/// tensor.from_elements, so that a Reshape reads the constant elements as static dims.
+class PartialFolder {
+public:
+  PartialFolder(GraphImporter &im, const Node &node) : im(im), node(node) {}
+
+  std::optional<SmallVector<OnnxValue>> fold() {
+    std::optional<std::pair<SmallVector<Value>, int64_t>> result = evaluate();
+    if (!result)
+      return std::nullopt;
+    auto [elements, rank] = *result;
+    auto type = RankedTensorType::get(rank ? SmallVector<int64_t>{int64_t(elements.size())}
+                                           : SmallVector<int64_t>{},
+                                      im.builder.getI64Type());
+    Value v = tensor::FromElementsOp::create(im.builder, node.loc, type, elements);
+    return SmallVector<OnnxValue>{{v, onnx::TensorProto::INT64}};
+  }
+
+private:
+  /// The i64 elements of a small int64 tensor of rank <= 1 known element by element.
+  std::optional<SmallVector<Value>> elements(size_t i) {
+    Value v = node.input(i);
+    if (!v || node.inputType(i) != onnx::TensorProto::INT64)
+      return std::nullopt;
+    auto type = cast<RankedTensorType>(v.getType());
+    if (type.getRank() > 1 || !type.hasStaticShape() || type.getNumElements() > 16)
+      return std::nullopt;
+    if (auto fromElements = v.getDefiningOp<tensor::FromElementsOp>())
+      return SmallVector<Value>(fromElements.getElements());
+    std::optional<SmallVector<int64_t>> values = im.constantInts(v);
+    if (!values)
+      return std::nullopt;
+    SmallVector<Value> result;
+    for (int64_t x : *values)
+      result.push_back(arith::ConstantOp::create(im.builder, node.loc, im.builder.getI64IntegerAttr(x)));
+    return result;
+  }
+
+  int64_t rankOf(size_t i) { return cast<RankedTensorType>(node.input(i).getType()).getRank(); }
+
+  std::optional<std::pair<SmallVector<Value>, int64_t>> evaluate() {
+    StringRef op = node.opType();
+    if (op == "Identity") {
+      if (auto e = elements(0))
+        return std::make_pair(*e, rankOf(0));
+      return std::nullopt;
+    }
+    if (op == "Concat") {
+      SmallVector<Value> all;
+      for (size_t i = 0; i < node.inputs.size(); ++i) {
+        std::optional<SmallVector<Value>> e = elements(i);
+        if (!e || rankOf(i) != 1)
+          return std::nullopt;
+        all.append(*e);
+      }
+      return std::make_pair(all, int64_t(1));
+    }
+    if (op == "Unsqueeze" || op == "Squeeze") {
+      std::optional<SmallVector<Value>> e = elements(0);
+      if (!e || e->size() != 1)
+        return std::nullopt;
+      return std::make_pair(*e, int64_t(op == "Unsqueeze" ? 1 : 0));
+    }
+    if (op == "Gather") {
+      std::optional<SmallVector<Value>> data = elements(0);
+      std::optional<SmallVector<int64_t>> idx = im.constantInts(node.input(1));
+      if (!data || rankOf(0) != 1 || !idx || node.getInt("axis", 0) != 0)
+        return std::nullopt;
+      int64_t n = data->size();
+      SmallVector<Value> picked;
+      for (int64_t i : *idx) {
+        if (i < -n || i >= n)
+          return std::nullopt;
+        picked.push_back((*data)[i < 0 ? i + n : i]);
+      }
+      return std::make_pair(picked, rankOf(1) ? int64_t(1) : int64_t(0));
+    }
+    return std::nullopt;
+  }
+
+  GraphImporter &im;
+  const Node &node;
+};
+
 std::optional<SmallVector<OnnxValue>>
 mfc::onnx_import::foldIntegerNode(GraphImporter &im, const Node &node) {
   if (node.numOutputs() != 1)
     return std::nullopt;
-  return Folder(im, node).fold();
+  if (std::optional<SmallVector<OnnxValue>> folded = Folder(im, node).fold())
+    return folded;
+  return PartialFolder(im, node).fold();
 }

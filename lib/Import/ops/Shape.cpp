@@ -130,6 +130,12 @@ FailureOr<SmallVector<Value>> shapeValues(GraphImporter &im, const Node &node, V
       dims.push_back(arith::ConstantIndexOp::create(b, node.loc, d));
     return dims;
   }
+  // Built element by element (a partly known shape): the constant elements stay constants.
+  if (auto fromElements = shape.getDefiningOp<tensor::FromElementsOp>()) {
+    for (Value v : fromElements.getElements())
+      dims.push_back(b.createOrFold<arith::IndexCastOp>(node.loc, b.getIndexType(), v));
+    return dims;
+  }
   for (int64_t i = 0; i < type.getDimSize(0); ++i) {
     Value idx = arith::ConstantIndexOp::create(b, node.loc, i);
     Value v = tensor::ExtractOp::create(b, node.loc, shape, idx);
