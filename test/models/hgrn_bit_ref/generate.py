@@ -595,75 +595,68 @@ def main():
     print("[done] wrote", out)
 
 
+DECODE_NAMES = (["input_ids", "h_prev_0", "h_prev_1"], ["logits", "h_0", "h_1"])
+PREFILL_NAMES = (["input_ids"], ["logits", "h_0", "h_1"])
+
+
+def export_with_golden(module, args, names, out, file, data, **export_args):
+    """Exports `module` on `args` to `file`, writes PyTorch's outputs as the test data set
+    `data`, and reports onnxruntime's difference to them."""
+    import onnx
+    import onnxruntime as ort
+    import torch
+
+    names_in, names_out = names
+    path = os.path.join(out, file)
+    with torch.no_grad():
+        golden = [t.clone() for t in module(*[a.clone() for a in args])]
+        torch.onnx.export(module, tuple(a.clone() for a in args), path, input_names=names_in,
+                          output_names=names_out, **export_args)
+    onnx.checker.check_model(path)
+    folder = os.path.join(out, data, "test_data_set_0")
+    os.makedirs(folder, exist_ok=True)
+    feeds = {n: a.numpy() for n, a in zip(names_in, args)}
+    for i, n in enumerate(names_in):
+        write_pb(os.path.join(folder, f"input_{i}.pb"), feeds[n], n)
+    for i, (n, t) in enumerate(zip(names_out, golden)):
+        write_pb(os.path.join(folder, f"output_{i}.pb"), t.numpy(), n)
+    ort_out = ort_session(path, ort.GraphOptimizationLevel.ORT_ENABLE_ALL).run(names_out, feeds)
+    diff = max(float(np.abs(a - b.numpy()).max()) for a, b in zip(ort_out, golden))
+    print(f"[extra] {file}: ORT vs PyTorch max abs diff {diff:.3g}")
+    return {"file": file, "ort_vs_torch_max_abs_diff": diff}
+
+
+def batch2_inputs(dec_in):
+    """Batch 2: the decode golden's row next to token 65 from a fresh state."""
+    import torch
+
+    ids = torch.cat([dec_in[0], torch.tensor([[65]])])
+    return (ids, *[torch.cat([h, torch.zeros_like(h)]) for h in dec_in[1:]])
+
+
 def export_dynamic_batch(decode, dec_in, out):
     """The decode step with a symbolic batch dim (TorchScript exporter, `dynamic_axes`):
     shape subgraphs that depend on the batch stay in the graph (Range, run-time scatter
-    indices). Golden: batch 2, the decode golden's row next to a fresh state."""
-    import onnx
-    import torch
-
-    names_in, names_out = ["input_ids", "h_prev_0", "h_prev_1"], ["logits", "h_0", "h_1"]
-    path = os.path.join(out, "torchscript_decode_dynbatch.onnx")
-    ids = torch.cat([dec_in[0], torch.tensor([[65]])])
-    states = [torch.cat([h, torch.zeros_like(h)]) for h in dec_in[1:]]
-    with torch.no_grad():
-        golden = [t.clone() for t in decode(ids, *[h.clone() for h in states])]
-        torch.onnx.export(decode, (ids, *[h.clone() for h in states]), path, dynamo=False,
-                          opset_version=17, input_names=names_in, output_names=names_out,
-                          dynamic_axes={n: {0: "batch"} for n in names_in + names_out})
-    onnx.checker.check_model(path)
-    data = os.path.join(out, "decode_dynbatch.data", "test_data_set_0")
-    os.makedirs(data, exist_ok=True)
-    feeds = {"input_ids": ids.numpy(), "h_prev_0": states[0].numpy(), "h_prev_1": states[1].numpy()}
-    for i, n in enumerate(names_in):
-        write_pb(os.path.join(data, f"input_{i}.pb"), feeds[n], n)
-    for i, (n, t) in enumerate(zip(names_out, golden)):
-        write_pb(os.path.join(data, f"output_{i}.pb"), t.numpy(), n)
-    import onnxruntime as ort
-    ort_out = ort_session(path, ort.GraphOptimizationLevel.ORT_ENABLE_ALL).run(names_out, feeds)
-    diff = max(float(np.abs(a - b.numpy()).max()) for a, b in zip(ort_out, golden))
-    print(f"[dynbatch] {os.path.basename(path)}: ORT vs PyTorch max abs diff {diff:.3g}")
-    return {"file": os.path.basename(path), "batch": 2, "ort_vs_torch_max_abs_diff": diff}
+    indices). Golden at batch 2."""
+    names_in, names_out = DECODE_NAMES
+    return export_with_golden(decode, batch2_inputs(dec_in), DECODE_NAMES, out,
+                              "torchscript_decode_dynbatch.onnx", "decode_dynbatch.data",
+                              dynamo=False, opset_version=17,
+                              dynamic_axes={n: {0: "batch"} for n in names_in + names_out})
 
 
 def export_batch2(decode, dec_in, out):
     """The decode step at a static batch of 2 by the dynamo exporter: its scatter indices
-    are a constant of 1 KiB (stored as an initializer blob). Golden: the decode golden's
-    row next to token 65 from a fresh state."""
-    import onnx
-    import onnxruntime as ort
-    import torch
-
-    names_in, names_out = ["input_ids", "h_prev_0", "h_prev_1"], ["logits", "h_0", "h_1"]
-    path = os.path.join(out, "dynamo_decode_b2.onnx")
-    ids = torch.cat([dec_in[0], torch.tensor([[65]])])
-    states = [torch.cat([h, torch.zeros_like(h)]) for h in dec_in[1:]]
-    with torch.no_grad():
-        golden = [t.clone() for t in decode(ids, *[h.clone() for h in states])]
-        torch.onnx.export(decode, (ids, *[h.clone() for h in states]), path, dynamo=True,
-                          input_names=names_in, output_names=names_out, external_data=False)
-    onnx.checker.check_model(path)
-    data = os.path.join(out, "decode_b2.data", "test_data_set_0")
-    os.makedirs(data, exist_ok=True)
-    feeds = {"input_ids": ids.numpy(), "h_prev_0": states[0].numpy(), "h_prev_1": states[1].numpy()}
-    for i, n in enumerate(names_in):
-        write_pb(os.path.join(data, f"input_{i}.pb"), feeds[n], n)
-    for i, (n, t) in enumerate(zip(names_out, golden)):
-        write_pb(os.path.join(data, f"output_{i}.pb"), t.numpy(), n)
-    ort_out = ort_session(path, ort.GraphOptimizationLevel.ORT_ENABLE_ALL).run(names_out, feeds)
-    diff = max(float(np.abs(a - b.numpy()).max()) for a, b in zip(ort_out, golden))
-    print(f"[batch2] {os.path.basename(path)}: ORT vs PyTorch max abs diff {diff:.3g}")
-    return {"file": os.path.basename(path), "batch": 2, "ort_vs_torch_max_abs_diff": diff}
+    are a constant of 1 KiB (stored as an initializer blob)."""
+    return export_with_golden(decode, batch2_inputs(dec_in), DECODE_NAMES, out,
+                              "dynamo_decode_b2.onnx", "decode_b2.data", dynamo=True,
+                              external_data=False)
 
 
 def export_two_heads(dec_in, pre_in, out):
     """The same model with num_heads=2 (state [1, 2, 32] per layer; the recurrence is
     element-wise, so the outputs equal the one-head model's), TorchScript decode step and
     prefill: the heads make the exporter's reshapes and transposes move a real dim."""
-    import onnx
-    import onnxruntime as ort
-    import torch
-
     global NUM_HEADS
     saved, NUM_HEADS = NUM_HEADS, 2
     try:
@@ -674,27 +667,11 @@ def export_two_heads(dec_in, pre_in, out):
     state_shape = tuple(model.model.layers[0].attn.init_state(1)[-1].shape)
     states = [h.reshape(state_shape) for h in dec_in[1:]]
     report = {"state_shape": list(state_shape)}
-    for kind, module, args, names_in, names_out in (
-            ("decode", decode, (dec_in[0], *states), ["input_ids", "h_prev_0", "h_prev_1"],
-             ["logits", "h_0", "h_1"]),
-            ("prefill", prefill, pre_in, ["input_ids"], ["logits", "h_0", "h_1"])):
-        path = os.path.join(out, f"torchscript_{kind}_2heads.onnx")
-        with torch.no_grad():
-            golden = [t.clone() for t in module(*[a.clone() for a in args])]
-            torch.onnx.export(module, tuple(a.clone() for a in args), path, dynamo=False,
-                              opset_version=17, input_names=names_in, output_names=names_out)
-        onnx.checker.check_model(path)
-        data = os.path.join(out, f"{kind}_2heads.data", "test_data_set_0")
-        os.makedirs(data, exist_ok=True)
-        feeds = {n: a.numpy() for n, a in zip(names_in, args)}
-        for i, n in enumerate(names_in):
-            write_pb(os.path.join(data, f"input_{i}.pb"), feeds[n], n)
-        for i, (n, t) in enumerate(zip(names_out, golden)):
-            write_pb(os.path.join(data, f"output_{i}.pb"), t.numpy(), n)
-        ort_out = ort_session(path, ort.GraphOptimizationLevel.ORT_ENABLE_ALL).run(names_out, feeds)
-        diff = max(float(np.abs(a - b.numpy()).max()) for a, b in zip(ort_out, golden))
-        print(f"[2heads] {os.path.basename(path)}: ORT vs PyTorch max abs diff {diff:.3g}")
-        report[kind] = {"file": os.path.basename(path), "ort_vs_torch_max_abs_diff": diff}
+    for kind, module, args, names in (("decode", decode, (dec_in[0], *states), DECODE_NAMES),
+                                      ("prefill", prefill, pre_in, PREFILL_NAMES)):
+        report[kind] = export_with_golden(module, args, names, out,
+                                          f"torchscript_{kind}_2heads.onnx",
+                                          f"{kind}_2heads.data", dynamo=False, opset_version=17)
     return report
 
 
