@@ -253,35 +253,8 @@ private:
     return out;
   }
 
-  /// The elements of a 1-D shape vector built element by element (Shape of a tensor
-  /// with symbolic dims): the constant ones, nullopt for the others.
-  std::optional<SmallVector<std::optional<int64_t>>> partialVector(Value v) {
-    auto fromElements = v ? v.getDefiningOp<tensor::FromElementsOp>() : nullptr;
-    if (!fromElements || fromElements.getType().getRank() != 1)
-      return std::nullopt;
-    SmallVector<std::optional<int64_t>> elements;
-    for (Value e : fromElements.getElements()) {
-      APInt c;
-      elements.push_back(matchPattern(e, m_ConstantInt(&c)) ? std::optional(c.getSExtValue())
-                                                            : std::nullopt);
-    }
-    return elements;
-  }
-
   std::optional<IntTensor> gather() {
     std::optional<IntTensor> indices = input(1);
-    // Gather(Shape(x), i) of a static dim i of an otherwise symbolic x.
-    if (std::optional<SmallVector<std::optional<int64_t>>> partial = partialVector(node.input(0));
-        partial && indices && !input(0)) {
-      int64_t n = partial->size();
-      IntTensor out{indices->shape, {}, node.inputType(0)};
-      for (int64_t idx : indices->values) {
-        if (idx < -n || idx >= n || !(*partial)[idx < 0 ? idx + n : idx])
-          return std::nullopt;
-        out.values.push_back(*(*partial)[idx < 0 ? idx + n : idx]);
-      }
-      return out;
-    }
     std::optional<IntTensor> data = input(0);
     if (!data || !indices || data->rank() == 0)
       return std::nullopt;
@@ -509,7 +482,19 @@ public:
     auto type = RankedTensorType::get(rank ? SmallVector<int64_t>{int64_t(elements.size())}
                                            : SmallVector<int64_t>{},
                                       im.builder.getI64Type());
-    Value v = tensor::FromElementsOp::create(im.builder, node.loc, type, elements);
+    // All elements known (a static dim of an otherwise symbolic Shape): a constant, which
+    // the converters read as one.
+    SmallVector<APInt> known;
+    for (Value e : elements) {
+      APInt c;
+      if (!matchPattern(e, m_ConstantInt(&c)))
+        break;
+      known.push_back(c.sextOrTrunc(64));
+    }
+    Value v = known.size() == elements.size()
+                  ? arith::ConstantOp::create(im.builder, node.loc,
+                                              DenseElementsAttr::get(type, known)).getResult()
+                  : tensor::FromElementsOp::create(im.builder, node.loc, type, elements).getResult();
     return SmallVector<OnnxValue>{{v, onnx::TensorProto::INT64}};
   }
 
@@ -561,7 +546,7 @@ private:
     if (op == "Gather") {
       std::optional<SmallVector<Value>> data = elements(0);
       std::optional<SmallVector<int64_t>> idx = im.constantInts(node.input(1));
-      if (!data || rankOf(0) != 1 || !idx || node.getInt("axis", 0) != 0)
+      if (!data || rankOf(0) != 1 || !idx || rankOf(1) > 1 || node.getInt("axis", 0) != 0)
         return std::nullopt;
       int64_t n = data->size();
       SmallVector<Value> picked;
