@@ -238,18 +238,6 @@ Value squeezeSource(Value value) {
   return squeezesDim1 ? collapse.getSrc() : nullptr;
 }
 
-/// Outside loops: squeeze(x, 1) of a decode step's [batch, 1, hidden] x, or of the slice
-/// x[:, t:t+1, :] (t a constant) of an unrolled recurrence's [batch, seq, hidden] x.
-StepInput squeezedStepInput(Value value) {
-  Value squeezed = squeezeSource(value);
-  if (!squeezed)
-    return {};
-  if (auto extract = squeezed.getDefiningOp<tensor::ExtractSliceOp>())
-    if (OpFoldResult t = stepOffset(extract); t && getConstantIntValue(t))
-      return {extract.getSource(), t};
-  return {squeezed, OpFoldResult()};
-}
-
 /// A step computed on [batch, 1, hidden] values (the time dim kept, as torch's exporters
 /// leave it): a decode step's gates themselves, or the slice x[:, t:t+1, :] (t a constant)
 /// of an unrolled recurrence's [batch, seq, hidden] x.
@@ -261,6 +249,12 @@ StepInput unitStepInput(Value value) {
     if (OpFoldResult t = stepOffset(extract); t && getConstantIntValue(t))
       return {extract.getSource(), t};
   return {value, OpFoldResult()};
+}
+
+/// Outside loops: squeeze(x, 1) of such an x.
+StepInput squeezedStepInput(Value value) {
+  Value squeezed = squeezeSource(value);
+  return squeezed ? unitStepInput(squeezed) : StepInput{};
 }
 
 /// A step computed on a reshape of [batch, 1, hidden] values (torch's [batch, heads,
