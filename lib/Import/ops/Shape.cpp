@@ -43,6 +43,13 @@ FailureOr<SmallVector<int64_t>> constantInput(GraphImporter &im, const Node &nod
   return *values;
 }
 
+/// An index counted from the end when negative (ONNX's rule): idx < 0 ? idx + size : idx.
+Value wrapNegative(OpBuilder &b, Location loc, Value idx, Value size) {
+  Value negative = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, idx,
+                                         arith::ConstantIndexOp::create(b, loc, 0));
+  return arith::SelectOp::create(b, loc, negative, arith::AddIOp::create(b, loc, idx, size), idx);
+}
+
 /// Input `i`, a 1-D int tensor of static length, as one index per element: constants
 /// where it is constant, values extracted at run time otherwise.
 FailureOr<SmallVector<OpFoldResult>> indexInput(GraphImporter &im, const Node &node, size_t i,
@@ -452,11 +459,7 @@ Results convertSlice(GraphImporter &im, const Node &node) {
         Value cst = arith::ConstantIndexOp::create(b, loc, bounded);
         return bounded < 0 ? b.createOrFold<arith::AddIOp>(loc, dim, cst) : cst;
       }
-      Value runtime = cast<Value>(v);
-      Value isNegative = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, runtime,
-                                               arith::ConstantIndexOp::create(b, loc, 0));
-      return arith::SelectOp::create(b, loc, isNegative,
-                                     arith::AddIOp::create(b, loc, dim, runtime), runtime);
+      return wrapNegative(b, loc, cast<Value>(v), dim);
     };
     auto clamp = [&](Value v, Value lo, Value hi) {
       return b.createOrFold<arith::MinSIOp>(loc, b.createOrFold<arith::MaxSIOp>(loc, v, lo), hi);
@@ -601,11 +604,8 @@ Results convertGather(GraphImporter &im, const Node &node) {
   Value axisSize = tensor::DimOp::create(b, loc, data, *axis);
   // Negative indices count from the end of the axis.
   auto normalize = [&](OpBuilder &nb, Location l, Value index) -> Value {
-    Value idx = arith::IndexCastOp::create(nb, l, nb.getIndexType(), index);
-    Value zero = arith::ConstantIndexOp::create(nb, l, 0);
-    Value negative = arith::CmpIOp::create(nb, l, arith::CmpIPredicate::slt, idx, zero);
-    return arith::SelectOp::create(nb, l, negative, arith::AddIOp::create(nb, l, idx, axisSize),
-                                   idx);
+    return wrapNegative(nb, l, arith::IndexCastOp::create(nb, l, nb.getIndexType(), index),
+                        axisSize);
   };
   if (indexType.getRank() == 0) {
     // One index: the slice data[..., idx, ...] without the axis, which later passes see
@@ -768,11 +768,7 @@ Results scatterNDAtRunTime(GraphImporter &im, const Node &node) {
           Value raw = tensor::ExtractOp::create(
               lb, l, tuples, ValueRange{i, arith::ConstantIndexOp::create(lb, l, d)});
           Value idx = arith::IndexCastOp::create(lb, l, lb.getIndexType(), raw);
-          Value dim = tensor::DimOp::create(lb, l, out, d);
-          Value negative = arith::CmpIOp::create(lb, l, arith::CmpIPredicate::slt, idx,
-                                                 arith::ConstantIndexOp::create(lb, l, 0));
-          offsets[d] = arith::SelectOp::create(lb, l, negative, arith::AddIOp::create(lb, l, idx, dim),
-                                               idx).getResult();
+          offsets[d] = wrapNegative(lb, l, idx, tensor::DimOp::create(lb, l, out, d));
           sizes[d] = lb.getIndexAttr(1);
         }
         // Row i of the updates, without its leading dim.
