@@ -216,31 +216,46 @@ def TernLowerMatmul : Pass<"tern-lower-matmul", "mlir::ModuleOp"> {
   let summary = "Lower tern.matmul to a multiply-free accumulation";
   let description = [{
     ```
-    tern.matmul(x[..., K], codes[N, ceil(K/4)])
-      => linalg.generic over (..., n, k):
+    tern.matmul ins(x[..., K], codes[N, ceil(K/4)]) outs(y[..., N])
+      => linalg.fill 0 into y
+         linalg.generic over (..., n, k) writing y:
            c   = (codes[n, k / 4] >> ((k % 4) << 1)) & 3
            acc = c == 1 ? acc + x[..., k] : (c == 3 ? acc - x[..., k] : acc)
     ```
     The accumulation adds where the weight is +1, subtracts where it is -1 and skips
     zeros: the loop body holds no multiply. int8 activations are sign-extended and
-    accumulated in i32; float activations accumulate in their own type.
+    accumulated in i32; float activations accumulate in their own type. Works on tensors
+    and, after bufferization, on buffers; the codes are read in the op's `layout`
+    (`codes[k / 4, n]` for `columns`). Targets with a micro-kernel (the CPU's
+    `mfc-cpu-lower-to-ukernels`) replace the ops it applies to first.
+  }];
+  let dependentDialects = ["mlir::linalg::LinalgDialect", "mlir::arith::ArithDialect"];
+}
 
-    With `ukernels=true`, int8 products instead call the micro-kernel
-    `mfc_ternary_matmul_i8` (libmfc_kernels.a: SIMD sign-and-add, no multiplies,
-    output rows split across threads) on buffers:
+def TernRepack : Pass<"tern-repack", "mlir::func::FuncOp"> {
+  let summary = "Rewrite packed ternary weights into the layout a target reads";
+  let description = [{
     ```
-      => to_tensor(call @mfc_ternary_matmul_i8(to_buffer(x[M, K]), to_buffer(codes),
-                                               alloc[M, N]))
+    %w = arith.constant dense_resource<w> : tensor<N x ceil(K/4) x i8>
+    tern.matmul ins(%x, %w ...)                  (layout #tern.packed<bits = 2, order = rows>)
+      => %w' = arith.constant dense_resource<w.columns> : tensor<ceil(K/4) x N x i8>
+         tern.matmul ins(%x, %w' ...) {layout = #tern.packed<bits = 2, order = columns>}
     ```
+    The same for `tern.bitlinear`. Both orders hold the same bytes, so a repack is a
+    transpose of the byte matrix: done once at compile time for constant weights (a new
+    blob, shared by every op that read the old one), and by `linalg.transpose` for any
+    other value. Ops already in `order` are left alone. Each target runs it with the
+    order its kernels read (the CPU micro-kernel: `rows`).
   }];
   let options = [
-    Option<"ukernels", "ukernels", "bool", /*default=*/"false",
-           "Call libmfc_kernels' micro-kernel for int8 activations">,
+    Option<"order", "order", "::mfc::tern::PackedOrder", /*default=*/"::mfc::tern::PackedOrder::rows",
+           "The byte order to pack into",
+           [{::llvm::cl::values(
+             clEnumValN(::mfc::tern::PackedOrder::rows, "rows", "one output's codes per row"),
+             clEnumValN(::mfc::tern::PackedOrder::columns, "columns", "one output's codes per column"))}]>,
   ];
-  let dependentDialects = ["mlir::linalg::LinalgDialect", "mlir::arith::ArithDialect",
-                           "mlir::tensor::TensorDialect", "mlir::func::FuncDialect",
-                           "mlir::memref::MemRefDialect",
-                           "mlir::bufferization::BufferizationDialect"];
+  let dependentDialects = ["mlir::arith::ArithDialect", "mlir::linalg::LinalgDialect",
+                           "mlir::tensor::TensorDialect"];
 }
 
 def TernExpandOps : Pass<"tern-expand-ops", "mlir::func::FuncOp"> {

@@ -19,16 +19,16 @@ def Tern_Dialect : Dialect {
     lowers all but `tern.matmul` back to linalg/scf for back ends without their own
     lowering.
 
-    Packed ternary weights are ordinary `tensor<N x ceil(K/4) x i8>` values, normally an
+    Packed ternary weights are ordinary 2-D i8 tensors, normally an
     `arith.constant dense_resource<...>` so that a large weight is one blob and never a
-    per-element attribute. Row `n` holds the K weights of output channel `n`; weight `k`
-    lives in byte `k / 4`, bits `[2 * (k % 4), 2 * (k % 4) + 1]`, as a 2-bit two's
-    complement code: `0b00` = 0, `0b01` = +1, `0b11` = -1 (`0b10` is invalid). Padding
-    codes past K are 0. The scale that turns the ternary `T` back into the weight
-    `W ~ a * T` is a separate `tensor<1xf32>` (per tensor) or `tensor<Nxf32>`
-    (per output channel).
+    per-element attribute, four 2-bit codes per byte; the `layout` attribute of the ops
+    that read them (`#tern.packed`) says how (by default `N x ceil(K/4)`, one row per
+    output). The scale that turns the ternary `T` back into the weight `W ~ a * T` is a
+    separate `tensor<1xf32>` (per tensor) or `tensor<Nxf32>` (per output channel).
+    Float operands are f32, f16 or bf16.
   }];
   let hasConstantMaterializer = 1;
+  let useDefaultAttributePrinterParser = 1;
 }
 
 class Tern_Op<string mnemonic, list<Trait> traits = []>

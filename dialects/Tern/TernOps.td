@@ -3,41 +3,78 @@
 #define TERN_OPS
 
 include "TernDialect.td"
+include "TernAttrs.td"
+include "mlir/Dialect/Bufferization/IR/BufferizableOpInterface.td"
+include "mlir/Interfaces/DestinationStyleOpInterface.td"
+include "mlir/Interfaces/InferTypeOpInterface.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
+include "mlir/Interfaces/TilingInterface.td"
 include "mlir/Interfaces/ValueBoundsOpInterface.td"
 
+// The layout attribute says which dim is which (checked by the verifiers); the row
+// length in bytes is static, the number of outputs may be dynamic (a tile of them).
 def Tern_PackedWeights : TypeConstraint<
-    And<[TensorRankOf<[I8], [2]>.predicate, HasStaticShapePred]>,
-    "packed ternary weights: static tensor<N x ceil(K/4) x i8> of 2-bit codes",
-    "::mlir::RankedTensorType">;
+    Or<[TensorRankOf<[I8], [2]>.predicate, MemRefRankOf<[I8], [2]>.predicate]>,
+    "packed ternary weights: a 2-D i8 tensor or memref of 2-bit codes",
+    "::mlir::ShapedType">;
 
-def Tern_F32Tensor : RankedTensorOf<[F32]>;
-def Tern_F32Vector : TensorRankOf<[F32], [1]>;
+// The float types activations, norms, scales and states may have.
+def Tern_Float : AnyTypeOf<[F32, F16, BF16]>;
+def Tern_FloatTensor : RankedTensorOf<[Tern_Float]>;
+def Tern_FloatVector : TensorRankOf<[Tern_Float], [1]>;
 
 //===----------------------------------------------------------------------===//
 // tern.matmul
 //===----------------------------------------------------------------------===//
 
-def Tern_MatmulOp : Tern_Op<"matmul", [Pure,
-    DeclareOpInterfaceMethods<ValueBoundsOpInterface, ["populateBoundsForShapedValueDim"]>]> {
+def Tern_MatmulOp : Tern_Op<"matmul", [
+    DeclareOpInterfaceMethods<MemoryEffectsOpInterface>,
+    DestinationStyleOpInterface,
+    DeclareOpInterfaceMethods<ReifyRankedShapedTypeOpInterface, ["reifyResultShapes"]>,
+    DeclareOpInterfaceMethods<BufferizableOpInterface, ["bufferizesToMemoryRead",
+        "bufferizesToMemoryWrite", "getAliasingValues", "bufferize"]>,
+    DeclareOpInterfaceMethods<TilingInterface, ["getLoopIteratorTypes",
+        "getIterationDomain", "getTiledImplementation", "getResultTilePosition"]>]> {
   let summary = "matrix product with ternary weights as an add/subtract accumulation";
   let description = [{
-    `result[..., n] = sum_k input[..., k] * T[n, k]` where `T` in {-1, 0, +1} is decoded
-    from the packed `weights` (see the dialect description). Because `T` is ternary the
-    sum is computed with additions and subtractions only: in int32, exactly, for int8
-    activations; in the input's float type for float activations. Leading dimensions of
-    `input` (batch, sequence) are carried through; its last dimension K must be static
-    and match the packed row length `ceil(K/4)`.
+    `init[..., n] = sum_k input[..., k] * T[n, k]` where `T` in {-1, 0, +1} is decoded
+    from the packed `weights` in their `layout` (see `#tern.packed`). Because `T` is
+    ternary the sum is computed with additions and subtractions only: in int32, exactly,
+    for int8 activations; in the input's float type for float activations. Leading
+    dimensions of `input` (batch, sequence) are carried through; its last dimension K
+    must be static and match the packed row length `ceil(K/4)`.
+
+    Destination-passing style: `init` only gives the result its buffer (its values are
+    overwritten, never read). On tensors the op returns the result; after bufferization
+    it writes `init` in place. The iteration domain for tiling is the leading dims and
+    n, all parallel (K stays whole: a tile reads whole packed rows).
 
     ```mlir
-    %acc = tern.matmul %q, %w : tensor<?x32xi8>, tensor<64x8xi8> -> tensor<?x64xi32>
-    %y = tern.matmul %x, %w : tensor<?x32xf32>, tensor<64x8xi8> -> tensor<?x64xf32>
+    %acc = tern.matmul ins(%q, %w : tensor<?x32xi8>, tensor<64x8xi8>)
+                       outs(%init : tensor<?x64xi32>) -> tensor<?x64xi32>
+    tern.matmul ins(%x, %w : memref<4x32xf32>, memref<8x64xi8>)
+                outs(%y : memref<4x64xf32>) {layout = #tern.packed<bits = 2, order = columns>}
     ```
   }];
-  let arguments = (ins RankedTensorOf<[I8, AnyFloat]>:$input, Tern_PackedWeights:$weights);
-  let results = (outs RankedTensorOf<[I32, AnyFloat]>:$result);
+  let arguments = (ins TensorOrMemRef<[I8, Tern_Float]>:$input, Tern_PackedWeights:$weights,
+                       TensorOrMemRef<[I32, Tern_Float]>:$init,
+                       DefaultValuedAttr<Tern_PackedAttr, "PackedAttr::getDefault($_builder.getContext())">:$layout);
+  let results = (outs Variadic<RankedTensorOf<[I32, Tern_Float]>>:$result_tensors);
   let assemblyFormat = [{
-    $input `,` $weights attr-dict `:` type($input) `,` type($weights) `->` type($result)
+    `ins` `(` $input `,` $weights `:` type($input) `,` type($weights) `)`
+    `outs` `(` $init `:` type($init) `)` attr-dict (`->` type($result_tensors)^)?
+  }];
+  let builders = [
+    // The result has init's type on tensors; there is none on buffers.
+    OpBuilder<(ins "::mlir::Value":$input, "::mlir::Value":$weights, "::mlir::Value":$init,
+                   CArg<"PackedAttr", "{}">:$layout)>,
+  ];
+  let extraClassDeclaration = [{
+    ::mlir::MutableOperandRange getDpsInitsMutable() { return getInitMutable(); }
+    /// The result on tensors.
+    ::mlir::Value getTensorResult() { return getResultTensors().front(); }
+    /// The number of outputs N that the packed weights hold (dynamic in a tile).
+    int64_t getNumOutputs() { return getLayout().getNumOutputs(getWeights().getType()); }
   }];
   let hasVerifier = 1;
   let hasFolder = 1;
@@ -48,6 +85,7 @@ def Tern_MatmulOp : Tern_Op<"matmul", [Pure,
 //===----------------------------------------------------------------------===//
 
 def Tern_QuantizeActOp : Tern_Op<"quantize_act", [Pure,
+    DeclareOpInterfaceMethods<ReifyRankedShapedTypeOpInterface, ["reifyResultShapes"]>,
     DeclareOpInterfaceMethods<ValueBoundsOpInterface, ["populateBoundsForShapedValueDim"]>]> {
   let summary = "per-token absmax int8 activation quantization";
   let description = [{
@@ -60,9 +98,9 @@ def Tern_QuantizeActOp : Tern_Op<"quantize_act", [Pure,
     %q, %s = tern.quantize_act %x : tensor<4x32xf32> -> tensor<4x32xi8>, tensor<4x1xf32>
     ```
   }];
-  let arguments = (ins Tern_F32Tensor:$input,
+  let arguments = (ins Tern_FloatTensor:$input,
                        DefaultValuedAttr<F32Attr, "1.0e-5f">:$eps);
-  let results = (outs RankedTensorOf<[I8]>:$quantized, Tern_F32Tensor:$scale);
+  let results = (outs RankedTensorOf<[I8]>:$quantized, Tern_FloatTensor:$scale);
   let assemblyFormat = [{
     $input attr-dict `:` type($input) `->` type($quantized) `,` type($scale)
   }];
@@ -74,6 +112,7 @@ def Tern_QuantizeActOp : Tern_Op<"quantize_act", [Pure,
 //===----------------------------------------------------------------------===//
 
 def Tern_BitLinearOp : Tern_Op<"bitlinear", [Pure,
+    DeclareOpInterfaceMethods<ReifyRankedShapedTypeOpInterface, ["reifyResultShapes"]>,
     DeclareOpInterfaceMethods<ValueBoundsOpInterface, ["populateBoundsForShapedValueDim"]>]> {
   let summary = "fused BitLinear: RMSNorm, int8 quantization, ternary matmul, rescale";
   let description = [{
@@ -93,14 +132,19 @@ def Tern_BitLinearOp : Tern_Op<"bitlinear", [Pure,
         : (tensor<?x32xf32>, tensor<32xf32>, tensor<64x8xi8>, tensor<1xf32>) -> tensor<?x64xf32>
     ```
   }];
-  let arguments = (ins Tern_F32Tensor:$input, Tern_F32Vector:$norm_weight,
-                       Tern_PackedWeights:$weights, Tern_F32Vector:$weight_scale,
+  let arguments = (ins Tern_FloatTensor:$input, Tern_FloatVector:$norm_weight,
+                       TensorRankOf<[I8], [2]>:$weights, Tern_FloatVector:$weight_scale,
                        DefaultValuedAttr<F32Attr, "1.0e-6f">:$eps,
-                       DefaultValuedAttr<F32Attr, "1.0e-5f">:$act_eps);
-  let results = (outs Tern_F32Tensor:$result);
+                       DefaultValuedAttr<F32Attr, "1.0e-5f">:$act_eps,
+                       DefaultValuedAttr<Tern_PackedAttr, "PackedAttr::getDefault($_builder.getContext())">:$layout);
+  let results = (outs Tern_FloatTensor:$result);
   let assemblyFormat = [{
     $input `,` $norm_weight `,` $weights `,` $weight_scale attr-dict `:`
     functional-type(operands, results)
+  }];
+  let extraClassDeclaration = [{
+    /// The number of outputs N that the packed weights hold.
+    int64_t getNumOutputs() { return getLayout().getNumOutputs(getWeights().getType()); }
   }];
   let hasVerifier = 1;
 }
@@ -110,6 +154,7 @@ def Tern_BitLinearOp : Tern_Op<"bitlinear", [Pure,
 //===----------------------------------------------------------------------===//
 
 def Tern_GLUOp : Tern_Op<"glu", [Pure, AllTypesMatch<["gate", "value", "result"]>,
+    DeclareOpInterfaceMethods<ReifyRankedShapedTypeOpInterface, ["reifyResultShapes"]>,
     DeclareOpInterfaceMethods<ValueBoundsOpInterface, ["populateBoundsForShapedValueDim"]>]> {
   let summary = "SiLU-gated linear unit between two ternary projections";
   let description = [{
@@ -121,8 +166,8 @@ def Tern_GLUOp : Tern_Op<"glu", [Pure, AllTypesMatch<["gate", "value", "result"]
     %y = tern.glu %gate, %value : tensor<?x1x64xf32>
     ```
   }];
-  let arguments = (ins Tern_F32Tensor:$gate, Tern_F32Tensor:$value);
-  let results = (outs Tern_F32Tensor:$result);
+  let arguments = (ins Tern_FloatTensor:$gate, Tern_FloatTensor:$value);
+  let results = (outs Tern_FloatTensor:$result);
   let assemblyFormat = "$gate `,` $value attr-dict `:` type($result)";
 }
 
@@ -131,6 +176,7 @@ def Tern_GLUOp : Tern_Op<"glu", [Pure, AllTypesMatch<["gate", "value", "result"]
 //===----------------------------------------------------------------------===//
 
 def Tern_MLGRUScanOp : Tern_Op<"mlgru_scan", [Pure,
+    DeclareOpInterfaceMethods<ReifyRankedShapedTypeOpInterface, ["reifyResultShapes"]>,
     DeclareOpInterfaceMethods<ValueBoundsOpInterface, ["populateBoundsForShapedValueDim"]>]> {
   let summary = "MLGRU element-wise gated recurrence over a sequence";
   let description = [{
@@ -155,11 +201,11 @@ def Tern_MLGRUScanOp : Tern_Op<"mlgru_scan", [Pure,
         -> (tensor<1x?x64xf32>, tensor<1x64xf32>)
     ```
   }];
-  let arguments = (ins Tern_F32Tensor:$candidate, Tern_F32Tensor:$forget,
-                       Tern_F32Tensor:$initial_state,
-                       Optional<Tern_F32Vector>:$lower_bound,
+  let arguments = (ins Tern_FloatTensor:$candidate, Tern_FloatTensor:$forget,
+                       Tern_FloatTensor:$initial_state,
+                       Optional<Tern_FloatVector>:$lower_bound,
                        UnitAttr:$ungated);
-  let results = (outs Tern_F32Tensor:$hidden, Tern_F32Tensor:$final_state);
+  let results = (outs Tern_FloatTensor:$hidden, Tern_FloatTensor:$final_state);
   let assemblyFormat = [{
     $candidate `,` $forget `,` $initial_state (`lower_bound` $lower_bound^)? attr-dict `:`
     functional-type(operands, results)

@@ -90,8 +90,8 @@ void mfc::printTernaryReport(ModuleOp ternModule, const std::vector<Contraction>
     int64_t addsSubs = 0, packedBytes = 0;
   };
   llvm::StringMap<Converted> converted;
-  // Additions per token: the nonzero codes of the packed weights (K per row).
-  auto record = [&](Operation *op, Value weightsValue, int64_t k, int64_t scaleBytes) {
+  // Additions per token: the nonzero codes of the packed weights.
+  auto record = [&](Operation *op, Value weightsValue, int64_t scaleBytes) {
     Converted c;
     auto weights = cast<RankedTensorType>(weightsValue.getType());
     c.packedBytes = weights.getNumElements() + scaleBytes;
@@ -100,15 +100,9 @@ void mfc::printTernaryReport(ModuleOp ternModule, const std::vector<Contraction>
                         ? dyn_cast<DenseI8ResourceElementsAttr>(attr)
                         : DenseI8ResourceElementsAttr();
     if (resource)
-      if (std::optional<ArrayRef<int8_t>> codes = resource.tryGetAsArrayRef()) {
-        int64_t rowBytes = weights.getDimSize(1);
-        for (int64_t n = 0; n < weights.getDimSize(0); ++n) {
-          ArrayRef<uint8_t> row(reinterpret_cast<const uint8_t *>(codes->data()) + n * rowBytes,
-                                rowBytes);
-          for (int64_t i = 0; i < k; ++i)
-            c.addsSubs += tern::unpackTernary(row, i).value_or(0) != 0;
-        }
-      }
+      if (std::optional<ArrayRef<int8_t>> codes = resource.tryGetAsArrayRef())
+        c.addsSubs = tern::countNonzeroCodes(
+            ArrayRef(reinterpret_cast<const uint8_t *>(codes->data()), codes->size()));
     converted[locationName(op->getLoc())] = c;
   };
   llvm::StringMap<int64_t> fusedOps;
@@ -119,12 +113,12 @@ void mfc::printTernaryReport(ModuleOp ternModule, const std::vector<Contraction>
       for (Operation *user : op->getUsers())
         if (auto generic = dyn_cast<linalg::GenericOp>(user))
           for (Value input : generic.getDpsInputs())
-            if (input != matmul.getResult() && matchPattern(input, m_Constant()))
+            if (!llvm::is_contained(matmul->getResults(), input) &&
+                matchPattern(input, m_Constant()))
               scaleBytes += constantBytes(input);
-      record(op, matmul.getWeights(), matmul.getInput().getType().getShape().back(), scaleBytes);
+      record(op, matmul.getWeights(), scaleBytes);
     } else if (auto bitlinear = dyn_cast<tern::BitLinearOp>(op)) {
-      record(op, bitlinear.getWeights(), bitlinear.getInput().getType().getShape().back(),
-             constantBytes(bitlinear.getWeightScale()));
+      record(op, bitlinear.getWeights(), constantBytes(bitlinear.getWeightScale()));
     }
     if (isa<tern::BitLinearOp, tern::QuantizeActOp, tern::MLGRUScanOp, tern::GLUOp>(op))
       ++fusedOps[op->getName().getStringRef()];

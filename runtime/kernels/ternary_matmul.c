@@ -13,7 +13,7 @@
  * Rows (output channels) are split across threads with OpenMP.
  *
  * Called from compiled models through MLIR's C interface for memrefs
- * (tern-lower-matmul{ukernels=true}).
+ * (mfc-cpu-lower-to-ukernels, lib/Target/CPU).
  *===----------------------------------------------------------------------===*/
 #include <stdint.h>
 #include <stdlib.h>

@@ -4,11 +4,16 @@
 //   mfc model.onnx --emit=import               stop after a stage, print MLIR
 //   mfc model.onnx --report                    per-layer ternary conversion report
 //
+// Import and the tern pipeline are the same for every target; --target picks a back end
+// from the registry (mfc/Target/Target.h), which lowers and serializes.
+//
 //===----------------------------------------------------------------------===//
 #include "mfc/Dialect/Tern/TernDialect.h"
 #include "mfc/Analysis/TernaryReport.h"
 #include "mfc/Import/OnnxImporter.h"
-#include "mfc/Target/CPU.h"
+#include "mfc/Pipeline/TernPipeline.h"
+#include "mfc/Target/AllTargets.h"
+#include "mfc/Target/Target.h"
 
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/MLIRContext.h"
@@ -26,14 +31,12 @@
 #include "llvm/Support/FileUtilities.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/Format.h"
 #include "llvm/Support/raw_ostream.h"
 
 namespace cl = llvm::cl;
 
 namespace {
-enum class Stage { Import, Tern, Lowered, LLVM, Object, Library };
-enum class Target { CPU, CUDA, HLS };
-
 cl::OptionCategory mfcCategory("mfc options");
 
 cl::opt<std::string> inputFilename(cl::Positional,
@@ -42,20 +45,15 @@ cl::opt<std::string> inputFilename(cl::Positional,
 cl::opt<std::string> outputFilename("o", cl::desc("Output file (default: stdout for text "
                                                   "stages, <input>.so / <input>.o for binaries)"),
                                     cl::value_desc("file"), cl::init("-"), cl::cat(mfcCategory));
-cl::opt<Stage> emitStage(
-    "emit", cl::desc("Stop after a stage and write its output"), cl::init(Stage::Library),
-    cl::values(clEnumValN(Stage::Import, "import", "MLIR straight from the ONNX importer"),
-               clEnumValN(Stage::Tern, "tern", "MLIR after the ternary passes"),
-               clEnumValN(Stage::Lowered, "lowered", "MLIR lowered to the LLVM dialect"),
-               clEnumValN(Stage::LLVM, "llvm", "LLVM IR"),
-               clEnumValN(Stage::Object, "obj", "an object file"),
-               clEnumValN(Stage::Library, "lib", "a shared library (default)")),
-    cl::cat(mfcCategory));
-cl::opt<Target> target("target", cl::desc("Code generation target"), cl::init(Target::CPU),
-                       cl::values(clEnumValN(Target::CPU, "cpu", "host CPU via LLVM (default)"),
-                                  clEnumValN(Target::CUDA, "cuda", "NVIDIA GPU via NVVM/PTX (not implemented yet)"),
-                                  clEnumValN(Target::HLS, "hls", "HLS C++ for FPGAs (not implemented yet)")),
-                       cl::cat(mfcCategory));
+cl::opt<std::string> emitStage(
+    "emit",
+    cl::desc("Stop after a stage and write its output: import (MLIR from the ONNX "
+             "importer), tern (MLIR after the ternary passes) or one of the target's "
+             "stages listed below (default: the target's last)"),
+    cl::value_desc("stage"), cl::cat(mfcCategory));
+cl::opt<std::string> targetName("target",
+                                cl::desc("Code generation target, one of those listed below"),
+                                cl::value_desc("name"), cl::init("cpu"), cl::cat(mfcCategory));
 cl::opt<bool> report("report",
                      cl::desc("Print per layer the MACs replaced by adds/subtracts, weight "
                               "bytes before and after packing, and what was not converted"),
@@ -80,12 +78,37 @@ cl::opt<std::string> mtriple("mtriple", cl::desc("Target triple (default: the ho
 } // namespace
 
 /// Where a stage's result goes: -o, or for binary stages a file next to the input.
-static std::string outputPathFor(Stage stage) {
-  if (outputFilename != "-" || stage <= Stage::LLVM)
+static std::string outputPathFor(const mfc::TargetStage &stage) {
+  if (outputFilename != "-" || !stage.binary)
     return outputFilename;
   llvm::SmallString<256> path(inputFilename);
-  llvm::sys::path::replace_extension(path, stage == Stage::Object ? ".o" : ".so");
+  llvm::sys::path::replace_extension(path, stage.extension);
   return path.str().str();
+}
+
+/// The targets and their stages, for --help.
+static std::string describeTargets() {
+  std::string text = "\nTargets (--target) and the stages each adds after import and tern "
+                     "(--emit):\n";
+  llvm::raw_string_ostream os(text);
+  for (const std::unique_ptr<mfc::Target> &target : mfc::getRegisteredTargets()) {
+    os << "  " << llvm::left_justify(target->getName(), 8) << target->getDescription();
+    if (!target->getUnavailableReason().empty())
+      os << " (" << target->getUnavailableReason() << ")";
+    os << "\n";
+    for (const mfc::TargetStage &stage : target->getStages())
+      os << "      " << llvm::left_justify(stage.name, 10) << stage.description
+         << (stage.name == target->getDefaultStage() ? " (default)" : "") << "\n";
+  }
+  return text;
+}
+
+/// The stage names --emit accepts for `target`, for diagnostics.
+static std::string stageNames(const mfc::Target &target) {
+  std::string names = "import, tern";
+  for (const mfc::TargetStage &stage : target.getStages())
+    names += ", " + stage.name.str();
+  return names;
 }
 
 static bool writeText(const std::function<void(llvm::raw_ostream &)> &print) {
@@ -100,12 +123,10 @@ static bool writeText(const std::function<void(llvm::raw_ostream &)> &print) {
   return true;
 }
 
-/// libmfc_kernels.a, installed next to mfc's bin/ directory as lib/.
-static std::string kernelLibraryPath(const char *argv0) {
-  std::string exe = llvm::sys::fs::getMainExecutable(argv0, (void *)&kernelLibraryPath);
-  llvm::SmallString<256> path(llvm::sys::path::parent_path(llvm::sys::path::parent_path(exe)));
-  llvm::sys::path::append(path, "lib", "libmfc_kernels.a");
-  return path.str().str();
+/// The directory above the one that holds the mfc executable (bin/).
+static std::string installPrefix(const char *argv0) {
+  std::string exe = llvm::sys::fs::getMainExecutable(argv0, (void *)&installPrefix);
+  return llvm::sys::path::parent_path(llvm::sys::path::parent_path(exe)).str();
 }
 
 static int fail(const llvm::Twine &message) {
@@ -128,6 +149,10 @@ int main(int argc, char **argv) {
     if (!llvm::is_contained(option->Categories, &mfcCategory) &&
         !name.starts_with("mlir-") && name != "help" && name != "version")
       option->setHiddenFlag(cl::Hidden);
+  mfc::registerAllTargets();
+  // cl::extrahelp keeps a pointer to the text, which must outlive parsing.
+  static const std::string targetHelpText = describeTargets();
+  cl::extrahelp targetHelp(targetHelpText);
   cl::ParseCommandLineOptions(argc, argv, "mfc: compile MatMul-free language models\n");
 
   if (listOps) {
@@ -139,9 +164,26 @@ int main(int argc, char **argv) {
     llvm::errs() << "mfc: no input model; see `mfc --help`\n";
     return 1;
   }
-  if (target != Target::CPU)
-    return fail("--target=cuda and --target=hls are not implemented yet; only the CPU "
-                "back end exists");
+  const mfc::Target *target = mfc::lookupTarget(targetName);
+  if (!target) {
+    std::string names;
+    for (const std::unique_ptr<mfc::Target> &t : mfc::getRegisteredTargets())
+      names += (names.empty() ? "" : ", ") + t->getName().str();
+    return fail("unknown --target=" + targetName + " (targets: " + names + ")");
+  }
+  // The stage to stop after: import and tern for any target, or one of the target's.
+  std::string stageName = emitStage.empty() ? target->getDefaultStage().str() : emitStage;
+  bool targetIndependent = stageName == "import" || stageName == "tern";
+  if (!targetIndependent && !target->getUnavailableReason().empty())
+    return fail("--target=" + targetName + ": " + target->getUnavailableReason() +
+                " (--emit=import and --emit=tern work for every target)");
+  const mfc::TargetStage *stage = nullptr;
+  for (const mfc::TargetStage &candidate : target->getStages())
+    if (candidate.name == stageName)
+      stage = &candidate;
+  if (!targetIndependent && !stage)
+    return fail("--emit=" + stageName + " is not a stage of --target=" + targetName +
+                " (stages: " + stageNames(*target) + ")");
 
   // All dialects and their external models (bufferization, LLVM conversion and
   // translation interfaces) that the pipelines need.
@@ -149,6 +191,7 @@ int main(int argc, char **argv) {
   mlir::registerAllDialects(registry);
   mlir::registerAllExtensions(registry);
   mfc::registerImportDialects(registry);
+  target->getDependentDialects(registry);
   mlir::MLIRContext context(registry);
   // ONNX models are imported; MLIR files (at the import or tern level) are parsed.
   bool isMLIR = llvm::StringRef(inputFilename).ends_with(".mlir");
@@ -157,7 +200,7 @@ int main(int argc, char **argv) {
              : mfc::importOnnxFile(context, inputFilename);
   if (!module)
     return 1;
-  if (emitStage == Stage::Import && !report)
+  if (stageName == "import" && !report)
     return writeText([&](llvm::raw_ostream &os) { module->print(os); }) ? 0 : 1;
 
   // Ternary rewrites. Remarks name the layers the report lists as not converted.
@@ -181,7 +224,9 @@ int main(int argc, char **argv) {
     if (failed(mlir::applyPassManagerCLOptions(pm)))
       return 1;
     mlir::applyDefaultTimingPassManagerCLOptions(pm);
-    mfc::buildTernPipeline(pm, /*remarks=*/true);
+    mfc::TernPipelineOptions ternOptions;
+    ternOptions.remarks = true;
+    mfc::buildTernPipeline(pm, ternOptions);
     if (failed(pm.run(*module)))
       return 1;
   }
@@ -189,74 +234,25 @@ int main(int argc, char **argv) {
     mfc::printTernaryReport(*module, contractions, notConverted, llvm::outs());
     return 0;
   }
-  if (emitStage == Stage::Tern)
+  if (stageName == "tern")
     return writeText([&](llvm::raw_ostream &os) { module->print(os); }) ? 0 : 1;
 
-  // CPU: lower to the LLVM dialect, then LLVM IR, object code, shared library.
-  const std::string entry = entryName;
-  mlir::FailureOr<std::string> signature = mfc::prepareEntry(*module, entry);
-  if (failed(signature))
-    return 1;
+  mfc::TargetOptions options;
+  options.entry = entryName;
+  options.triple = mtriple;
+  options.cpu = mcpu;
+  options.optLevel = optLevel;
+  options.installPrefix = installPrefix(argv[0]);
   {
     mlir::PassManager pm(&context);
     if (failed(mlir::applyPassManagerCLOptions(pm)))
       return 1;
     mlir::applyDefaultTimingPassManagerCLOptions(pm);
-    mfc::buildCpuLoweringPipeline(pm);
+    target->buildLoweringPipeline(pm, options);
     if (failed(pm.run(*module)))
       return 1;
   }
-  if (emitStage == Stage::Lowered)
+  if (stage == &target->getStages().front())
     return writeText([&](llvm::raw_ostream &os) { module->print(os); }) ? 0 : 1;
-
-  std::string error;
-  if (optLevel > 3)
-    return fail("-O" + llvm::Twine(optLevel) + " is not an optimization level (0 to 3)");
-  auto machine = mfc::createTargetMachine(mtriple, mcpu, optLevel, error);
-  if (failed(machine))
-    return fail(error);
-  // A shared library gets its weights through an object of their own (see
-  // externalizeWeights); the text and object stages keep them inline.
-  llvm::SmallString<128> workDir;
-  std::string weightsObject;
-  if (emitStage == Stage::Library) {
-    if (std::error_code ec = llvm::sys::fs::createUniqueDirectory("mfc", workDir))
-      return fail("cannot create a temporary directory: " + ec.message());
-    mlir::FailureOr<std::string> object =
-        mfc::externalizeWeights(*module, workDir, /*thresholdBytes=*/64 * 1024, error);
-    if (failed(object)) {
-      llvm::sys::fs::remove_directories(workDir);
-      return fail(error);
-    }
-    weightsObject = *object;
-  }
-  llvm::scope_exit removeWorkDir([&] {
-    if (!workDir.empty())
-      llvm::sys::fs::remove_directories(workDir);
-  });
-  llvm::LLVMContext llvmContext;
-  std::unique_ptr<llvm::Module> llvmModule =
-      mfc::translateToLLVMIR(*module, llvmContext, entry, *signature, **machine, optLevel);
-  if (!llvmModule)
-    return 1;
-  if (emitStage == Stage::LLVM)
-    return writeText([&](llvm::raw_ostream &os) { llvmModule->print(os, nullptr); }) ? 0 : 1;
-
-  std::string outputPath = outputPathFor(emitStage);
-  if (emitStage == Stage::Object)
-    return failed(mfc::emitObjectFile(*llvmModule, **machine, outputPath, error)) ? fail(error) : 0;
-  llvm::SmallString<128> codeObject(workDir);
-  llvm::sys::path::append(codeObject, "model.o");
-  std::string codePath = codeObject.str().str();
-  if (failed(mfc::emitObjectFile(*llvmModule, **machine, codePath, error)) ||
-      failed(mfc::linkSharedLibrary({codePath, weightsObject}, outputPath,
-                                    kernelLibraryPath(argv[0]), error)))
-    return fail(error);
-  // model.so comes with model.h: its signature and the tensor indices for the C API.
-  llvm::SmallString<256> headerPath(outputPath);
-  llvm::sys::path::replace_extension(headerPath, ".h");
-  if (failed(mfc::writeModelHeader(headerPath, *signature,
-                                   llvm::sys::path::stem(outputPath), error)))
-    return fail(error);
-  return 0;
+  return failed(target->serialize(*module, stage->name, outputPathFor(*stage), options)) ? 1 : 0;
 }

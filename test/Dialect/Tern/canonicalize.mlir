@@ -7,7 +7,8 @@
 // CHECK: return %[[Z]]
 func.func @fold_zero_weights(%x: tensor<3x8xi8>) -> tensor<3x16xi32> {
   %w = arith.constant dense<0> : tensor<16x2xi8>
-  %0 = tern.matmul %x, %w : tensor<3x8xi8>, tensor<16x2xi8> -> tensor<3x16xi32>
+  %init_0 = tensor.empty() : tensor<3x16xi32>
+  %0 = tern.matmul ins(%x, %w : tensor<3x8xi8>, tensor<16x2xi8>) outs(%init_0 : tensor<3x16xi32>) -> tensor<3x16xi32>
   return %0 : tensor<3x16xi32>
 }
 
@@ -18,7 +19,8 @@ func.func @fold_zero_weights(%x: tensor<3x8xi8>) -> tensor<3x16xi32> {
 // CHECK: arith.constant dense<0> : tensor<3x16xi32>
 func.func @fold_zero_input(%w: tensor<16x2xi8>) -> tensor<3x16xi32> {
   %x = arith.constant dense<0> : tensor<3x8xi8>
-  %0 = tern.matmul %x, %w : tensor<3x8xi8>, tensor<16x2xi8> -> tensor<3x16xi32>
+  %init_0 = tensor.empty() : tensor<3x16xi32>
+  %0 = tern.matmul ins(%x, %w : tensor<3x8xi8>, tensor<16x2xi8>) outs(%init_0 : tensor<3x16xi32>) -> tensor<3x16xi32>
   return %0 : tensor<3x16xi32>
 }
 
@@ -29,7 +31,8 @@ func.func @fold_zero_input(%w: tensor<16x2xi8>) -> tensor<3x16xi32> {
 // CHECK: tern.matmul
 func.func @no_fold_nonzero_splat(%x: tensor<3x8xi8>) -> tensor<3x16xi32> {
   %w = arith.constant dense<85> : tensor<16x2xi8>
-  %0 = tern.matmul %x, %w : tensor<3x8xi8>, tensor<16x2xi8> -> tensor<3x16xi32>
+  %init_0 = tensor.empty() : tensor<3x16xi32>
+  %0 = tern.matmul ins(%x, %w : tensor<3x8xi8>, tensor<16x2xi8>) outs(%init_0 : tensor<3x16xi32>) -> tensor<3x16xi32>
   return %0 : tensor<3x16xi32>
 }
 
@@ -40,7 +43,10 @@ func.func @no_fold_nonzero_splat(%x: tensor<3x8xi8>) -> tensor<3x16xi32> {
 // CHECK: tern.matmul
 func.func @no_fold_dynamic_result(%x: tensor<?x8xi8>) -> tensor<?x16xi32> {
   %w = arith.constant dense<0> : tensor<16x2xi8>
-  %0 = tern.matmul %x, %w : tensor<?x8xi8>, tensor<16x2xi8> -> tensor<?x16xi32>
+  %c0_0 = arith.constant 0 : index
+  %d0_0 = tensor.dim %x, %c0_0 : tensor<?x8xi8>
+  %init_0 = tensor.empty(%d0_0) : tensor<?x16xi32>
+  %0 = tern.matmul ins(%x, %w : tensor<?x8xi8>, tensor<16x2xi8>) outs(%init_0 : tensor<?x16xi32>) -> tensor<?x16xi32>
   return %0 : tensor<?x16xi32>
 }
 
@@ -65,6 +71,7 @@ func.func @dead_ops(%x: tensor<2x8xf32>, %n: tensor<8xf32>, %w: tensor<4x2xi8>, 
 // CHECK: arith.constant dense<0.000000e+00> : tensor<3x16xf32>
 func.func @fold_zero_weights_float(%x: tensor<3x8xf32>) -> tensor<3x16xf32> {
   %w = arith.constant dense<0> : tensor<16x2xi8>
-  %0 = tern.matmul %x, %w : tensor<3x8xf32>, tensor<16x2xi8> -> tensor<3x16xf32>
+  %init_0 = tensor.empty() : tensor<3x16xf32>
+  %0 = tern.matmul ins(%x, %w : tensor<3x8xf32>, tensor<16x2xi8>) outs(%init_0 : tensor<3x16xf32>) -> tensor<3x16xf32>
   return %0 : tensor<3x16xf32>
 }

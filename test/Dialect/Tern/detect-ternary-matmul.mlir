@@ -6,7 +6,7 @@
 // CHECK-LABEL: func.func @per_tensor
 // CHECK-SAME: (%[[X:.+]]: tensor<?x4xf32>)
 // CHECK: %[[CODES:.+]] = arith.constant dense_resource<ternary_weights> : tensor<2x1xi8>
-// CHECK: %[[ACC:.+]] = tern.matmul %[[X]], %[[CODES]] : tensor<?x4xf32>, tensor<2x1xi8> -> tensor<?x2xf32>
+// CHECK: %[[ACC:.+]] = tern.matmul ins(%[[X]], %[[CODES]] : tensor<?x4xf32>, tensor<2x1xi8>) outs(%{{.+}} : tensor<?x2xf32>) -> tensor<?x2xf32>
 // CHECK: %[[SCALE:.+]] = arith.constant dense<5.000000e-01> : tensor<1xf32>
 // CHECK: %[[Y:.+]] = linalg.generic
 // CHECK-SAME: ins(%[[ACC]], %[[SCALE]] : tensor<?x2xf32>, tensor<1xf32>)
@@ -35,7 +35,7 @@ func.func @per_tensor(%x: tensor<?x4xf32>) -> tensor<?x2xf32> {
 
 // Per-column scales (Gemm transB layout W[n, k]); an all-zero column gets scale 1.
 // CHECK-LABEL: func.func @per_column_transposed
-// CHECK: tern.matmul %{{.+}}, %{{.+}} : tensor<2x4xf32>, tensor<3x1xi8> -> tensor<2x3xf32>
+// CHECK: tern.matmul ins(%{{.+}}, %{{.+}} : tensor<2x4xf32>, tensor<3x1xi8>) outs(%{{.+}} : tensor<2x3xf32>) -> tensor<2x3xf32>
 // CHECK: arith.constant dense<[2.000000e+00, 2.500000e-01, 1.000000e+00]> : tensor<3xf32>
 // REMARK: remark: rewritten to tern.matmul: 4x3 weight, 5 nonzeros, per-column scale
 func.func @per_column_transposed(%x: tensor<2x4xf32>) -> tensor<2x3xf32> {
@@ -172,7 +172,7 @@ func.func @transposed_activation(%x: tensor<4x2xf32>) -> tensor<2x2xf32> {
 // to i8 and accumulated exactly in i32.
 // CHECK-LABEL: func.func @int8_activations
 // CHECK: arith.fptosi %{{.+}} : f32 to i8
-// CHECK: %[[ACC:.+]] = tern.matmul %{{.+}}, %{{.+}} : tensor<2x4xi8>, tensor<2x1xi8> -> tensor<2x2xi32>
+// CHECK: %[[ACC:.+]] = tern.matmul ins(%{{.+}}, %{{.+}} : tensor<2x4xi8>, tensor<2x1xi8>) outs(%{{.+}} : tensor<2x2xi32>) -> tensor<2x2xi32>
 // CHECK: linalg.generic
 // CHECK-SAME: ins(%[[ACC]] : tensor<2x2xi32>)
 // CHECK: arith.sitofp %{{.+}} : i32 to f32
@@ -208,7 +208,7 @@ func.func @int8_activations(%x: tensor<2x4xf32>) -> tensor<2x2xf32> {
 // Rounded but not clipped: values may exceed int8, so the float path is kept.
 // CHECK-LABEL: func.func @rounded_unclipped
 // CHECK-NOT: arith.fptosi
-// CHECK: tern.matmul %{{.+}}, %{{.+}} : tensor<2x4xf32>
+// CHECK: tern.matmul ins(%{{.+}}, %{{.+}} : tensor<2x4xf32>
 // REMARK: remark: rewritten to tern.matmul: 4x2 weight, 5 nonzeros, per-tensor scale, float activations
 func.func @rounded_unclipped(%x: tensor<2x4xf32>) -> tensor<2x2xf32> {
   %e0 = tensor.empty() : tensor<2x4xf32>
@@ -364,7 +364,7 @@ func.func @two_magnitudes(%x: tensor<1x4xf32>) -> tensor<1x2xf32> {
 // MatMul(x, Transpose(W))) is evaluated like any other constant chain.
 // CHECK-LABEL: func.func @through_transpose
 // CHECK-NOT: linalg.transpose
-// CHECK: tern.matmul %{{.+}}, %{{.+}} : tensor<1x4xf32>, tensor<2x1xi8> -> tensor<1x2xf32>
+// CHECK: tern.matmul ins(%{{.+}}, %{{.+}} : tensor<1x4xf32>, tensor<2x1xi8>) outs(%{{.+}} : tensor<1x2xf32>) -> tensor<1x2xf32>
 // REMARK: remark: rewritten to tern.matmul: 4x2 weight, 5 nonzeros, per-tensor scale
 func.func @through_transpose(%x: tensor<1x4xf32>) -> tensor<1x2xf32> {
   %wt = arith.constant dense<[[0.5, -0.5, 0.0, 0.5], [0.0, 0.0, 0.5, -0.5]]> : tensor<2x4xf32>
@@ -389,7 +389,7 @@ func.func @through_transpose(%x: tensor<1x4xf32>) -> tensor<1x2xf32> {
 // the int8 values q take the exact i32 path and the division follows the accumulation.
 // CHECK-LABEL: func.func @dequantized_per_token
 // CHECK-SAME:    (%[[Q:.+]]: tensor<2x4xi8>, %[[S:.+]]: tensor<2x1xf32>)
-// CHECK:         %[[ACC:.+]] = tern.matmul %[[Q]], %{{.+}} : tensor<2x4xi8>, tensor<2x1xi8> -> tensor<2x2xi32>
+// CHECK:         %[[ACC:.+]] = tern.matmul ins(%[[Q]], %{{.+}} : tensor<2x4xi8>, tensor<2x1xi8>) outs(%{{.+}} : tensor<2x2xi32>) -> tensor<2x2xi32>
 // CHECK:         %[[F:.+]] = linalg.generic {{.*}} ins(%[[ACC]] : tensor<2x2xi32>)
 // CHECK:         %[[A:.+]] = linalg.generic {{.*}} ins(%[[F]], %{{.+}} : tensor<2x2xf32>, tensor<1xf32>)
 // CHECK:         linalg.generic {{.*}} ins(%[[A]], %[[S]] : tensor<2x2xf32>, tensor<2x1xf32>)
@@ -427,7 +427,7 @@ func.func @dequantized_per_token(%q: tensor<2x4xi8>, %s: tensor<2x1xf32>) -> ten
 
 // Nearest negative: a scale that varies along k cannot move past the sum (float path).
 // CHECK-LABEL: func.func @dequantized_per_element
-// CHECK:         tern.matmul %{{.+}}, %{{.+}} : tensor<2x4xf32>, tensor<2x1xi8> -> tensor<2x2xf32>
+// CHECK:         tern.matmul ins(%{{.+}}, %{{.+}} : tensor<2x4xf32>, tensor<2x1xi8>) outs(%{{.+}} : tensor<2x2xf32>) -> tensor<2x2xf32>
 // REMARK: remark: rewritten to tern.matmul: 4x2 weight, 5 nonzeros, per-tensor scale, float activations
 func.func @dequantized_per_element(%q: tensor<2x4xi8>, %s: tensor<2x4xf32>) -> tensor<2x2xf32> {
   %w = arith.constant dense<[[0.5, 0.0], [-0.5, 0.0], [0.0, 0.5], [0.5, -0.5]]> : tensor<4x2xf32>
@@ -463,7 +463,7 @@ func.func @dequantized_per_element(%q: tensor<2x4xi8>, %s: tensor<2x4xf32>) -> t
 // take the exact path and the product follows the accumulation.
 // CHECK-LABEL: func.func @dequantized_by_product
 // CHECK-SAME:    (%[[Q:.+]]: tensor<2x4xi8>, %[[R:.+]]: tensor<2x1xf32>)
-// CHECK:         tern.matmul %[[Q]], %{{.+}} : tensor<2x4xi8>, tensor<2x1xi8> -> tensor<2x2xi32>
+// CHECK:         tern.matmul ins(%[[Q]], %{{.+}} : tensor<2x4xi8>, tensor<2x1xi8>) outs(%{{.+}} : tensor<2x2xi32>) -> tensor<2x2xi32>
 // CHECK:         linalg.generic {{.*}} ins(%{{.+}}, %[[R]] : tensor<2x2xf32>, tensor<2x1xf32>)
 // CHECK:           arith.mulf
 // REMARK: remark: rewritten to tern.matmul: 4x2 weight, 5 nonzeros, per-tensor scale, int8 activations (i32 accumulation), dequantized per token after the accumulation

@@ -27,7 +27,7 @@ func.func @quantize_act(%x: tensor<?x16xf32>) -> (tensor<?x16xi8>, tensor<?x1xf3
 // CHECK-NOT: tern.quantize_act
 // CHECK: math.sqrt
 // CHECK: arith.divf
-// CHECK: %[[ACC:.+]] = tern.matmul %{{.+}}, %{{.+}} : tensor<2x16xi8>, tensor<8x4xi8> -> tensor<2x8xi32>
+// CHECK: %[[ACC:.+]] = tern.matmul ins(%{{.+}}, %{{.+}} : tensor<2x16xi8>, tensor<8x4xi8>) outs(%{{.+}} : tensor<2x8xi32>) -> tensor<2x8xi32>
 // CHECK: linalg.generic
 // CHECK-SAME: ins(%[[ACC]], %{{.+}}, %{{.+}} : tensor<2x8xi32>, tensor<2x1xf32>, tensor<8xf32>)
 // CHECK: arith.sitofp
@@ -63,7 +63,8 @@ func.func @mlgru_scan(%i: tensor<1x?x8xf32>, %f: tensor<1x?x8xf32>, %h0: tensor<
 // CHECK-LABEL: func.func @matmul_untouched
 // CHECK: tern.matmul
 func.func @matmul_untouched(%x: tensor<2x8xi8>, %w: tensor<4x2xi8>) -> tensor<2x4xi32> {
-  %0 = tern.matmul %x, %w : tensor<2x8xi8>, tensor<4x2xi8> -> tensor<2x4xi32>
+  %init_0 = tensor.empty() : tensor<2x4xi32>
+  %0 = tern.matmul ins(%x, %w : tensor<2x8xi8>, tensor<4x2xi8>) outs(%init_0 : tensor<2x4xi32>) -> tensor<2x4xi32>
   return %0 : tensor<2x4xi32>
 }
 

@@ -54,7 +54,8 @@ func.func @rmsnorm_quantize_matmul_rescale(%x: tensor<4x16xf32>, %n: tensor<16xf
   %q, %s = tern.quantize_act %normed {eps = 1.0e-3 : f32} : tensor<4x16xf32> -> tensor<4x16xi8>, tensor<4x1xf32>
   %w = arith.constant dense<[[1, 2, 3, 4], [5, 6, 7, 8], [9, 10, 11, 12], [13, 14, 15, 16],
                              [17, 18, 19, 20], [21, 22, 23, 24], [25, 26, 27, 28], [29, 30, 31, 32]]> : tensor<8x4xi8>
-  %acc = tern.matmul %q, %w : tensor<4x16xi8>, tensor<8x4xi8> -> tensor<4x8xi32>
+  %init_acc = tensor.empty() : tensor<4x8xi32>
+  %acc = tern.matmul ins(%q, %w : tensor<4x16xi8>, tensor<8x4xi8>) outs(%init_acc : tensor<4x8xi32>) -> tensor<4x8xi32>
   %e2 = tensor.empty() : tensor<4x8xf32>
   %float = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
       ins(%acc : tensor<4x8xi32>) outs(%e2 : tensor<4x8xf32>) {
@@ -122,7 +123,8 @@ func.func @rsqrt_pow_per_column(%x: tensor<?x8xf32>) -> tensor<?x4xf32> {
   } -> tensor<?x8xf32>
   %q, %s = tern.quantize_act %normed : tensor<?x8xf32> -> tensor<?x8xi8>, tensor<?x1xf32>
   %w = arith.constant dense<[[1, 2], [3, 4], [5, 6], [7, 8]]> : tensor<4x2xi8>
-  %acc = tern.matmul %q, %w : tensor<?x8xi8>, tensor<4x2xi8> -> tensor<?x4xi32>
+  %init_acc = tensor.empty(%rows) : tensor<?x4xi32>
+  %acc = tern.matmul ins(%q, %w : tensor<?x8xi8>, tensor<4x2xi8>) outs(%init_acc : tensor<?x4xi32>) -> tensor<?x4xi32>
   %a = arith.constant dense<[1.0, 2.0, 3.0, 4.0]> : tensor<4xf32>
   %y = linalg.generic {indexing_maps = [#id, #feat, #tok, #id], iterator_types = ["parallel", "parallel"]}
       ins(%acc, %a, %s : tensor<?x4xi32>, tensor<4xf32>, tensor<?x1xf32>) outs(%eo : tensor<?x4xf32>) {
@@ -150,7 +152,8 @@ func.func @no_rmsnorm(%x: tensor<4x8xf32>) -> tensor<4x4xf32> {
   %eo = tensor.empty() : tensor<4x4xf32>
   %q, %s = tern.quantize_act %x : tensor<4x8xf32> -> tensor<4x8xi8>, tensor<4x1xf32>
   %w = arith.constant dense<[[1, 2], [3, 4], [5, 6], [7, 8]]> : tensor<4x2xi8>
-  %acc = tern.matmul %q, %w : tensor<4x8xi8>, tensor<4x2xi8> -> tensor<4x4xi32>
+  %init_acc = tensor.empty() : tensor<4x4xi32>
+  %acc = tern.matmul ins(%q, %w : tensor<4x8xi8>, tensor<4x2xi8>) outs(%init_acc : tensor<4x4xi32>) -> tensor<4x4xi32>
   %y = linalg.generic {indexing_maps = [#id, #tok, #id], iterator_types = ["parallel", "parallel"]}
       ins(%acc, %s : tensor<4x4xi32>, tensor<4x1xf32>) outs(%eo : tensor<4x4xf32>) {
   ^bb0(%v: i32, %t: f32, %o: f32):
@@ -196,7 +199,8 @@ func.func @accumulator_has_another_user(%x: tensor<4x8xf32>) -> (tensor<4x4xf32>
   } -> tensor<4x8xf32>
   %q, %s = tern.quantize_act %normed : tensor<4x8xf32> -> tensor<4x8xi8>, tensor<4x1xf32>
   %w = arith.constant dense<[[1, 2], [3, 4], [5, 6], [7, 8]]> : tensor<4x2xi8>
-  %acc = tern.matmul %q, %w : tensor<4x8xi8>, tensor<4x2xi8> -> tensor<4x4xi32>
+  %init_acc = tensor.empty() : tensor<4x4xi32>
+  %acc = tern.matmul ins(%q, %w : tensor<4x8xi8>, tensor<4x2xi8>) outs(%init_acc : tensor<4x4xi32>) -> tensor<4x4xi32>
   %y = linalg.generic {indexing_maps = [#id, #tok, #id], iterator_types = ["parallel", "parallel"]}
       ins(%acc, %s : tensor<4x4xi32>, tensor<4x1xf32>) outs(%eo : tensor<4x4xf32>) {
   ^bb0(%v: i32, %t: f32, %o: f32):

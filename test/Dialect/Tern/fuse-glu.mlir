@@ -51,8 +51,10 @@ func.func @split_projection(%x: tensor<4x16xf32>, %n: tensor<16xf32>, %w: tensor
 // CHECK-LABEL: func.func @rescaled_matmuls
 // CHECK: tern.glu %{{.+}}, %{{.+}} : tensor<4x8xf32>
 func.func @rescaled_matmuls(%x: tensor<4x16xf32>, %w: tensor<8x4xi8>) -> tensor<4x8xf32> {
-  %mg = tern.matmul %x, %w : tensor<4x16xf32>, tensor<8x4xi8> -> tensor<4x8xf32>
-  %mv = tern.matmul %x, %w : tensor<4x16xf32>, tensor<8x4xi8> -> tensor<4x8xf32>
+  %init_mg = tensor.empty() : tensor<4x8xf32>
+  %mg = tern.matmul ins(%x, %w : tensor<4x16xf32>, tensor<8x4xi8>) outs(%init_mg : tensor<4x8xf32>) -> tensor<4x8xf32>
+  %init_mv = tensor.empty() : tensor<4x8xf32>
+  %mv = tern.matmul ins(%x, %w : tensor<4x16xf32>, tensor<8x4xi8>) outs(%init_mv : tensor<4x8xf32>) -> tensor<4x8xf32>
   %e = tensor.empty() : tensor<4x8xf32>
   %g = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
       ins(%mg : tensor<4x8xf32>) outs(%e : tensor<4x8xf32>) {
@@ -109,7 +111,8 @@ func.func @not_projections(%h: tensor<4x8xf32>, %b: tensor<4x8xf32>) -> tensor<4
 // CHECK-LABEL: func.func @sigmoid_gate
 // CHECK-NOT: tern.glu
 func.func @sigmoid_gate(%x: tensor<4x16xf32>, %w: tensor<8x4xi8>) -> tensor<4x8xf32> {
-  %mg = tern.matmul %x, %w : tensor<4x16xf32>, tensor<8x4xi8> -> tensor<4x8xf32>
+  %init_mg = tensor.empty() : tensor<4x8xf32>
+  %mg = tern.matmul ins(%x, %w : tensor<4x16xf32>, tensor<8x4xi8>) outs(%init_mg : tensor<4x8xf32>) -> tensor<4x8xf32>
   %e = tensor.empty() : tensor<4x8xf32>
   %y = linalg.generic {indexing_maps = [#id, #id, #id], iterator_types = ["parallel", "parallel"]}
       ins(%mg, %mg : tensor<4x8xf32>, tensor<4x8xf32>) outs(%e : tensor<4x8xf32>) {
@@ -137,7 +140,8 @@ func.func @sigmoid_gate(%x: tensor<4x16xf32>, %w: tensor<8x4xi8>) -> tensor<4x8x
 func.func @gate_of_projection(%x: tensor<4x16xf32>, %n: tensor<16xf32>, %w: tensor<16x4xi8>, %a: tensor<1xf32>, %wf: tensor<8x4xi8>) -> tensor<4x8xf32> {
   %i = tern.bitlinear %x, %n, %w, %a : (tensor<4x16xf32>, tensor<16xf32>, tensor<16x4xi8>, tensor<1xf32>) -> tensor<4x16xf32>
   %g = tensor.extract_slice %i[0, 0] [4, 8] [1, 1] : tensor<4x16xf32> to tensor<4x8xf32>
-  %f = tern.matmul %x, %wf : tensor<4x16xf32>, tensor<8x4xi8> -> tensor<4x8xf32>
+  %init_f = tensor.empty() : tensor<4x8xf32>
+  %f = tern.matmul ins(%x, %wf : tensor<4x16xf32>, tensor<8x4xi8>) outs(%init_f : tensor<4x8xf32>) -> tensor<4x8xf32>
   %e = tensor.empty() : tensor<4x8xf32>
   %one_minus = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
       ins(%f : tensor<4x8xf32>) outs(%e : tensor<4x8xf32>) {

@@ -1,64 +1,107 @@
 // RUN: mfc-opt %s --split-input-file --verify-diagnostics
 
 func.func @matmul_scalar_input(%x: tensor<i8>, %w: tensor<4x1xi8>) -> tensor<4xi32> {
+  %init_0 = tensor.empty() : tensor<4xi32>
   // expected-error @+1 {{input must have at least one dimension (the features)}}
-  %0 = tern.matmul %x, %w : tensor<i8>, tensor<4x1xi8> -> tensor<4xi32>
+  %0 = tern.matmul ins(%x, %w : tensor<i8>, tensor<4x1xi8>) outs(%init_0 : tensor<4xi32>) -> tensor<4xi32>
   return %0 : tensor<4xi32>
 }
 
 // -----
 
 func.func @matmul_dynamic_features(%x: tensor<2x?xi8>, %w: tensor<4x1xi8>) -> tensor<2x4xi32> {
+  %init_0 = tensor.empty() : tensor<2x4xi32>
   // expected-error @+1 {{the reduction (last) dimension of the input must be static to match packed weights}}
-  %0 = tern.matmul %x, %w : tensor<2x?xi8>, tensor<4x1xi8> -> tensor<2x4xi32>
+  %0 = tern.matmul ins(%x, %w : tensor<2x?xi8>, tensor<4x1xi8>) outs(%init_0 : tensor<2x4xi32>) -> tensor<2x4xi32>
   return %0 : tensor<2x4xi32>
 }
 
 // -----
 
 func.func @matmul_row_bytes(%x: tensor<2x40xi8>, %w: tensor<4x8xi8>) -> tensor<2x4xi32> {
-  // expected-error @+1 {{packed weights have 8 bytes per row, but 40 input features need 10 (4 ternary weights per byte)}}
-  %0 = tern.matmul %x, %w : tensor<2x40xi8>, tensor<4x8xi8> -> tensor<2x4xi32>
+  %init_0 = tensor.empty() : tensor<2x4xi32>
+  // expected-error @+1 {{packed weights in rows have 8 bytes per output, but 40 input features need 10 (4 ternary weights per byte)}}
+  %0 = tern.matmul ins(%x, %w : tensor<2x40xi8>, tensor<4x8xi8>) outs(%init_0 : tensor<2x4xi32>) -> tensor<2x4xi32>
   return %0 : tensor<2x4xi32>
 }
 
 // -----
 
 func.func @matmul_result_channels(%x: tensor<2x32xi8>, %w: tensor<64x8xi8>) -> tensor<2x32xi32> {
-  // expected-error @+1 {{expected result of shape 2x64, found 'tensor<2x32xi32>'}}
-  %0 = tern.matmul %x, %w : tensor<2x32xi8>, tensor<64x8xi8> -> tensor<2x32xi32>
+  %init_0 = tensor.empty() : tensor<2x32xi32>
+  // expected-error @+1 {{expected init of shape 2x64, found 'tensor<2x32xi32>'}}
+  %0 = tern.matmul ins(%x, %w : tensor<2x32xi8>, tensor<64x8xi8>) outs(%init_0 : tensor<2x32xi32>) -> tensor<2x32xi32>
   return %0 : tensor<2x32xi32>
 }
 
 // -----
 
 func.func @matmul_result_rank(%x: tensor<2x3x32xi8>, %w: tensor<64x8xi8>) -> tensor<6x64xi32> {
-  // expected-error @+1 {{expected result of shape 2x3x64, found 'tensor<6x64xi32>'}}
-  %0 = tern.matmul %x, %w : tensor<2x3x32xi8>, tensor<64x8xi8> -> tensor<6x64xi32>
+  %init_0 = tensor.empty() : tensor<6x64xi32>
+  // expected-error @+1 {{expected init of shape 2x3x64, found 'tensor<6x64xi32>'}}
+  %0 = tern.matmul ins(%x, %w : tensor<2x3x32xi8>, tensor<64x8xi8>) outs(%init_0 : tensor<6x64xi32>) -> tensor<6x64xi32>
   return %0 : tensor<6x64xi32>
 }
 
 // -----
 
 func.func @matmul_unpacked_weights(%x: tensor<2x4xi8>, %w: tensor<4x4xf32>) -> tensor<2x4xi32> {
-  // expected-error @+1 {{operand #1 must be packed ternary weights: static tensor<N x ceil(K/4) x i8> of 2-bit codes}}
-  %0 = tern.matmul %x, %w : tensor<2x4xi8>, tensor<4x4xf32> -> tensor<2x4xi32>
+  %init_0 = tensor.empty() : tensor<2x4xi32>
+  // expected-error @+1 {{operand #1 must be packed ternary weights: a 2-D i8 tensor or memref of 2-bit codes}}
+  %0 = tern.matmul ins(%x, %w : tensor<2x4xi8>, tensor<4x4xf32>) outs(%init_0 : tensor<2x4xi32>) -> tensor<2x4xi32>
   return %0 : tensor<2x4xi32>
 }
 
 // -----
 
-func.func @matmul_dynamic_weights(%x: tensor<2x4xi8>, %w: tensor<?x1xi8>) -> tensor<2x?xi32> {
-  // expected-error @+1 {{operand #1 must be packed ternary weights}}
-  %0 = tern.matmul %x, %w : tensor<2x4xi8>, tensor<?x1xi8> -> tensor<2x?xi32>
-  return %0 : tensor<2x?xi32>
+func.func @matmul_dynamic_row_bytes(%x: tensor<2x4xi8>, %w: tensor<4x?xi8>) -> tensor<2x4xi32> {
+  %init = tensor.empty() : tensor<2x4xi32>
+  // expected-error @+1 {{packed weights in rows have ? bytes per output, but 4 input features need 1}}
+  %0 = tern.matmul ins(%x, %w : tensor<2x4xi8>, tensor<4x?xi8>) outs(%init : tensor<2x4xi32>) -> tensor<2x4xi32>
+  return %0 : tensor<2x4xi32>
+}
+
+// -----
+
+func.func @matmul_mixed_tensor_and_memref(%x: tensor<2x4xi8>, %w: memref<4x1xi8>) -> tensor<2x4xi32> {
+  %init = tensor.empty() : tensor<2x4xi32>
+  // expected-error @+1 {{operands must be all tensors or all memrefs}}
+  %0 = tern.matmul ins(%x, %w : tensor<2x4xi8>, memref<4x1xi8>) outs(%init : tensor<2x4xi32>) -> tensor<2x4xi32>
+  return %0 : tensor<2x4xi32>
+}
+
+// -----
+
+func.func @matmul_result_on_memrefs(%x: memref<2x4xi8>, %w: memref<4x1xi8>, %y: memref<2x4xi32>) {
+  // expected-error @+1 {{returns no result on memrefs}}
+  %0 = tern.matmul ins(%x, %w : memref<2x4xi8>, memref<4x1xi8>) outs(%y : memref<2x4xi32>) -> tensor<2x4xi32>
+  return
+}
+
+// -----
+
+func.func @matmul_columns_layout(%x: tensor<2x8xi8>, %w: tensor<4x2xi8>) -> tensor<2x4xi32> {
+  %init = tensor.empty() : tensor<2x4xi32>
+  // expected-error @+1 {{packed weights in columns have 4 bytes per output, but 8 input features need 2}}
+  %0 = tern.matmul ins(%x, %w : tensor<2x8xi8>, tensor<4x2xi8>) outs(%init : tensor<2x4xi32>) {layout = #tern.packed<bits = 2, order = columns>} -> tensor<2x4xi32>
+  return %0 : tensor<2x4xi32>
+}
+
+// -----
+
+func.func @packed_bits(%x: tensor<2x8xi8>, %w: tensor<4x2xi8>) -> tensor<2x4xi32> {
+  %init = tensor.empty() : tensor<2x4xi32>
+  // expected-error @+1 {{ternary codes take 2 bits, found bits = 4}}
+  %0 = tern.matmul ins(%x, %w : tensor<2x8xi8>, tensor<4x2xi8>) outs(%init : tensor<2x4xi32>) {layout = #tern.packed<bits = 4, order = rows>} -> tensor<2x4xi32>
+  return %0 : tensor<2x4xi32>
 }
 
 // -----
 
 func.func @matmul_wide_int_input(%x: tensor<2x4xi32>, %w: tensor<4x1xi8>) -> tensor<2x4xi32> {
-  // expected-error @+1 {{operand #0 must be ranked tensor of 8-bit signless integer or floating-point values}}
-  %0 = tern.matmul %x, %w : tensor<2x4xi32>, tensor<4x1xi8> -> tensor<2x4xi32>
+  %init_0 = tensor.empty() : tensor<2x4xi32>
+  // expected-error @+1 {{operand #0 must be Tensor or MemRef of 8-bit signless integer or 32-bit float or 16-bit float or bfloat16 type values}}
+  %0 = tern.matmul ins(%x, %w : tensor<2x4xi32>, tensor<4x1xi8>) outs(%init_0 : tensor<2x4xi32>) -> tensor<2x4xi32>
   return %0 : tensor<2x4xi32>
 }
 
@@ -113,7 +156,7 @@ func.func @bitlinear_scale_count(%x: tensor<2x32xf32>, %n: tensor<32xf32>, %w: t
 // -----
 
 func.func @bitlinear_row_bytes(%x: tensor<2x32xf32>, %n: tensor<32xf32>, %w: tensor<64x32xi8>, %a: tensor<1xf32>) {
-  // expected-error @+1 {{packed weights have 32 bytes per row, but 32 input features need 8 (4 ternary weights per byte)}}
+  // expected-error @+1 {{packed weights in rows have 32 bytes per output, but 32 input features need 8 (4 ternary weights per byte)}}
   %0 = tern.bitlinear %x, %n, %w, %a : (tensor<2x32xf32>, tensor<32xf32>, tensor<64x32xi8>, tensor<1xf32>) -> tensor<2x64xf32>
   return
 }
@@ -185,16 +228,18 @@ func.func @mlgru_lower_bound(%i: tensor<2x3x16xf32>, %h0: tensor<2x16xf32>, %lb:
 // -----
 
 func.func @matmul_int_accumulator(%x: tensor<2x32xi8>, %w: tensor<64x8xi8>) -> tensor<2x64xf32> {
-  // expected-error @+1 {{accumulates 'i8' input into i32, found result element type 'f32'}}
-  %0 = tern.matmul %x, %w : tensor<2x32xi8>, tensor<64x8xi8> -> tensor<2x64xf32>
+  %init_0 = tensor.empty() : tensor<2x64xf32>
+  // expected-error @+1 {{accumulates 'i8' input into i32, found init element type 'f32'}}
+  %0 = tern.matmul ins(%x, %w : tensor<2x32xi8>, tensor<64x8xi8>) outs(%init_0 : tensor<2x64xf32>) -> tensor<2x64xf32>
   return %0 : tensor<2x64xf32>
 }
 
 // -----
 
 func.func @matmul_float_accumulator(%x: tensor<2x32xf32>, %w: tensor<64x8xi8>) -> tensor<2x64xi32> {
-  // expected-error @+1 {{accumulates 'f32' input into the same float type, found result element type 'i32'}}
-  %0 = tern.matmul %x, %w : tensor<2x32xf32>, tensor<64x8xi8> -> tensor<2x64xi32>
+  %init_0 = tensor.empty() : tensor<2x64xi32>
+  // expected-error @+1 {{accumulates 'f32' input into the same float type, found init element type 'i32'}}
+  %0 = tern.matmul ins(%x, %w : tensor<2x32xf32>, tensor<64x8xi8>) outs(%init_0 : tensor<2x64xi32>) -> tensor<2x64xi32>
   return %0 : tensor<2x64xi32>
 }
 

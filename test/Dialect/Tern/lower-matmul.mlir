@@ -24,7 +24,10 @@
 // CHECK-NOT: arith.mul
 // CHECK: linalg.yield %[[R]] : f32
 func.func @lower_float(%x: tensor<?x10xf32>, %w: tensor<5x3xi8>) -> tensor<?x5xf32> {
-  %0 = tern.matmul %x, %w : tensor<?x10xf32>, tensor<5x3xi8> -> tensor<?x5xf32>
+  %c0_0 = arith.constant 0 : index
+  %d0_0 = tensor.dim %x, %c0_0 : tensor<?x10xf32>
+  %init_0 = tensor.empty(%d0_0) : tensor<?x5xf32>
+  %0 = tern.matmul ins(%x, %w : tensor<?x10xf32>, tensor<5x3xi8>) outs(%init_0 : tensor<?x5xf32>) -> tensor<?x5xf32>
   return %0 : tensor<?x5xf32>
 }
 
@@ -42,7 +45,10 @@ func.func @lower_float(%x: tensor<?x10xf32>, %w: tensor<5x3xi8>) -> tensor<?x5xf
 // CHECK-NOT: arith.mul
 // CHECK: linalg.yield
 func.func @lower_int8(%x: tensor<2x?x8xi8>, %w: tensor<4x2xi8>) -> tensor<2x?x4xi32> {
-  %0 = tern.matmul %x, %w : tensor<2x?x8xi8>, tensor<4x2xi8> -> tensor<2x?x4xi32>
+  %c1_0 = arith.constant 1 : index
+  %d1_0 = tensor.dim %x, %c1_0 : tensor<2x?x8xi8>
+  %init_0 = tensor.empty(%d1_0) : tensor<2x?x4xi32>
+  %0 = tern.matmul ins(%x, %w : tensor<2x?x8xi8>, tensor<4x2xi8>) outs(%init_0 : tensor<2x?x4xi32>) -> tensor<2x?x4xi32>
   return %0 : tensor<2x?x4xi32>
 }
 
@@ -53,4 +59,29 @@ func.func @lower_int8(%x: tensor<2x?x8xi8>, %w: tensor<4x2xi8>) -> tensor<2x?x4x
 // CHECK-NEXT: return
 func.func @no_tern(%x: tensor<4xf32>) -> tensor<4xf32> {
   return %x : tensor<4xf32>
+}
+
+// -----
+
+// On buffers: the destination is zeroed, then accumulated into in place.
+// CHECK-LABEL: func.func @lower_buffers
+// CHECK-SAME: (%[[X:.+]]: memref<?x8xi8>, %[[W:.+]]: memref<4x2xi8>, %[[Y:.+]]: memref<?x4xi32>)
+// CHECK: linalg.fill ins(%{{.+}} : i32) outs(%[[Y]] : memref<?x4xi32>)
+// CHECK: linalg.generic
+// CHECK-SAME: ins(%[[X]], %[[W]] : memref<?x8xi8>, memref<4x2xi8>) outs(%[[Y]] : memref<?x4xi32>)
+// CHECK-NOT: tern.matmul
+func.func @lower_buffers(%x: memref<?x8xi8>, %w: memref<4x2xi8>, %y: memref<?x4xi32>) {
+  tern.matmul ins(%x, %w : memref<?x8xi8>, memref<4x2xi8>) outs(%y : memref<?x4xi32>)
+  return
+}
+
+// -----
+
+// Codes in columns are read at [k / 4, n].
+// CHECK-DAG: #[[WCOL:.+]] = affine_map<(d0, d1, d2) -> (d2 floordiv 4, d1)>
+// CHECK-LABEL: func.func @lower_columns
+// CHECK: linalg.generic {indexing_maps = [#{{.+}}, #[[WCOL]], #{{.+}}]
+func.func @lower_columns(%x: tensor<3x8xf32>, %w: tensor<2x4xi8>, %y: tensor<3x4xf32>) -> tensor<3x4xf32> {
+  %0 = tern.matmul ins(%x, %w : tensor<3x8xf32>, tensor<2x4xi8>) outs(%y : tensor<3x4xf32>) {layout = #tern.packed<bits = 2, order = columns>} -> tensor<3x4xf32>
+  return %0 : tensor<3x4xf32>
 }

@@ -27,6 +27,10 @@ void packTernaryRow(llvm::ArrayRef<int8_t> row, llvm::MutableArrayRef<uint8_t> o
 /// Decodes weight `k` of a packed row; std::nullopt for the invalid code 0b10.
 std::optional<int8_t> unpackTernary(llvm::ArrayRef<uint8_t> packedRow, int64_t k);
 
+/// The nonzero codes among packed bytes in any order (padding codes are 0): the
+/// additions and subtractions a product with them takes per token.
+int64_t countNonzeroCodes(llvm::ArrayRef<uint8_t> packed);
+
 } // namespace mfc::tern
 
 #endif // MFC_DIALECT_TERN_PACKING_H

@@ -9,10 +9,19 @@
 #include "mlir/IR/Dialect.h"
 #include "mlir/IR/OpDefinition.h"
 #include "mlir/IR/OpImplementation.h"
+#include "mlir/Dialect/Bufferization/IR/BufferizableOpInterface.h"
+#include "mlir/Interfaces/DestinationStyleOpInterface.h"
+#include "mlir/Interfaces/InferTypeOpInterface.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "mlir/Interfaces/TilingInterface.h"
 #include "mlir/Interfaces/ValueBoundsOpInterface.h"
 
 #include "Tern/TernOpsDialect.h.inc"
+
+#include "Tern/TernEnums.h.inc"
+
+#define GET_ATTRDEF_CLASSES
+#include "Tern/TernAttrs.h.inc"
 
 #define GET_OP_CLASSES
 #include "Tern/TernOps.h.inc"

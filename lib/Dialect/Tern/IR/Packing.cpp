@@ -23,4 +23,12 @@ std::optional<int8_t> unpackTernary(llvm::ArrayRef<uint8_t> packedRow, int64_t k
   return code == 0x3 ? int8_t(-1) : int8_t(code);
 }
 
+int64_t countNonzeroCodes(llvm::ArrayRef<uint8_t> packed) {
+  int64_t count = 0;
+  for (uint8_t byte : packed)
+    for (int shift = 0; shift < 8; shift += 2)
+      count += ((byte >> shift) & 0x3) != 0;
+  return count;
+}
+
 } // namespace mfc::tern

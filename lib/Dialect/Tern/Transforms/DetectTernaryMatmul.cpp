@@ -8,6 +8,7 @@
 
 #include "ConstantEval.h"
 #include "ElementExpr.h"
+#include "NumericRange.h"
 #include "Utils.h"
 
 #include "mlir/Dialect/Math/IR/Math.h"
@@ -241,77 +242,6 @@ Matched<ContractionMatch> matchContraction(linalg::GenericOp op) {
 // Activations that already hold int8 values
 //===----------------------------------------------------------------------===//
 
-/// What is known about the values of a float scalar or tensor.
-struct NumericRange {
-  bool integral = false;
-  double lo = -INFINITY, hi = INFINITY;
-  bool fitsInt8() const { return integral && lo >= -128 && hi <= 127; }
-};
-
-NumericRange rangeOfTensor(Value tensor, int depth);
-
-/// Range of a scalar in the body of the element-wise `generic`.
-NumericRange rangeOfScalar(Value v, linalg::GenericOp generic, int depth) {
-  if (auto arg = dyn_cast<BlockArgument>(v)) {
-    if (arg.getOwner() != &generic.getRegion().front() ||
-        arg.getArgNumber() >= generic.getNumDpsInputs())
-      return {};
-    return rangeOfTensor(generic.getDpsInputs()[arg.getArgNumber()], depth + 1);
-  }
-  Operation *op = v.getDefiningOp();
-  if (!op)
-    return {};
-  auto both = [&](auto combine) {
-    NumericRange a = rangeOfScalar(op->getOperand(0), generic, depth);
-    NumericRange b = rangeOfScalar(op->getOperand(1), generic, depth);
-    return NumericRange{a.integral && b.integral, combine(a.lo, b.lo), combine(a.hi, b.hi)};
-  };
-  auto max = [](double a, double b) { return std::max(a, b); };
-  auto min = [](double a, double b) { return std::min(a, b); };
-  return llvm::TypeSwitch<Operation *, NumericRange>(op)
-      .Case<arith::ConstantOp>([](arith::ConstantOp c) {
-        auto f = dyn_cast<FloatAttr>(c.getValue());
-        if (!f)
-          return NumericRange{};
-        double x = f.getValueAsDouble();
-        return NumericRange{std::nearbyint(x) == x, x, x};
-      })
-      .Case<math::RoundEvenOp, math::RoundOp, math::FloorOp, math::CeilOp>([&](Operation *o) {
-        NumericRange r = rangeOfScalar(o->getOperand(0), generic, depth);
-        return NumericRange{true, std::floor(r.lo), std::ceil(r.hi)};
-      })
-      .Case<arith::MaximumFOp, arith::MaxNumFOp>([&](Operation *) { return both(max); })
-      .Case<arith::MinimumFOp, arith::MinNumFOp>([&](Operation *) { return both(min); })
-      .Case<arith::SIToFPOp>([](arith::SIToFPOp c) {
-        unsigned bits = c.getIn().getType().getIntOrFloatBitWidth();
-        return NumericRange{true, -std::ldexp(1.0, bits - 1), std::ldexp(1.0, bits - 1) - 1};
-      })
-      .Default([](Operation *) { return NumericRange{}; });
-}
-
-/// Range of every element of `tensor`: a constant, or an element-wise generic.
-NumericRange rangeOfTensor(Value tensor, int depth) {
-  if (depth > 8) // chains of element-wise ops this long are not quantization chains
-    return {};
-  if (std::optional<std::vector<double>> values = constantValues(tensor)) {
-    NumericRange r{true, INFINITY, -INFINITY};
-    for (double x : *values) {
-      r.integral &= std::nearbyint(x) == x;
-      r.lo = std::min(r.lo, x);
-      r.hi = std::max(r.hi, x);
-    }
-    return r;
-  }
-  if (auto cast = tensor.getDefiningOp<tensor::CastOp>())
-    return rangeOfTensor(cast.getSource(), depth + 1);
-  auto generic = tensor.getDefiningOp<linalg::GenericOp>();
-  if (!generic || generic.getNumDpsInits() != 1 ||
-      generic.getNumParallelLoops() != generic.getNumLoops())
-    return {};
-  Value yielded = generic.getRegion().front().getTerminator()->getOperand(0);
-  return rangeOfScalar(yielded, generic, depth);
-}
-
 /// The int8 tensor that `input` is the element-wise sitofp of (tern.quantize_act's values,
 /// as tern-fuse-quantize-act leaves them), or null.
 Value int8Source(Value input) {
@@ -462,17 +392,16 @@ struct DetectTernaryMatmul
     Location loc = op.getLoc();
     Value codes = t.codes;
     auto resultType = cast<RankedTensorType>(op.getResult(0).getType());
-    SmallVector<int64_t> accShape(inputType.getShape());
-    accShape.back() = N;
     Type floatType = inputType.getElementType();
     Value acc;
     std::optional<Dequantization> dequantization;
-    if (!integer && !rangeOfTensor(input, 0).fitsInt8())
+    if (!integer && !rangeOfTensor(input, 0).fitsInt8()) {
       if ((dequantization = matchDequantization(input)) &&
           rangeOfTensor(dequantization->quantized, 0).fitsInt8())
         input = dequantization->quantized;
       else
         dequantization.reset();
+    }
     bool int8Activations = integer || rangeOfTensor(input, 0).fitsInt8();
     if (integer) {
       // MatMulInteger: sum_k (x - zp) T = sum_k x8 T + (c - zp) sum_k T, with x8 = x for
@@ -484,7 +413,7 @@ struct DetectTernaryMatmul
           Value signBit = arith::ConstantOp::create(nb, l, nb.getI8IntegerAttr(-128));
           return arith::XOrIOp::create(nb, l, v, signBit).getResult();
         });
-      acc = MatmulOp::create(b, loc, RankedTensorType::get(accShape, b.getI32Type()), x8, codes);
+      acc = createMatmul(b, loc, x8, codes, b.getI32Type()).getTensorResult();
       bool zeroPointIsZero = !x.zeroPoint || isZeroSplat(x.zeroPoint->get());
       if (x.isUnsigned || !zeroPointIsZero) {
         FailureOr<Value> shifted = addZeroPointTerm(b, loc, op, acc, x, t.rowSums);
@@ -502,8 +431,7 @@ struct DetectTernaryMatmul
         q = mapElements(b, loc, input, b.getI8Type(), [](OpBuilder &nb, Location l, Value x) {
           return arith::FPToSIOp::create(nb, l, nb.getI8Type(), x).getResult();
         });
-      auto accType = RankedTensorType::get(accShape, b.getI32Type());
-      Value sum = MatmulOp::create(b, loc, accType, q, codes);
+      Value sum = createMatmul(b, loc, q, codes, b.getI32Type()).getTensorResult();
       acc = mapElements(
           b, loc, sum, floatType,
           [&](OpBuilder &nb, Location l, Value x) {
@@ -511,7 +439,7 @@ struct DetectTernaryMatmul
           },
           /*sizedLike=*/input);
     } else {
-      acc = MatmulOp::create(b, loc, RankedTensorType::get(accShape, floatType), input, codes);
+      acc = createMatmul(b, loc, input, codes, floatType).getTensorResult();
     }
     Value scaled = scale(b, loc, acc, t.scales);
     if (dequantization)

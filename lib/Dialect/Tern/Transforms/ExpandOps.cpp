@@ -118,8 +118,9 @@ struct ExpandBitLinear : public OpRewritePattern<BitLinearOp> {
                                        RankedTensorType::get(tokenShape, f), normed,
                                        op.getActEpsAttr());
     auto resultType = cast<RankedTensorType>(op.getResult().getType());
-    auto accType = RankedTensorType::get(resultType.getShape(), b.getI32Type());
-    Value acc = MatmulOp::create(b, loc, accType, quant.getQuantized(), op.getWeights());
+    Value acc = createMatmul(b, loc, quant.getQuantized(), op.getWeights(), b.getI32Type(),
+                             op.getLayout())
+                    .getTensorResult();
     // acc * a / s_x, once per output element
     bool perChannel = cast<RankedTensorType>(op.getWeightScale().getType()).getDimSize(0) != 1;
     SmallVector<AffineMap> maps = elementwiseMaps(

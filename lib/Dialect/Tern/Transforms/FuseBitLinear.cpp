@@ -150,7 +150,7 @@ FailureOr<Rescale> matchRescale(Value root, QuantizeActOp quant, std::string &wh
         return rescale.weightScale && matchPattern(rescale.weightScale, m_Constant());
       }))
     return failure();
-  SmallVector<Value> boundaries{rescale.matmul.getResult(), quant.getScale()};
+  SmallVector<Value> boundaries{rescale.matmul.getTensorResult(), quant.getScale()};
   llvm::DenseSet<Operation *> chain = chainOf(root, boundaries);
   // Every value between the quantization and the rescale feeds this rescale alone, or the
   // quantization would stay alive next to the fused op.
@@ -200,7 +200,7 @@ FailureOr<BitLinearOp> mfc::tern::fuseBitLinear(RewriterBase &rewriter, Quantize
   auto fused = BitLinearOp::create(rewriter, loc, RankedTensorType::get(shape, rewriter.getF32Type()),
                                    norm->input, normWeight, rescale->matmul.getWeights(),
                                    weightScale, rewriter.getF32FloatAttr(norm->eps),
-                                   quant.getEpsAttr());
+                                   quant.getEpsAttr(), rescale->matmul.getLayoutAttr());
   Value replacement = fused;
   if (replacement.getType() != resultType)
     replacement = tensor::CastOp::create(rewriter, loc, resultType, replacement);

@@ -2,6 +2,8 @@
 #ifndef MFC_LIB_DIALECT_TERN_TRANSFORMS_UTILS_H
 #define MFC_LIB_DIALECT_TERN_TRANSFORMS_UTILS_H
 
+#include "mfc/Dialect/Tern/TernDialect.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
@@ -28,6 +30,25 @@ inline mlir::Value emptyLike(mlir::OpBuilder &b, mlir::Location loc, mlir::Value
                              llvm::ArrayRef<int64_t> shape, mlir::Type elemType) {
   return mlir::tensor::EmptyOp::create(b, loc, shape, elemType,
                                        dynamicSizesLike(b, loc, like, shape));
+}
+
+/// tern.matmul(input, weights) on tensors into a fresh `accElem` destination shaped
+/// like `input` with its last dim replaced by the weights' outputs.
+inline MatmulOp createMatmul(mlir::OpBuilder &b, mlir::Location loc, mlir::Value input,
+                             mlir::Value weights, mlir::Type accElem, PackedAttr layout = {}) {
+  if (!layout)
+    layout = PackedAttr::getDefault(b.getContext());
+  llvm::SmallVector<int64_t> shape(mlir::cast<mlir::ShapedType>(input.getType()).getShape());
+  shape.back() = layout.getNumOutputs(mlir::cast<mlir::ShapedType>(weights.getType()));
+  llvm::SmallVector<mlir::Value> sizes;
+  for (auto [d, size] : llvm::enumerate(shape)) {
+    bool isOutputs = d + 1 == shape.size();
+    if (mlir::ShapedType::isDynamic(size))
+      sizes.push_back(mlir::tensor::DimOp::create(
+          b, loc, isOutputs ? weights : input, isOutputs ? layout.getOutputDim() : d));
+  }
+  mlir::Value init = mlir::tensor::EmptyOp::create(b, loc, shape, accElem, sizes);
+  return MatmulOp::create(b, loc, input, weights, init, layout);
 }
 
 using mlir::AffineExpr;

@@ -1,0 +1,114 @@
+//===- Target.h - the interface every back end implements -------*- C++ -*-===//
+//
+// A target takes tern IR (what `mfc --emit=tern` prints, the same for every back end)
+// through its own lowering pipeline to its last MLIR form (the `lowered` stage), then
+// serializes that form into artifacts (LLVM IR, an object, a shared library, PTX, HLS
+// C++). The driver knows nothing target-specific: it asks the registry for the target
+// named by --target, checks --emit against the stages the target offers, runs
+// buildLoweringPipeline and calls serialize. mfc-opt registers each target's pipelines.
+//
+//===----------------------------------------------------------------------===//
+#ifndef MFC_TARGET_TARGET_H
+#define MFC_TARGET_TARGET_H
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/DialectRegistry.h"
+#include "mlir/Pass/PassManager.h"
+#include "llvm/ADT/ArrayRef.h"
+#include "llvm/ADT/StringRef.h"
+
+#include <memory>
+#include <string>
+
+namespace mfc {
+
+/// What the driver passes every target; a target reads the fields that apply to it.
+struct TargetOptions {
+  /// The model's entry function.
+  std::string entry = "main_graph";
+  /// Target triple; empty: the target's default (the host for the CPU).
+  std::string triple;
+  /// Processor: a CPU name ("native": the host's) or a GPU architecture.
+  std::string cpu = "native";
+  /// Optimization level of the generated code, 0 to 3.
+  unsigned optLevel = 2;
+  /// The installation prefix (the directory above bin/), where a target finds the
+  /// run-time pieces it links in (lib/libmfc_kernels.a for the CPU).
+  std::string installPrefix;
+};
+
+/// A `--emit` stage a target offers after `tern`.
+struct TargetStage {
+  llvm::StringRef name;
+  llvm::StringRef description;
+  /// A file that never goes to stdout; its default path is the input's with `extension`.
+  bool binary;
+  llvm::StringRef extension;
+};
+
+class Target {
+public:
+  virtual ~Target();
+
+  /// The --target value.
+  virtual llvm::StringRef getName() const = 0;
+  virtual llvm::StringRef getDescription() const = 0;
+
+  /// The stages after `tern`, in pipeline order; the first is the lowered MLIR (printed
+  /// by the driver), the others are written by serialize. Empty while the back end is
+  /// only registered (see isImplemented).
+  virtual llvm::ArrayRef<TargetStage> getStages() const = 0;
+  /// The stage `mfc` stops at when --emit is not given.
+  llvm::StringRef getDefaultStage() const;
+  /// Why the target cannot compile yet, or empty when it can.
+  virtual llvm::StringRef getUnavailableReason() const { return ""; }
+
+  /// Dialects (and their interface models) that the lowering pipeline creates.
+  virtual void getDependentDialects(mlir::DialectRegistry &registry) const {}
+
+  /// tern IR (tensors) to the target's lowered MLIR.
+  virtual void buildLoweringPipeline(mlir::OpPassManager &pm,
+                                     const TargetOptions &options) const = 0;
+
+  /// Writes the artifact of `stage` (one of getStages() after the first) for the lowered
+  /// `module` to `outputPath` ("-": stdout, for text stages). Reports failures as
+  /// diagnostics on the module.
+  virtual mlir::LogicalResult serialize(mlir::ModuleOp module, llvm::StringRef stage,
+                                        llvm::StringRef outputPath,
+                                        const TargetOptions &options) const = 0;
+
+  /// Registers the target's passes and named pipelines (for mfc-opt).
+  virtual void registerPasses() const {}
+};
+
+/// A target that is registered (so that --target and --help know it) before its back
+/// end exists: it offers no stages, and the driver says why before doing any work.
+class PlaceholderTarget final : public Target {
+public:
+  PlaceholderTarget(llvm::StringRef name, llvm::StringRef description,
+                    llvm::StringRef unavailableReason)
+      : name(name), description(description), unavailableReason(unavailableReason) {}
+  llvm::StringRef getName() const override { return name; }
+  llvm::StringRef getDescription() const override { return description; }
+  llvm::ArrayRef<TargetStage> getStages() const override { return {}; }
+  llvm::StringRef getUnavailableReason() const override { return unavailableReason; }
+  void buildLoweringPipeline(mlir::OpPassManager &, const TargetOptions &) const override {}
+  mlir::LogicalResult serialize(mlir::ModuleOp module, llvm::StringRef, llvm::StringRef,
+                                const TargetOptions &) const override {
+    return module.emitError(unavailableReason);
+  }
+
+private:
+  std::string name, description, unavailableReason;
+};
+
+/// Adds `target` to the registry; its name must be new.
+void registerTarget(std::unique_ptr<Target> target);
+/// The target named `name`, or null.
+const Target *lookupTarget(llvm::StringRef name);
+/// Every registered target, in registration order.
+llvm::ArrayRef<std::unique_ptr<Target>> getRegisteredTargets();
+
+} // namespace mfc
+
+#endif // MFC_TARGET_TARGET_H

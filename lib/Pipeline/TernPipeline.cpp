@@ -1,0 +1,45 @@
+//===- TernPipeline.cpp - the target-independent tern pipelines -----------===//
+#include "mfc/Pipeline/TernPipeline.h"
+
+#include "mfc/Dialect/Tern/Passes.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/MemRef/Transforms/Passes.h"
+#include "mlir/Pass/PassRegistry.h"
+#include "mlir/Transforms/Passes.h"
+
+using namespace mlir;
+
+void mfc::buildTernPipeline(OpPassManager &pm, const TernPipelineOptions &options) {
+  bool remarks = options.remarks;
+  OpPassManager &func = pm.nest<func::FuncOp>();
+  func.addPass(createCanonicalizerPass());
+  func.addPass(createCSEPass());
+  func.addPass(tern::createTernNormalizeElementwise());
+  func.addPass(tern::createTernNormalizeLayout());
+  func.addPass(tern::createTernFuseQuantizeAct({remarks}));
+  func.addPass(tern::createTernDetectTernaryMatmul({remarks}));
+  // Sizes read from the rewritten chains (tensor.dim, the tern.matmul destinations') come
+  // from their inputs instead, so that those values have no other users.
+  func.addPass(memref::createResolveRankedShapeTypeResultDimsPass());
+  func.addPass(createCanonicalizerPass());
+  func.addPass(tern::createTernFuseBitLinear({remarks}));
+  func.addPass(tern::createTernFuseMLGRU({remarks}));
+  func.addPass(tern::createTernFuseGLU({remarks}));
+  // Sizes read from the fused-away chains (tensor.dim) come from their inputs instead, so
+  // canonicalize can drop those chains.
+  func.addPass(memref::createResolveRankedShapeTypeResultDimsPass());
+  func.addPass(createCanonicalizerPass());
+  if (options.expand)
+    buildTernExpansionPipeline(pm);
+}
+
+void mfc::buildTernExpansionPipeline(OpPassManager &pm) {
+  pm.addNestedPass<func::FuncOp>(tern::createTernExpandOps());
+}
+
+void mfc::registerTernPipelines() {
+  PassPipelineRegistration<TernPipelineOptions>(
+      "mfc-tern-pipeline", "Import-level IR to tern IR (what `mfc --emit=tern` runs)",
+      buildTernPipeline);
+}

@@ -1,0 +1,167 @@
+//===- CPUTarget.cpp - the CPU back end -----------------------------------===//
+#include "mfc/Target/CPU/CPUTarget.h"
+
+#include "Toolchain.h"
+
+#include "mfc/Conversion/Passes.h"
+#include "mfc/Dialect/Tern/Passes.h"
+#include "mfc/Pipeline/TernPipeline.h"
+#include "mfc/Target/CPU/Passes.h"
+#include "mfc/Target/HostABI.h"
+#include "mfc/Target/Passes.h"
+#include "mfc/Target/Target.h"
+
+#include "mlir/Conversion/Passes.h"
+#include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
+#include "mlir/Dialect/Bufferization/Transforms/Passes.h"
+#include "mlir/Dialect/Linalg/Passes.h"
+#include "mlir/Dialect/MemRef/Transforms/Passes.h"
+#include "mlir/Pass/PassRegistry.h"
+#include "mlir/Support/FileUtilities.h"
+#include "mlir/Transforms/Passes.h"
+#include "llvm/ADT/ScopeExit.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/ToolOutputFile.h"
+
+using namespace mlir;
+
+void mfc::buildCPULoweringPipeline(OpPassManager &pm, const CPUPipelineOptions &options) {
+  pm.addPass(createPrepareEntry({options.entry}));
+  // The micro-kernel streams one output's codes per row.
+  pm.addNestedPass<func::FuncOp>(tern::createTernRepack({tern::PackedOrder::rows}));
+  buildTernExpansionPipeline(pm);
+  bufferization::OneShotBufferizePassOptions bufferize;
+  bufferize.bufferizeFunctionBoundaries = true;
+  bufferize.functionBoundaryTypeConversion = bufferization::LayoutMapOption::IdentityLayoutMap;
+  bufferize.allowReturnAllocsFromLoops = true; // Scan states and outputs
+  pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
+  // Ternary products on buffers: int8 ones to the micro-kernel, the rest to loops.
+  if (options.ukernels)
+    pm.addPass(cpu::createCPULowerToUkernels());
+  pm.addPass(tern::createTernLowerMatmul());
+  bufferization::BufferDeallocationPipelineOptions dealloc;
+  bufferization::buildBufferDeallocationPipeline(pm, dealloc);
+  pm.addPass(createConvertBufferizationToMemRefPass());
+  pm.addNestedPass<func::FuncOp>(createStridedCopyToLoops());
+  pm.addPass(createConvertLinalgToLoopsPass());
+  pm.addPass(createOutlineLoopNests());
+  pm.addPass(memref::createExpandStridedMetadataPass());
+  pm.addPass(createLowerAffinePass());
+  pm.addPass(createSCFToControlFlowPass());
+  pm.addPass(createConvertMathToFuncs()); // math.ipowi (integer Pow) as a loop
+  pm.addPass(createConvertMathToLLVMPass());
+  pm.addPass(createConvertMathToLibmPass());
+  pm.addPass(createFinalizeMemRefToLLVMConversionPass());
+  pm.addPass(createArithToLLVMConversionPass());
+  pm.addPass(createConvertIndexToLLVMPass());
+  pm.addPass(createConvertFuncToLLVMPass());
+  pm.addPass(createConvertControlFlowToLLVMPass());
+  pm.addPass(createReconcileUnrealizedCastsPass());
+  pm.addPass(createCanonicalizerPass());
+}
+
+namespace {
+class CPUTarget final : public mfc::Target {
+public:
+  StringRef getName() const override { return "cpu"; }
+  StringRef getDescription() const override { return "the host CPU (or -mtriple) via LLVM"; }
+
+  ArrayRef<mfc::TargetStage> getStages() const override {
+    static const mfc::TargetStage stages[] = {
+        {"lowered", "MLIR lowered to the LLVM dialect", false, ""},
+        {"llvm", "optimized LLVM IR", false, ""},
+        {"obj", "an object file", true, ".o"},
+        {"lib", "a shared library and its C header", true, ".so"},
+    };
+    return stages;
+  }
+
+  void buildLoweringPipeline(OpPassManager &pm,
+                             const mfc::TargetOptions &options) const override {
+    mfc::CPUPipelineOptions cpu;
+    cpu.entry = options.entry;
+    mfc::buildCPULoweringPipeline(pm, cpu);
+  }
+
+  LogicalResult serialize(ModuleOp module, StringRef stage, StringRef outputPath,
+                          const mfc::TargetOptions &options) const override {
+    FailureOr<StringRef> signature = mfc::recordedSignature(module);
+    if (failed(signature))
+      return failure();
+    auto fail = [&](const Twine &message) { return module.emitError(message); };
+    std::string error;
+    if (options.optLevel > 3)
+      return fail("-O" + Twine(options.optLevel) + " is not an optimization level (0 to 3)");
+    auto machine = mfc::cpu::createTargetMachine(options.triple, options.cpu,
+                                                 options.optLevel, error);
+    if (failed(machine))
+      return fail(error);
+    // A shared library gets its weights through an object of their own (see
+    // externalizeWeights); the text and object stages keep them inline.
+    SmallString<128> workDir;
+    llvm::scope_exit removeWorkDir([&] {
+      if (!workDir.empty())
+        llvm::sys::fs::remove_directories(workDir);
+    });
+    std::string weightsObject;
+    if (stage == "lib") {
+      if (std::error_code ec = llvm::sys::fs::createUniqueDirectory("mfc", workDir))
+        return fail("cannot create a temporary directory: " + ec.message());
+      FailureOr<std::string> object =
+          mfc::cpu::externalizeWeights(module, workDir, /*thresholdBytes=*/64 * 1024, error);
+      if (failed(object))
+        return fail(error);
+      weightsObject = *object;
+    }
+    llvm::LLVMContext llvmContext;
+    std::unique_ptr<llvm::Module> llvmModule = mfc::cpu::translateToLLVMIR(
+        module, llvmContext, options.entry, *signature, **machine, options.optLevel);
+    if (!llvmModule)
+      return failure();
+    if (stage == "llvm") {
+      std::unique_ptr<llvm::ToolOutputFile> output = openOutputFile(outputPath, &error);
+      if (!output)
+        return fail(error);
+      llvmModule->print(output->os(), nullptr);
+      output->keep();
+      return success();
+    }
+    if (stage == "obj")
+      return failed(mfc::cpu::emitObjectFile(*llvmModule, **machine, outputPath, error))
+                 ? fail(error)
+                 : success();
+    SmallString<128> codeObject(workDir);
+    llvm::sys::path::append(codeObject, "model.o");
+    SmallString<256> kernels(options.installPrefix);
+    llvm::sys::path::append(kernels, "lib", "libmfc_kernels.a");
+    if (failed(mfc::cpu::emitObjectFile(*llvmModule, **machine, codeObject, error)) ||
+        failed(mfc::cpu::linkSharedLibrary({codeObject.str().str(), weightsObject},
+                                           outputPath, kernels, error)))
+      return fail(error);
+    // model.so comes with model.h: its signature and the tensor indices for the C API.
+    SmallString<256> headerPath(outputPath);
+    llvm::sys::path::replace_extension(headerPath, ".h");
+    if (failed(mfc::writeModelHeader(headerPath, *signature,
+                                     llvm::sys::path::stem(outputPath), error)))
+      return fail(error);
+    return success();
+  }
+
+  void registerPasses() const override {
+    mfc::cpu::registerMFCCPUPasses();
+    PassPipelineRegistration<mfc::CPUPipelineOptions>(
+        "mfc-cpu-pipeline",
+        "Import-level IR to the LLVM dialect (what `mfc --emit=lowered` runs)",
+        [](OpPassManager &pm, const mfc::CPUPipelineOptions &options) {
+          mfc::buildTernPipeline(pm, mfc::TernPipelineOptions());
+          mfc::buildCPULoweringPipeline(pm, options);
+        });
+    PassPipelineRegistration<mfc::CPUPipelineOptions>(
+        "mfc-cpu-lowering-pipeline", "tern IR to the LLVM dialect",
+        mfc::buildCPULoweringPipeline);
+  }
+};
+} // namespace
+
+void mfc::registerCPUTarget() { registerTarget(std::make_unique<CPUTarget>()); }

@@ -1,0 +1,192 @@
+//===- Toolchain.cpp - LLVM, the assembler and the linker for the CPU -----===//
+#include "Toolchain.h"
+
+#include "mfc/Target/HostABI.h"
+
+
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
+#include "mlir/ExecutionEngine/OptUtils.h"
+#include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Export.h"
+#include "llvm/IR/LegacyPassManager.h"
+#include "llvm/MC/TargetRegistry.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/Program.h"
+#include "llvm/Support/TargetSelect.h"
+#include "llvm/Support/ToolOutputFile.h"
+#include "llvm/TargetParser/Host.h"
+#include "llvm/TargetParser/SubtargetFeature.h"
+
+using namespace mlir;
+
+FailureOr<std::unique_ptr<llvm::TargetMachine>>
+mfc::cpu::createTargetMachine(StringRef triple, StringRef cpu, unsigned optLevel,
+                         std::string &error) {
+  llvm::InitializeNativeTarget();
+  llvm::InitializeNativeTargetAsmPrinter();
+  llvm::InitializeAllTargets();
+  llvm::InitializeAllTargetMCs();
+  llvm::InitializeAllAsmPrinters();
+  llvm::Triple targetTriple(triple.empty() ? llvm::sys::getDefaultTargetTriple() : triple.str());
+  const llvm::Target *target = llvm::TargetRegistry::lookupTarget(targetTriple, error);
+  if (!target)
+    return failure();
+  std::string cpuName = cpu.str(), features;
+  if (cpu == "native") {
+    cpuName = llvm::sys::getHostCPUName().str();
+    llvm::SubtargetFeatures subtarget;
+    for (const auto &feature : llvm::sys::getHostCPUFeatures())
+      subtarget.AddFeature(feature.first(), feature.second);
+    features = subtarget.getString();
+  }
+  std::unique_ptr<llvm::TargetMachine> machine(target->createTargetMachine(
+      targetTriple, cpuName, features, llvm::TargetOptions(), llvm::Reloc::PIC_, std::nullopt,
+      llvm::CodeGenOpt::getLevel(optLevel).value_or(llvm::CodeGenOptLevel::Default)));
+  if (!machine) {
+    error = "cannot create a target machine for " + targetTriple.str() + " / " + cpuName;
+    return failure();
+  }
+  return machine;
+}
+
+std::unique_ptr<llvm::Module> mfc::cpu::translateToLLVMIR(ModuleOp module, llvm::LLVMContext &ctx,
+                                                     StringRef entry, StringRef signature,
+                                                     llvm::TargetMachine &machine,
+                                                     unsigned optLevel) {
+  // Functions outlined by mfc-outline-loop-nests stay separate (and module-local) in
+  // LLVM: their markers are discardable attributes that func-to-llvm carries over.
+  module.walk([](LLVM::LLVMFuncOp func) {
+    if (!func->removeAttr("llvm.no_inline"))
+      return;
+    func.setNoInline(true);
+    if (func->removeAttr("sym_visibility"))
+      func.setLinkage(LLVM::Linkage::Internal);
+  });
+  DialectRegistry registry;
+  registerBuiltinDialectTranslation(registry);
+  registerLLVMDialectTranslation(registry);
+  module.getContext()->appendDialectRegistry(registry);
+  std::unique_ptr<llvm::Module> llvmModule = translateModuleToLLVMIR(module, ctx, "mfc_model");
+  if (!llvmModule)
+    return nullptr;
+  llvmModule->setDataLayout(machine.createDataLayout());
+  llvmModule->setTargetTriple(machine.getTargetTriple());
+  std::string error;
+  if (failed(addModelABI(*llvmModule, entry, signature, error))) {
+    emitError(module.getLoc()) << error;
+    return nullptr;
+  }
+  if (llvm::Error err = makeOptimizingTransformer(optLevel, 0, &machine)(llvmModule.get())) {
+    emitError(module.getLoc()) << "LLVM optimization failed: " << llvm::toString(std::move(err));
+    return nullptr;
+  }
+  return llvmModule;
+}
+
+LogicalResult mfc::cpu::emitObjectFile(llvm::Module &module, llvm::TargetMachine &machine,
+                                  StringRef path, std::string &error) {
+  std::error_code ec;
+  llvm::ToolOutputFile out(path, ec, llvm::sys::fs::OF_None);
+  if (ec) {
+    error = "cannot write '" + path.str() + "': " + ec.message();
+    return failure();
+  }
+  llvm::legacy::PassManager pm;
+  if (machine.addPassesToEmitFile(pm, out.os(), nullptr, llvm::CodeGenFileType::ObjectFile)) {
+    error = "the target cannot emit object files";
+    return failure();
+  }
+  pm.run(module);
+  out.keep();
+  return success();
+}
+
+/// Runs `cc` with `args` (after the program name); describes a failure in `error`.
+static LogicalResult runCC(ArrayRef<StringRef> args, StringRef what, std::string &error) {
+  llvm::ErrorOr<std::string> cc = llvm::sys::findProgramByName("cc");
+  if (!cc) {
+    error = "no C compiler driver 'cc' on PATH (needed for " + what.str() + ")";
+    return failure();
+  }
+  SmallVector<StringRef> argv{*cc};
+  argv.append(args.begin(), args.end());
+  std::string message;
+  int status = llvm::sys::ExecuteAndWait(*cc, argv, std::nullopt, {}, 0, 0, &message);
+  if (status != 0) {
+    error = what.str() + " failed (" + *cc + " exited with " + std::to_string(status) + ")" +
+            (message.empty() ? "" : ": " + message);
+    return failure();
+  }
+  return success();
+}
+
+/// The bytes of a constant's value as they lie in memory, if it has a flat layout.
+static std::optional<ArrayRef<char>> rawBytes(Attribute value) {
+  if (auto resource = dyn_cast<DenseResourceElementsAttr>(value)) {
+    if (AsmResourceBlob *blob = resource.getRawHandle().getBlob())
+      return blob->getData();
+    return std::nullopt;
+  }
+  auto dense = dyn_cast<DenseElementsAttr>(value);
+  if (!dense || dense.isSplat() || dense.getElementType().isInteger(1))
+    return std::nullopt;
+  return dense.getRawData();
+}
+
+FailureOr<std::string> mfc::cpu::externalizeWeights(ModuleOp module, StringRef workDir,
+                                               size_t thresholdBytes, std::string &error) {
+  SmallString<256> asmPath(workDir), objectPath(workDir);
+  llvm::sys::path::append(asmPath, "weights.s");
+  llvm::sys::path::append(objectPath, "weights.o");
+  std::error_code ec;
+  llvm::raw_fd_ostream asmFile(asmPath, ec);
+  if (ec) {
+    error = "cannot write '" + asmPath.str().str() + "': " + ec.message();
+    return failure();
+  }
+  // No executable stack; weights in a read-only data section.
+  asmFile << "\t.section .note.GNU-stack,\"\",@progbits\n"
+          << "\t.section .rodata.mfc_weights,\"a\"\n";
+  unsigned count = 0;
+  for (auto global : module.getOps<LLVM::GlobalOp>()) {
+    std::optional<ArrayRef<char>> bytes;
+    if (!global.getConstant() || !global.getValueAttr() ||
+        !(bytes = rawBytes(global.getValueAttr())) || bytes->size() < thresholdBytes)
+      continue;
+    SmallString<256> binPath(workDir);
+    llvm::sys::path::append(binPath, "weight" + std::to_string(count++) + ".bin");
+    llvm::raw_fd_ostream bin(binPath, ec);
+    if (ec) {
+      error = "cannot write '" + binPath.str().str() + "': " + ec.message();
+      return failure();
+    }
+    bin.write(bytes->data(), bytes->size());
+    StringRef name = global.getSymName();
+    asmFile << "\t.globl " << name << "\n\t.hidden " << name << "\n\t.p2align 6\n"
+            << name << ":\n\t.incbin \"" << binPath << "\"\n\t.size " << name << ", "
+            << bytes->size() << "\n";
+    global.removeValueAttr();
+    global.setLinkage(LLVM::Linkage::External);
+    global.setVisibility_(LLVM::Visibility::Hidden);
+  }
+  asmFile.close();
+  if (failed(runCC({"-c", asmPath, "-o", objectPath}, "assembling the weights", error)))
+    return failure();
+  return objectPath.str().str();
+}
+
+LogicalResult mfc::cpu::linkSharedLibrary(ArrayRef<std::string> objectPaths, StringRef libraryPath,
+                                     StringRef kernelLibrary, std::string &error) {
+  if (!llvm::sys::fs::exists(kernelLibrary)) {
+    error = "the micro-kernel library '" + kernelLibrary.str() + "' is missing";
+    return failure();
+  }
+  // -fopenmp: the kernels split rows across threads with libgomp, which comes with cc.
+  SmallVector<StringRef> args{"-shared", "-fopenmp", "-o", libraryPath};
+  args.append(objectPaths.begin(), objectPaths.end());
+  args.append({kernelLibrary, "-lm"});
+  return runCC(args, "linking '" + libraryPath.str() + "'", error);
+}
