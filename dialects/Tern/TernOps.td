@@ -113,6 +113,8 @@ def Tern_QuantizeActOp : Tern_Op<"quantize_act", [Pure,
 
 def Tern_BitLinearOp : Tern_Op<"bitlinear", [Pure,
     DeclareOpInterfaceMethods<ReifyRankedShapedTypeOpInterface, ["reifyResultShapes"]>,
+    DeclareOpInterfaceMethods<TilingInterface, ["getLoopIteratorTypes",
+        "getIterationDomain", "getTiledImplementation", "getResultTilePosition"]>,
     DeclareOpInterfaceMethods<ValueBoundsOpInterface, ["populateBoundsForShapedValueDim"]>]> {
   let summary = "fused BitLinear: RMSNorm, int8 quantization, ternary matmul, rescale";
   let description = [{
@@ -125,7 +127,11 @@ def Tern_BitLinearOp : Tern_Op<"bitlinear", [Pure,
     ```
     `weight_scale` is the dequantization scale `a` of `W ~ a * T`: `tensor<1xf32>` per
     tensor (the absmean `mean|W|`) or `tensor<Nxf32>` per output channel. `eps` may be
-    0 (an RMSNorm written without epsilon); `act_eps` is positive.
+    0 (an RMSNorm written without epsilon); `act_eps` is positive. The packed weights
+    are read in `layout` (see `#tern.packed`).
+
+    For tiling, the iteration domain is the leading dims and n, all parallel: a tile
+    normalizes and quantizes its tokens whole (every k) and computes its outputs.
 
     ```mlir
     %y = tern.bitlinear %x, %n, %w, %a {eps = 1.0e-6 : f32}

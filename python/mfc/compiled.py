@@ -21,11 +21,26 @@ import numpy as np
 MAX_RANK = 8
 ERR_CAPACITY = 6
 
-# ONNX TensorProto.DataType -> numpy dtype (the values mfc's runtime uses).
+# ONNX TensorProto.DataType -> numpy dtype (the values mfc's runtime uses). numpy has no
+# bfloat16: BFLOAT16 (16) tensors travel as their raw bits in uint16 (bfloat16_bits and
+# float32_from_bfloat16 convert).
 ONNX_DTYPES = {
     1: np.float32, 2: np.uint8, 3: np.int8, 4: np.uint16, 5: np.int16, 6: np.int32,
     7: np.int64, 9: np.bool_, 10: np.float16, 11: np.float64, 12: np.uint32, 13: np.uint64,
+    16: np.uint16,
 }
+
+
+def bfloat16_bits(values: np.ndarray) -> np.ndarray:
+    """float32 values rounded to bfloat16 (to nearest, ties to even), as uint16 bits."""
+    bits = np.ascontiguousarray(values, dtype=np.float32).view(np.uint32).astype(np.uint64)
+    rounded = (bits + 0x7FFF + ((bits >> 16) & 1)) >> 16
+    return rounded.astype(np.uint16)
+
+
+def float32_from_bfloat16(bits: np.ndarray) -> np.ndarray:
+    """bfloat16 values given as uint16 bits, widened to float32 exactly."""
+    return (np.asarray(bits, dtype=np.uint16).astype(np.uint32) << 16).view(np.float32)
 
 
 class MfcError(RuntimeError):

@@ -283,10 +283,75 @@ LogicalResult BitLinearOp::verify() {
   if (failed(verifyShape(*this, "norm weight", getNormWeight().getType(), {k})))
     return failure();
   int64_t scales = getWeightScale().getType().getDimSize(0);
-  if (scales != 1 && scales != n)
+  if (scales != 1 && !dimsCompatible(scales, n))
     return emitOpError() << "weight scale must have 1 element (per tensor) or " << n
                          << " (per output channel), found " << dimStr(scales);
   return verifyShape(*this, "result", getResult().getType(), withLastDim(input, n));
+}
+
+// Tiling: like tern.matmul, over the leading dims and the outputs; a tile reads its
+// tokens whole and, with per-channel scales, its outputs' scales.
+
+SmallVector<utils::IteratorType> BitLinearOp::getLoopIteratorTypes() {
+  return SmallVector<utils::IteratorType>(getResult().getType().getRank(),
+                                          utils::IteratorType::parallel);
+}
+
+SmallVector<Range> BitLinearOp::getIterationDomain(OpBuilder &b) {
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPoint(*this);
+  Location loc = getLoc();
+  ReifiedRankedShapedTypeDims shapes;
+  (void)reifyResultShapes(b, shapes);
+  Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+  Value one = arith::ConstantIndexOp::create(b, loc, 1);
+  SmallVector<Range> domain;
+  for (OpFoldResult size : shapes.front())
+    domain.push_back(Range{zero, size, one});
+  return domain;
+}
+
+FailureOr<TilingResult> BitLinearOp::getTiledImplementation(OpBuilder &b,
+                                                            ArrayRef<OpFoldResult> offsets,
+                                                            ArrayRef<OpFoldResult> sizes) {
+  Location loc = getLoc();
+  int64_t lead = offsets.size() - 1;
+  SmallVector<OpFoldResult> inOffsets(offsets.take_front(lead)),
+      inSizes(sizes.take_front(lead));
+  inOffsets.push_back(b.getIndexAttr(0));
+  inSizes.push_back(tensor::getMixedSize(b, loc, getInput(), lead));
+  PackedAttr layout = getLayout();
+  SmallVector<OpFoldResult> wOffsets(2), wSizes(2);
+  wOffsets[layout.getOutputDim()] = offsets.back();
+  wSizes[layout.getOutputDim()] = sizes.back();
+  wOffsets[layout.getByteDim()] = b.getIndexAttr(0);
+  wSizes[layout.getByteDim()] = tensor::getMixedSize(b, loc, getWeights(), layout.getByteDim());
+  Value input = sliceOf(b, loc, getInput(), inOffsets, inSizes);
+  Value weights = sliceOf(b, loc, getWeights(), wOffsets, wSizes);
+  Value scale = getWeightScale();
+  bool perChannel = getWeightScale().getType().getDimSize(0) != 1;
+  if (perChannel)
+    scale = sliceOf(b, loc, scale, offsets.back(), sizes.back());
+  SmallVector<int64_t> staticSizes;
+  SmallVector<Value> dynamicSizes;
+  dispatchIndexOpFoldResults(sizes, dynamicSizes, staticSizes);
+  auto tileType = RankedTensorType::get(staticSizes, getResult().getType().getElementType());
+  auto tile = BitLinearOp::create(b, loc, tileType, input, getNormWeight(), weights, scale,
+                                  getEpsAttr(), getActEpsAttr(), layout);
+  SmallVector<Operation *> slices{input.getDefiningOp(), weights.getDefiningOp()};
+  if (perChannel)
+    slices.push_back(scale.getDefiningOp());
+  return TilingResult{{tile}, {tile.getResult()}, slices};
+}
+
+LogicalResult BitLinearOp::getResultTilePosition(OpBuilder &, unsigned,
+                                                 ArrayRef<OpFoldResult> offsets,
+                                                 ArrayRef<OpFoldResult> sizes,
+                                                 SmallVector<OpFoldResult> &resultOffsets,
+                                                 SmallVector<OpFoldResult> &resultSizes) {
+  resultOffsets.assign(offsets.begin(), offsets.end());
+  resultSizes.assign(sizes.begin(), sizes.end());
+  return success();
 }
 
 //===----------------------------------------------------------------------===//

@@ -47,3 +47,28 @@ module attributes {transform.with_named_sequence} {
     transform.yield
   }
 }
+
+// -----
+
+// tern.bitlinear tiles the same way: a tile normalizes and quantizes its tokens whole
+// and reads its outputs' packed rows and per-channel scales.
+// CHECK-LABEL: func.func @bitlinear_rows_and_outputs
+// CHECK-SAME: (%[[X:.+]]: tensor<8x32xf32>, %[[N:.+]]: tensor<32xf32>, %[[W:.+]]: tensor<64x8xi8>, %[[A:.+]]: tensor<64xf32>)
+// CHECK: scf.for %[[I:.+]] = %{{.+}} to %{{.+}} step %c4
+// CHECK: scf.for %[[J:.+]] = %{{.+}} to %{{.+}} step %c32
+// CHECK-DAG: %[[XT:.+]] = tensor.extract_slice %[[X]][%[[I]], 0] [4, 32] [1, 1]
+// CHECK-DAG: %[[WT:.+]] = tensor.extract_slice %[[W]][%[[J]], 0] [32, 8] [1, 1]
+// CHECK-DAG: %[[AT:.+]] = tensor.extract_slice %[[A]][%[[J]]] [32] [1]
+// CHECK: tern.bitlinear %[[XT]], %[[N]], %[[WT]], %[[AT]] {eps = 0.000000e+00 : f32} : (tensor<4x32xf32>, tensor<32xf32>, tensor<32x8xi8>, tensor<32xf32>) -> tensor<4x32xf32>
+func.func @bitlinear_rows_and_outputs(%x: tensor<8x32xf32>, %n: tensor<32xf32>, %w: tensor<64x8xi8>, %a: tensor<64xf32>) -> tensor<8x64xf32> {
+  %0 = tern.bitlinear %x, %n, %w, %a {eps = 0.0 : f32} : (tensor<8x32xf32>, tensor<32xf32>, tensor<64x8xi8>, tensor<64xf32>) -> tensor<8x64xf32>
+  return %0 : tensor<8x64xf32>
+}
+
+module attributes {transform.with_named_sequence} {
+  transform.named_sequence @__transform_main(%root: !transform.any_op {transform.readonly}) {
+    %m = transform.structured.match ops{["tern.bitlinear"]} in %root : (!transform.any_op) -> !transform.any_op
+    %tiled, %loops:2 = transform.structured.tile_using_for %m tile_sizes [4, 32] : (!transform.any_op) -> (!transform.any_op, !transform.any_op, !transform.any_op)
+    transform.yield
+  }
+}
