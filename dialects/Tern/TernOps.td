@@ -30,11 +30,9 @@ def Tern_FloatVector : TensorRankOf<[Tern_Float], [1]>;
 def Tern_MatmulOp : Tern_Op<"matmul", [
     DeclareOpInterfaceMethods<MemoryEffectsOpInterface>,
     DestinationStyleOpInterface,
-    DeclareOpInterfaceMethods<ReifyRankedShapedTypeOpInterface, ["reifyResultShapes"]>,
-    DeclareOpInterfaceMethods<BufferizableOpInterface, ["bufferizesToMemoryRead",
-        "bufferizesToMemoryWrite", "getAliasingValues", "bufferize"]>,
-    DeclareOpInterfaceMethods<TilingInterface, ["getLoopIteratorTypes",
-        "getIterationDomain", "getTiledImplementation", "getResultTilePosition"]>]> {
+    DeclareOpInterfaceMethods<ReifyRankedShapedTypeOpInterface, ["reifyResultShapes"]>
+    // BufferizableOpInterface and TilingInterface: external models (TernOps.cpp).
+    ]> {
   let summary = "matrix product with ternary weights as an add/subtract accumulation";
   let description = [{
     `init[..., n] = sum_k input[..., k] * T[n, k]` where `T` in {-1, 0, +1} is decoded
@@ -111,11 +109,12 @@ def Tern_QuantizeActOp : Tern_Op<"quantize_act", [Pure,
 // tern.bitlinear
 //===----------------------------------------------------------------------===//
 
-def Tern_BitLinearOp : Tern_Op<"bitlinear", [Pure,
-    DeclareOpInterfaceMethods<ReifyRankedShapedTypeOpInterface, ["reifyResultShapes"]>,
-    DeclareOpInterfaceMethods<TilingInterface, ["getLoopIteratorTypes",
-        "getIterationDomain", "getTiledImplementation", "getResultTilePosition"]>,
-    DeclareOpInterfaceMethods<ValueBoundsOpInterface, ["populateBoundsForShapedValueDim"]>]> {
+def Tern_BitLinearOp : Tern_Op<"bitlinear", [
+    DeclareOpInterfaceMethods<MemoryEffectsOpInterface>,
+    DestinationStyleOpInterface,
+    DeclareOpInterfaceMethods<ReifyRankedShapedTypeOpInterface, ["reifyResultShapes"]>
+    // BufferizableOpInterface and TilingInterface: external models (TernOps.cpp).
+    ]> {
   let summary = "fused BitLinear: RMSNorm, int8 quantization, ternary matmul, rescale";
   let description = [{
     The projection of a MatMul-free LM (HGRN-Bit `FusedBitLinear`):
@@ -123,32 +122,48 @@ def Tern_BitLinearOp : Tern_Op<"bitlinear", [Pure,
     x'        = input / sqrt(mean_k(input^2) + eps) * norm_weight
     q, s_x    = tern.quantize_act(x') {eps = act_eps} // per-token absmax int8
     acc       = tern.matmul(q, weights)            // int32 add/subtract, no multiply
-    result    = acc * weight_scale / s_x           // once per output element
+    init      = acc * weight_scale / s_x           // once per output element
     ```
-    `weight_scale` is the dequantization scale `a` of `W ~ a * T`: `tensor<1xf32>` per
-    tensor (the absmean `mean|W|`) or `tensor<Nxf32>` per output channel. `eps` may be
-    0 (an RMSNorm written without epsilon); `act_eps` is positive. The packed weights
-    are read in `layout` (see `#tern.packed`).
+    `weight_scale` is the dequantization scale `a` of `W ~ a * T`: `1xf32` per tensor
+    (the absmean `mean|W|`) or `Nxf32` per output channel. `eps` may be 0 (an RMSNorm
+    written without epsilon); `act_eps` is positive. The packed weights are read in
+    `layout` (see `#tern.packed`).
 
-    For tiling, the iteration domain is the leading dims and n, all parallel: a tile
-    normalizes and quantizes its tokens whole (every k) and computes its outputs.
+    Destination-passing style like `tern.matmul`: `init` gives the result its buffer
+    and is never read. For tiling, the iteration domain is the leading dims and n, all
+    parallel: a tile normalizes and quantizes its tokens whole (every k) and computes
+    its outputs.
 
     ```mlir
-    %y = tern.bitlinear %x, %n, %w, %a {eps = 1.0e-6 : f32}
-        : (tensor<?x32xf32>, tensor<32xf32>, tensor<64x8xi8>, tensor<1xf32>) -> tensor<?x64xf32>
+    %y = tern.bitlinear ins(%x, %n, %w, %a : tensor<?x32xf32>, tensor<32xf32>, tensor<64x8xi8>, tensor<1xf32>)
+                        outs(%init : tensor<?x64xf32>) {eps = 1.0e-6 : f32} -> tensor<?x64xf32>
     ```
   }];
-  let arguments = (ins Tern_FloatTensor:$input, Tern_FloatVector:$norm_weight,
-                       TensorRankOf<[I8], [2]>:$weights, Tern_FloatVector:$weight_scale,
+  let arguments = (ins TensorOrMemRef<[Tern_Float]>:$input,
+                       TensorOrMemRef<[Tern_Float]>:$norm_weight,
+                       Tern_PackedWeights:$weights,
+                       TensorOrMemRef<[Tern_Float]>:$weight_scale,
+                       TensorOrMemRef<[Tern_Float]>:$init,
                        DefaultValuedAttr<F32Attr, "1.0e-6f">:$eps,
                        DefaultValuedAttr<F32Attr, "1.0e-5f">:$act_eps,
                        DefaultValuedAttr<Tern_PackedAttr, "PackedAttr::getDefault($_builder.getContext())">:$layout);
-  let results = (outs Tern_FloatTensor:$result);
+  let results = (outs Variadic<Tern_FloatTensor>:$result_tensors);
   let assemblyFormat = [{
-    $input `,` $norm_weight `,` $weights `,` $weight_scale attr-dict `:`
-    functional-type(operands, results)
+    `ins` `(` $input `,` $norm_weight `,` $weights `,` $weight_scale `:` type($input) `,`
+        type($norm_weight) `,` type($weights) `,` type($weight_scale) `)`
+    `outs` `(` $init `:` type($init) `)` attr-dict (`->` type($result_tensors)^)?
   }];
+  let builders = [
+    // The result has init's type on tensors; there is none on buffers.
+    OpBuilder<(ins "::mlir::Value":$input, "::mlir::Value":$norm_weight,
+                   "::mlir::Value":$weights, "::mlir::Value":$weight_scale,
+                   "::mlir::Value":$init, "::mlir::FloatAttr":$eps,
+                   "::mlir::FloatAttr":$act_eps, "PackedAttr":$layout)>,
+  ];
   let extraClassDeclaration = [{
+    ::mlir::MutableOperandRange getDpsInitsMutable() { return getInitMutable(); }
+    /// The result on tensors.
+    ::mlir::Value getTensorResult() { return getResultTensors().front(); }
     /// The number of outputs N that the packed weights hold.
     int64_t getNumOutputs() { return getLayout().getNumOutputs(getWeights().getType()); }
   }];

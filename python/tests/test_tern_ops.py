@@ -42,8 +42,11 @@ func.func @main_graph(%x: tensor<?x{K}xf32>, %i: tensor<2x?x{D}xf32>, %f: tensor
   %w = arith.constant {dense(packed, 'i8')}
   %a = arith.constant dense<{float(weight.step)!r}> : tensor<1xf32>
   %lb = arith.constant {dense(lower_bound, 'f32')}
-  %y = tern.bitlinear %x, %n, %w, %a {{eps = 1.0e-6 : f32}}
-      : (tensor<?x{K}xf32>, tensor<{K}xf32>, tensor<{N}x{packed.shape[1]}xi8>, tensor<1xf32>) -> tensor<?x{N}xf32>
+  %c0 = arith.constant 0 : index
+  %rows = tensor.dim %x, %c0 : tensor<?x{K}xf32>
+  %ey = tensor.empty(%rows) : tensor<?x{N}xf32>
+  %y = tern.bitlinear ins(%x, %n, %w, %a : tensor<?x{K}xf32>, tensor<{K}xf32>, tensor<{N}x{packed.shape[1]}xi8>, tensor<1xf32>)
+      outs(%ey : tensor<?x{N}xf32>) {{eps = 1.0e-6 : f32}} -> tensor<?x{N}xf32>
   %q, %s = tern.quantize_act %x : tensor<?x{K}xf32> -> tensor<?x{K}xi8>, tensor<?x1xf32>
   %hs, %h = tern.mlgru_scan %i, %f, %h0 lower_bound %lb
       : (tensor<2x?x{D}xf32>, tensor<2x?x{D}xf32>, tensor<2x{D}xf32>, tensor<{D}xf32>)
@@ -92,8 +95,11 @@ func.func @main_graph(%x: tensor<?x{K}xf32>, %h: tensor<3x{K}xf16>) -> (tensor<?
   %wc = arith.constant {dense(columns, 'i8')}
   %wr = arith.constant {dense(rows, 'i8')}
   %a = arith.constant dense<{float(weight.step)!r}> : tensor<1xf32>
-  %y = tern.bitlinear %x, %n, %wc, %a {{eps = 1.0e-6 : f32, layout = #tern.packed<bits = 2, order = columns>}}
-      : (tensor<?x{K}xf32>, tensor<{K}xf32>, tensor<{B}x{N}xi8>, tensor<1xf32>) -> tensor<?x{N}xf32>
+  %c0 = arith.constant 0 : index
+  %rows = tensor.dim %x, %c0 : tensor<?x{K}xf32>
+  %ey = tensor.empty(%rows) : tensor<?x{N}xf32>
+  %y = tern.bitlinear ins(%x, %n, %wc, %a : tensor<?x{K}xf32>, tensor<{K}xf32>, tensor<{B}x{N}xi8>, tensor<1xf32>)
+      outs(%ey : tensor<?x{N}xf32>) {{eps = 1.0e-6 : f32, layout = #tern.packed<bits = 2, order = columns>}} -> tensor<?x{N}xf32>
   %e = tensor.empty() : tensor<3x{N}xf16>
   %hc = tern.matmul ins(%h, %wc : tensor<3x{K}xf16>, tensor<{B}x{N}xi8>) outs(%e : tensor<3x{N}xf16>) {columns_layout} -> tensor<3x{N}xf16>
   %hr = tern.matmul ins(%h, %wr : tensor<3x{K}xf16>, tensor<{N}x{B}xi8>) outs(%e : tensor<3x{N}xf16>) -> tensor<3x{N}xf16>
@@ -147,8 +153,8 @@ func.func @main_graph(%q: tensor<5x{K}xi8>, %x: tensor<5x{K}xf32>) -> (tensor<5x
   %ef = tensor.empty() : tensor<5x{N}xf32>
   %acc = tern.matmul ins(%q, %w : tensor<5x{K}xi8>, {W}) outs(%ei : tensor<5x{N}xi32>) -> tensor<5x{N}xi32>
   %sum = tern.matmul ins(%x, %w : tensor<5x{K}xf32>, {W}) outs(%ef : tensor<5x{N}xf32>) -> tensor<5x{N}xf32>
-  %y = tern.bitlinear %x, %n, %w, %a {{eps = 1.0e-6 : f32}}
-      : (tensor<5x{K}xf32>, tensor<{K}xf32>, {W}, tensor<1xf32>) -> tensor<5x{N}xf32>
+  %y = tern.bitlinear ins(%x, %n, %w, %a : tensor<5x{K}xf32>, tensor<{K}xf32>, {W}, tensor<1xf32>)
+      outs(%ef : tensor<5x{N}xf32>) {{eps = 1.0e-6 : f32}} -> tensor<5x{N}xf32>
   return %acc, %sum, %y : tensor<5x{N}xi32>, tensor<5x{N}xf32>, tensor<5x{N}xf32>
 }}
 """

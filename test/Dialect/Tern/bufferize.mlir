@@ -34,3 +34,16 @@ func.func @destination_read_later(%x: tensor<2x8xi8>, %w: tensor<4x2xi8>) -> (te
   %0 = tern.matmul ins(%x, %w : tensor<2x8xi8>, tensor<4x2xi8>) outs(%ones : tensor<2x4xi32>) -> tensor<2x4xi32>
   return %0, %ones : tensor<2x4xi32>, tensor<2x4xi32>
 }
+
+// -----
+
+// tern.bitlinear bufferizes the same way.
+// CHECK-LABEL: func.func @bitlinear
+// CHECK: %[[Y:.+]] = memref.alloc() {{.*}}: memref<2x4xf32>
+// CHECK: tern.bitlinear ins(%{{.+}}, %{{.+}}, %{{.+}}, %{{.+}} : memref<2x8xf32>, memref<8xf32>, memref<4x2xi8>, memref<4xf32>) outs(%[[Y]] : memref<2x4xf32>) {eps = 0.000000e+00 : f32}
+// CHECK: return %[[Y]]
+func.func @bitlinear(%x: tensor<2x8xf32>, %n: tensor<8xf32>, %w: tensor<4x2xi8>, %a: tensor<4xf32>) -> tensor<2x4xf32> {
+  %init = tensor.empty() : tensor<2x4xf32>
+  %0 = tern.bitlinear ins(%x, %n, %w, %a : tensor<2x8xf32>, tensor<8xf32>, tensor<4x2xi8>, tensor<4xf32>) outs(%init : tensor<2x4xf32>) {eps = 0.0 : f32} -> tensor<2x4xf32>
+  return %0 : tensor<2x4xf32>
+}

@@ -59,7 +59,8 @@ func.func @no_fold_dynamic_result(%x: tensor<?x8xi8>) -> tensor<?x16xi32> {
 func.func @dead_ops(%x: tensor<2x8xf32>, %n: tensor<8xf32>, %w: tensor<4x2xi8>, %a: tensor<1xf32>,
                     %i: tensor<1x2x8xf32>, %h0: tensor<1x8xf32>) {
   %q, %s = tern.quantize_act %x : tensor<2x8xf32> -> tensor<2x8xi8>, tensor<2x1xf32>
-  %y = tern.bitlinear %x, %n, %w, %a : (tensor<2x8xf32>, tensor<8xf32>, tensor<4x2xi8>, tensor<1xf32>) -> tensor<2x4xf32>
+  %init_y = tensor.empty() : tensor<2x4xf32>
+  %y = tern.bitlinear ins(%x, %n, %w, %a : tensor<2x8xf32>, tensor<8xf32>, tensor<4x2xi8>, tensor<1xf32>) outs(%init_y : tensor<2x4xf32>) -> tensor<2x4xf32>
   %h, %last = tern.mlgru_scan %i, %i, %h0 : (tensor<1x2x8xf32>, tensor<1x2x8xf32>, tensor<1x8xf32>) -> (tensor<1x2x8xf32>, tensor<1x8xf32>)
   return
 }

@@ -32,7 +32,8 @@ func.func @quantize_act(%x: tensor<?x16xf32>) -> (tensor<?x16xi8>, tensor<?x1xf3
 // CHECK-SAME: ins(%[[ACC]], %{{.+}}, %{{.+}} : tensor<2x8xi32>, tensor<2x1xf32>, tensor<8xf32>)
 // CHECK: arith.sitofp
 func.func @bitlinear(%x: tensor<2x16xf32>, %n: tensor<16xf32>, %w: tensor<8x4xi8>, %a: tensor<8xf32>) -> tensor<2x8xf32> {
-  %y = tern.bitlinear %x, %n, %w, %a : (tensor<2x16xf32>, tensor<16xf32>, tensor<8x4xi8>, tensor<8xf32>) -> tensor<2x8xf32>
+  %init_y = tensor.empty() : tensor<2x8xf32>
+  %y = tern.bitlinear ins(%x, %n, %w, %a : tensor<2x16xf32>, tensor<16xf32>, tensor<8x4xi8>, tensor<8xf32>) outs(%init_y : tensor<2x8xf32>) -> tensor<2x8xf32>
   return %y : tensor<2x8xf32>
 }
 

@@ -13,7 +13,7 @@
 // CHECK-SAME: (%[[X:.+]]: tensor<4x16xf32>, %[[N:.+]]: tensor<16xf32>)
 // CHECK-DAG: %[[W:.+]] = arith.constant dense<{{.+}}> : tensor<8x4xi8>
 // CHECK-DAG: %[[A:.+]] = arith.constant dense<5.000000e-01> : tensor<1xf32>
-// CHECK: %[[Y:.+]] = tern.bitlinear %[[X]], %[[N]], %[[W]], %[[A]] {act_eps = 1.000000e-03 : f32} : (tensor<4x16xf32>, tensor<16xf32>, tensor<8x4xi8>, tensor<1xf32>) -> tensor<4x8xf32>
+// CHECK: %[[Y:.+]] = tern.bitlinear ins(%[[X]], %[[N]], %[[W]], %[[A]] : tensor<4x16xf32>, tensor<16xf32>, tensor<8x4xi8>, tensor<1xf32>) outs(%{{.+}} : tensor<4x8xf32>) {act_eps = 1.000000e-03 : f32} -> tensor<4x8xf32>
 // CHECK-NEXT: return %[[Y]]
 // REMARK: remark: fused into tern.bitlinear (RMSNorm eps = 1.000000e-06, with norm weight)
 func.func @rmsnorm_quantize_matmul_rescale(%x: tensor<4x16xf32>, %n: tensor<16xf32>) -> tensor<4x8xf32> {
@@ -91,7 +91,7 @@ func.func @rmsnorm_quantize_matmul_rescale(%x: tensor<4x16xf32>, %n: tensor<16xf
 // CHECK-SAME: (%[[X:.+]]: tensor<?x8xf32>)
 // CHECK-DAG: %[[ONES:.+]] = arith.constant dense<1.000000e+00> : tensor<8xf32>
 // CHECK-DAG: %[[A:.+]] = arith.constant dense<[1.000000e+00, 2.000000e+00, 3.000000e+00, 4.000000e+00]> : tensor<4xf32>
-// CHECK: tern.bitlinear %[[X]], %[[ONES]], %{{.+}}, %[[A]] {eps = 9.99999974E-6 : f32} : (tensor<?x8xf32>, tensor<8xf32>, tensor<4x2xi8>, tensor<4xf32>) -> tensor<?x4xf32>
+// CHECK: tern.bitlinear ins(%[[X]], %[[ONES]], %{{.+}}, %[[A]] : tensor<?x8xf32>, tensor<8xf32>, tensor<4x2xi8>, tensor<4xf32>) outs(%{{.+}} : tensor<?x4xf32>) {eps = 9.99999974E-6 : f32} -> tensor<?x4xf32>
 // CHECK-NOT: tern.quantize_act
 // CHECK-NOT: tern.matmul
 func.func @rsqrt_pow_per_column(%x: tensor<?x8xf32>) -> tensor<?x4xf32> {

@@ -14,7 +14,8 @@
 // CHECK: return %[[Y]]
 // REMARK: remark: fused into tern.glu
 func.func @split_projection(%x: tensor<4x16xf32>, %n: tensor<16xf32>, %w: tensor<16x4xi8>, %a: tensor<1xf32>) -> tensor<4x8xf32> {
-  %p = tern.bitlinear %x, %n, %w, %a : (tensor<4x16xf32>, tensor<16xf32>, tensor<16x4xi8>, tensor<1xf32>) -> tensor<4x16xf32>
+  %init_p = tensor.empty() : tensor<4x16xf32>
+  %p = tern.bitlinear ins(%x, %n, %w, %a : tensor<4x16xf32>, tensor<16xf32>, tensor<16x4xi8>, tensor<1xf32>) outs(%init_p : tensor<4x16xf32>) -> tensor<4x16xf32>
   %g = tensor.extract_slice %p[0, 0] [4, 8] [1, 1] : tensor<4x16xf32> to tensor<4x8xf32>
   %v = tensor.extract_slice %p[0, 8] [4, 8] [1, 1] : tensor<4x16xf32> to tensor<4x8xf32>
   %e = tensor.empty() : tensor<4x8xf32>
@@ -138,7 +139,8 @@ func.func @sigmoid_gate(%x: tensor<4x16xf32>, %w: tensor<8x4xi8>) -> tensor<4x8x
 // CHECK-NOT: tern.glu
 // REMARK: remark: not fused into tern.glu: silu(a) * b does not multiply two ternary projections of one shape
 func.func @gate_of_projection(%x: tensor<4x16xf32>, %n: tensor<16xf32>, %w: tensor<16x4xi8>, %a: tensor<1xf32>, %wf: tensor<8x4xi8>) -> tensor<4x8xf32> {
-  %i = tern.bitlinear %x, %n, %w, %a : (tensor<4x16xf32>, tensor<16xf32>, tensor<16x4xi8>, tensor<1xf32>) -> tensor<4x16xf32>
+  %init_i = tensor.empty() : tensor<4x16xf32>
+  %i = tern.bitlinear ins(%x, %n, %w, %a : tensor<4x16xf32>, tensor<16xf32>, tensor<16x4xi8>, tensor<1xf32>) outs(%init_i : tensor<4x16xf32>) -> tensor<4x16xf32>
   %g = tensor.extract_slice %i[0, 0] [4, 8] [1, 1] : tensor<4x16xf32> to tensor<4x8xf32>
   %init_f = tensor.empty() : tensor<4x8xf32>
   %f = tern.matmul ins(%x, %wf : tensor<4x16xf32>, tensor<8x4xi8>) outs(%init_f : tensor<4x8xf32>) -> tensor<4x8xf32>

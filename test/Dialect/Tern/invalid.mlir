@@ -140,40 +140,45 @@ func.func @quantize_act_scalar(%x: tensor<f32>) {
 // -----
 
 func.func @bitlinear_norm_size(%x: tensor<2x32xf32>, %n: tensor<16xf32>, %w: tensor<64x8xi8>, %a: tensor<1xf32>) {
+  %init_0 = tensor.empty() : tensor<2x64xf32>
   // expected-error @+1 {{expected norm weight of shape 32, found 'tensor<16xf32>'}}
-  %0 = tern.bitlinear %x, %n, %w, %a : (tensor<2x32xf32>, tensor<16xf32>, tensor<64x8xi8>, tensor<1xf32>) -> tensor<2x64xf32>
+  %0 = tern.bitlinear ins(%x, %n, %w, %a : tensor<2x32xf32>, tensor<16xf32>, tensor<64x8xi8>, tensor<1xf32>) outs(%init_0 : tensor<2x64xf32>) -> tensor<2x64xf32>
   return
 }
 
 // -----
 
 func.func @bitlinear_scale_count(%x: tensor<2x32xf32>, %n: tensor<32xf32>, %w: tensor<64x8xi8>, %a: tensor<32xf32>) {
-  // expected-error @+1 {{weight scale must have 1 element (per tensor) or 64 (per output channel), found 32}}
-  %0 = tern.bitlinear %x, %n, %w, %a : (tensor<2x32xf32>, tensor<32xf32>, tensor<64x8xi8>, tensor<32xf32>) -> tensor<2x64xf32>
+  %init_0 = tensor.empty() : tensor<2x64xf32>
+  // expected-error @+1 {{weight scale must have 1 element (per tensor) or 64 (per output channel), found 'tensor<32xf32>'}}
+  %0 = tern.bitlinear ins(%x, %n, %w, %a : tensor<2x32xf32>, tensor<32xf32>, tensor<64x8xi8>, tensor<32xf32>) outs(%init_0 : tensor<2x64xf32>) -> tensor<2x64xf32>
   return
 }
 
 // -----
 
 func.func @bitlinear_row_bytes(%x: tensor<2x32xf32>, %n: tensor<32xf32>, %w: tensor<64x32xi8>, %a: tensor<1xf32>) {
+  %init_0 = tensor.empty() : tensor<2x64xf32>
   // expected-error @+1 {{packed weights in rows have 32 bytes per output, but 32 input features need 8 (4 ternary weights per byte)}}
-  %0 = tern.bitlinear %x, %n, %w, %a : (tensor<2x32xf32>, tensor<32xf32>, tensor<64x32xi8>, tensor<1xf32>) -> tensor<2x64xf32>
+  %0 = tern.bitlinear ins(%x, %n, %w, %a : tensor<2x32xf32>, tensor<32xf32>, tensor<64x32xi8>, tensor<1xf32>) outs(%init_0 : tensor<2x64xf32>) -> tensor<2x64xf32>
   return
 }
 
 // -----
 
 func.func @bitlinear_result(%x: tensor<2x32xf32>, %n: tensor<32xf32>, %w: tensor<64x8xi8>, %a: tensor<1xf32>) {
-  // expected-error @+1 {{expected result of shape 2x64, found 'tensor<2x32xf32>'}}
-  %0 = tern.bitlinear %x, %n, %w, %a : (tensor<2x32xf32>, tensor<32xf32>, tensor<64x8xi8>, tensor<1xf32>) -> tensor<2x32xf32>
+  %init_0 = tensor.empty() : tensor<2x32xf32>
+  // expected-error @+1 {{expected init of shape 2x64, found 'tensor<2x32xf32>'}}
+  %0 = tern.bitlinear ins(%x, %n, %w, %a : tensor<2x32xf32>, tensor<32xf32>, tensor<64x8xi8>, tensor<1xf32>) outs(%init_0 : tensor<2x32xf32>) -> tensor<2x32xf32>
   return
 }
 
 // -----
 
 func.func @bitlinear_eps(%x: tensor<2x32xf32>, %n: tensor<32xf32>, %w: tensor<64x8xi8>, %a: tensor<1xf32>) {
+  %init_0 = tensor.empty() : tensor<2x64xf32>
   // expected-error @+1 {{eps must be non-negative, found -1}}
-  %0 = tern.bitlinear %x, %n, %w, %a {eps = -1.0 : f32} : (tensor<2x32xf32>, tensor<32xf32>, tensor<64x8xi8>, tensor<1xf32>) -> tensor<2x64xf32>
+  %0 = tern.bitlinear ins(%x, %n, %w, %a : tensor<2x32xf32>, tensor<32xf32>, tensor<64x8xi8>, tensor<1xf32>) outs(%init_0 : tensor<2x64xf32>) {eps = -1.0 : f32} -> tensor<2x64xf32>
   return
 }
 
@@ -254,8 +259,9 @@ func.func @glu_value_shape(%gate: tensor<2x64xf32>, %value: tensor<2x32xf32>) ->
 // -----
 
 func.func @bitlinear_act_eps(%x: tensor<2x32xf32>, %n: tensor<32xf32>, %w: tensor<64x8xi8>, %a: tensor<1xf32>) {
+  %init_0 = tensor.empty() : tensor<2x64xf32>
   // expected-error @+1 {{act_eps must be positive, found 0}}
-  %0 = tern.bitlinear %x, %n, %w, %a {act_eps = 0.0 : f32} : (tensor<2x32xf32>, tensor<32xf32>, tensor<64x8xi8>, tensor<1xf32>) -> tensor<2x64xf32>
+  %0 = tern.bitlinear ins(%x, %n, %w, %a : tensor<2x32xf32>, tensor<32xf32>, tensor<64x8xi8>, tensor<1xf32>) outs(%init_0 : tensor<2x64xf32>) {act_eps = 0.0 : f32} -> tensor<2x64xf32>
   return
 }
 
@@ -265,4 +271,13 @@ func.func @mlgru_ungated_lower_bound(%i: tensor<4x3x16xf32>, %h0: tensor<4x16xf3
   // expected-error @+1 {{an ungated recurrence takes no lower bound (it bounds the forget gate)}}
   %h, %last = tern.mlgru_scan %i, %i, %h0 lower_bound %lb {ungated} : (tensor<4x3x16xf32>, tensor<4x3x16xf32>, tensor<4x16xf32>, tensor<16xf32>) -> (tensor<4x3x16xf32>, tensor<4x16xf32>)
   return
+}
+
+// -----
+
+func.func @bitlinear_mixed_float_types(%x: tensor<2x8xf16>, %n: tensor<8xf32>, %w: tensor<4x2xi8>, %a: tensor<1xf16>) -> tensor<2x4xf16> {
+  %init = tensor.empty() : tensor<2x4xf16>
+  // expected-error @+1 {{norm weight, weight scale and init must have the input's element type 'f16', found 'tensor<8xf32>'}}
+  %0 = tern.bitlinear ins(%x, %n, %w, %a : tensor<2x8xf16>, tensor<8xf32>, tensor<4x2xi8>, tensor<1xf16>) outs(%init : tensor<2x4xf16>) -> tensor<2x4xf16>
+  return %0 : tensor<2x4xf16>
 }

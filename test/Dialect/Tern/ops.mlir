@@ -61,12 +61,18 @@ func.func @quantize_act(%x: tensor<4x?x32xf32>) -> (tensor<4x?x32xi8>, tensor<4x
 // -----
 
 // CHECK-LABEL: func.func @bitlinear
-// CHECK: tern.bitlinear %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}} : (tensor<?x32xf32>, tensor<32xf32>, tensor<64x8xi8>, tensor<1xf32>) -> tensor<?x64xf32>
-// CHECK: tern.bitlinear %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}} {eps = 9.99999974E-6 : f32} : (tensor<?x32xf32>, tensor<32xf32>, tensor<64x8xi8>, tensor<64xf32>) -> tensor<?x64xf32>
+// CHECK: tern.bitlinear ins(%{{.+}}, %{{.+}}, %{{.+}}, %{{.+}} : tensor<?x32xf32>, tensor<32xf32>, tensor<64x8xi8>, tensor<1xf32>) outs(%{{.+}} : tensor<?x64xf32>) -> tensor<?x64xf32>
+// CHECK: tern.bitlinear ins(%{{.+}}, %{{.+}}, %{{.+}}, %{{.+}} : tensor<?x32xf32>, tensor<32xf32>, tensor<64x8xi8>, tensor<64xf32>) outs(%{{.+}} : tensor<?x64xf32>) {eps = 9.99999974E-6 : f32} -> tensor<?x64xf32>
 func.func @bitlinear(%x: tensor<?x32xf32>, %n: tensor<32xf32>, %w: tensor<64x8xi8>,
                      %a: tensor<1xf32>, %per_channel: tensor<64xf32>) -> (tensor<?x64xf32>, tensor<?x64xf32>) {
-  %0 = tern.bitlinear %x, %n, %w, %a : (tensor<?x32xf32>, tensor<32xf32>, tensor<64x8xi8>, tensor<1xf32>) -> tensor<?x64xf32>
-  %1 = tern.bitlinear %x, %n, %w, %per_channel {eps = 1.0e-5 : f32} : (tensor<?x32xf32>, tensor<32xf32>, tensor<64x8xi8>, tensor<64xf32>) -> tensor<?x64xf32>
+  %c0_0 = arith.constant 0 : index
+  %d0_0 = tensor.dim %x, %c0_0 : tensor<?x32xf32>
+  %init_0 = tensor.empty(%d0_0) : tensor<?x64xf32>
+  %0 = tern.bitlinear ins(%x, %n, %w, %a : tensor<?x32xf32>, tensor<32xf32>, tensor<64x8xi8>, tensor<1xf32>) outs(%init_0 : tensor<?x64xf32>) -> tensor<?x64xf32>
+  %c0_1 = arith.constant 0 : index
+  %d0_1 = tensor.dim %x, %c0_1 : tensor<?x32xf32>
+  %init_1 = tensor.empty(%d0_1) : tensor<?x64xf32>
+  %1 = tern.bitlinear ins(%x, %n, %w, %per_channel : tensor<?x32xf32>, tensor<32xf32>, tensor<64x8xi8>, tensor<64xf32>) outs(%init_1 : tensor<?x64xf32>) {eps = 1.0e-5 : f32} -> tensor<?x64xf32>
   return %0, %1 : tensor<?x64xf32>, tensor<?x64xf32>
 }
 
@@ -149,13 +155,16 @@ func.func @matmul_default_layout(%x: tensor<3x8xi8>, %w: tensor<4x2xi8>, %init: 
 
 // bf16 and f16 activations, norms, scales and states.
 // CHECK-LABEL: func.func @half_precision
-// CHECK: tern.bitlinear %{{.+}} : (tensor<?x32xbf16>, tensor<32xbf16>, tensor<64x8xi8>, tensor<1xbf16>) -> tensor<?x64xbf16>
+// CHECK: tern.bitlinear ins(%{{.+}} : tensor<?x32xbf16>, tensor<32xbf16>, tensor<64x8xi8>, tensor<1xbf16>) outs(%{{.+}} : tensor<?x64xbf16>) -> tensor<?x64xbf16>
 // CHECK: tern.quantize_act %{{.+}} : tensor<?x32xf16> -> tensor<?x32xi8>, tensor<?x1xf16>
 // CHECK: tern.glu %{{.+}} : tensor<?x32xf16>
 // CHECK: tern.mlgru_scan %{{.+}} : (tensor<1x?x32xf16>, tensor<1x?x32xf16>, tensor<1x32xf16>) -> (tensor<1x?x32xf16>, tensor<1x32xf16>)
 func.func @half_precision(%x: tensor<?x32xbf16>, %n: tensor<32xbf16>, %w: tensor<64x8xi8>, %a: tensor<1xbf16>,
                           %h: tensor<?x32xf16>, %i: tensor<1x?x32xf16>, %s: tensor<1x32xf16>) {
-  %0 = tern.bitlinear %x, %n, %w, %a : (tensor<?x32xbf16>, tensor<32xbf16>, tensor<64x8xi8>, tensor<1xbf16>) -> tensor<?x64xbf16>
+  %c0_0 = arith.constant 0 : index
+  %d0_0 = tensor.dim %x, %c0_0 : tensor<?x32xbf16>
+  %init_0 = tensor.empty(%d0_0) : tensor<?x64xbf16>
+  %0 = tern.bitlinear ins(%x, %n, %w, %a : tensor<?x32xbf16>, tensor<32xbf16>, tensor<64x8xi8>, tensor<1xbf16>) outs(%init_0 : tensor<?x64xbf16>) -> tensor<?x64xbf16>
   %q, %qs = tern.quantize_act %h : tensor<?x32xf16> -> tensor<?x32xi8>, tensor<?x1xf16>
   %g = tern.glu %h, %h : tensor<?x32xf16>
   %hs, %last = tern.mlgru_scan %i, %i, %s : (tensor<1x?x32xf16>, tensor<1x?x32xf16>, tensor<1x32xf16>) -> (tensor<1x?x32xf16>, tensor<1x32xf16>)

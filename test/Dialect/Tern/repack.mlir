@@ -6,7 +6,7 @@
 // CHECK-LABEL: func.func @constant_shared
 // CHECK: %[[W:.+]] = arith.constant dense_resource<w.columns> : tensor<2x3xi8>
 // CHECK: tern.matmul ins(%{{.+}}, %[[W]] : tensor<4x8xi8>, tensor<2x3xi8>) outs(%{{.+}} : tensor<4x3xi32>) {layout = #tern.packed<bits = 2, order = columns>}
-// CHECK: tern.bitlinear %{{.+}}, %{{.+}}, %[[W]], %{{.+}} {layout = #tern.packed<bits = 2, order = columns>} : (tensor<4x8xf32>, tensor<8xf32>, tensor<2x3xi8>, tensor<1xf32>) -> tensor<4x3xf32>
+// CHECK: tern.bitlinear ins(%{{.+}}, %{{.+}}, %[[W]], %{{.+}} : tensor<4x8xf32>, tensor<8xf32>, tensor<2x3xi8>, tensor<1xf32>) outs(%{{.+}} : tensor<4x3xf32>) {layout = #tern.packed<bits = 2, order = columns>} -> tensor<4x3xf32>
 // CHECK: w.columns: "0x08000000010305020406"
 // Repacking back gives the original bytes and the default layout, which is not printed.
 // BACK-LABEL: func.func @constant_shared
@@ -17,7 +17,8 @@ func.func @constant_shared(%x: tensor<4x8xi8>, %xf: tensor<4x8xf32>, %n: tensor<
                            %y: tensor<4x3xi32>) -> (tensor<4x3xi32>, tensor<4x3xf32>) {
   %w = arith.constant dense_resource<w> : tensor<3x2xi8>
   %0 = tern.matmul ins(%x, %w : tensor<4x8xi8>, tensor<3x2xi8>) outs(%y : tensor<4x3xi32>) -> tensor<4x3xi32>
-  %1 = tern.bitlinear %xf, %n, %w, %a : (tensor<4x8xf32>, tensor<8xf32>, tensor<3x2xi8>, tensor<1xf32>) -> tensor<4x3xf32>
+  %init_1 = tensor.empty() : tensor<4x3xf32>
+  %1 = tern.bitlinear ins(%xf, %n, %w, %a : tensor<4x8xf32>, tensor<8xf32>, tensor<3x2xi8>, tensor<1xf32>) outs(%init_1 : tensor<4x3xf32>) -> tensor<4x3xf32>
   return %0, %1 : tensor<4x3xi32>, tensor<4x3xf32>
 }
 {-#

@@ -59,9 +59,10 @@ module attributes {transform.with_named_sequence} {
 // CHECK-DAG: %[[XT:.+]] = tensor.extract_slice %[[X]][%[[I]], 0] [4, 32] [1, 1]
 // CHECK-DAG: %[[WT:.+]] = tensor.extract_slice %[[W]][%[[J]], 0] [32, 8] [1, 1]
 // CHECK-DAG: %[[AT:.+]] = tensor.extract_slice %[[A]][%[[J]]] [32] [1]
-// CHECK: tern.bitlinear %[[XT]], %[[N]], %[[WT]], %[[AT]] {eps = 0.000000e+00 : f32} : (tensor<4x32xf32>, tensor<32xf32>, tensor<32x8xi8>, tensor<32xf32>) -> tensor<4x32xf32>
+// CHECK: tern.bitlinear ins(%[[XT]], %[[N]], %[[WT]], %[[AT]] : tensor<4x32xf32>, tensor<32xf32>, tensor<32x8xi8>, tensor<32xf32>) outs(%{{.+}} : tensor<4x32xf32>) {eps = 0.000000e+00 : f32} -> tensor<4x32xf32>
 func.func @bitlinear_rows_and_outputs(%x: tensor<8x32xf32>, %n: tensor<32xf32>, %w: tensor<64x8xi8>, %a: tensor<64xf32>) -> tensor<8x64xf32> {
-  %0 = tern.bitlinear %x, %n, %w, %a {eps = 0.0 : f32} : (tensor<8x32xf32>, tensor<32xf32>, tensor<64x8xi8>, tensor<64xf32>) -> tensor<8x64xf32>
+  %init_0 = tensor.empty() : tensor<8x64xf32>
+  %0 = tern.bitlinear ins(%x, %n, %w, %a : tensor<8x32xf32>, tensor<32xf32>, tensor<64x8xi8>, tensor<64xf32>) outs(%init_0 : tensor<8x64xf32>) {eps = 0.0 : f32} -> tensor<8x64xf32>
   return %0 : tensor<8x64xf32>
 }
 

@@ -26,4 +26,10 @@
 #define GET_OP_CLASSES
 #include "Tern/TernOps.h.inc"
 
+namespace mfc::tern {
+/// Attaches the BufferizableOpInterface and TilingInterface models of tern.matmul and
+/// tern.bitlinear (the dialect does on initialization).
+void attachProductInterfaces(mlir::MLIRContext *context);
+} // namespace mfc::tern
+
 #endif // MFC_DIALECT_TERN_TERNDIALECT_H

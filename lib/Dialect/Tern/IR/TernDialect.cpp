@@ -25,6 +25,7 @@ void TernDialect::initialize() {
 #define GET_OP_LIST
 #include "Tern/TernOps.cpp.inc"
       >();
+  attachProductInterfaces(getContext());
 }
 
 Operation *TernDialect::materializeConstant(OpBuilder &builder, Attribute value,

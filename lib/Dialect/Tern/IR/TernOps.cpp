@@ -65,40 +65,159 @@ static SmallVector<int64_t> withLastDim(ShapedType input, int64_t last) {
 }
 
 //===----------------------------------------------------------------------===//
+// Ternary products in destination-passing style: tern.matmul, tern.bitlinear
+//===----------------------------------------------------------------------===//
+
+/// The result types of a product into `init`: init's type on tensors, none on buffers.
+static SmallVector<Type, 1> resultTypesFor(Value init) {
+  if (isa<RankedTensorType>(init.getType()))
+    return {init.getType()};
+  return {};
+}
+
+/// Checks what every product shares: all operands tensors (one result of the init's
+/// type) or all memrefs (no result), a ranked input with static features K packed in
+/// `layout`, and an init of the input's leading dims and the outputs. Returns K.
+static FailureOr<int64_t> verifyProduct(DestinationStyleOpInterface op, Value input,
+                                        Value weights, Value init, PackedAttr layout) {
+  bool tensors = llvm::all_of(op->getOperandTypes(), llvm::IsaPred<TensorType>);
+  bool buffers = llvm::all_of(op->getOperandTypes(), llvm::IsaPred<MemRefType>);
+  if (!tensors && !buffers)
+    return op->emitOpError("operands must be all tensors or all memrefs");
+  if (tensors != (op->getNumResults() == 1) ||
+      (tensors && op->getResult(0).getType() != init.getType()))
+    return op->emitOpError(tensors ? "returns one result of the init's type on tensors"
+                                   : "returns no result on memrefs");
+  auto inputType = cast<ShapedType>(input.getType());
+  if (!inputType.hasRank() || inputType.getRank() < 1)
+    return op->emitOpError("input must have at least one dimension (the features)");
+  int64_t k = inputType.getShape().back();
+  auto weightsType = cast<ShapedType>(weights.getType());
+  if (failed(verifyPackedWeights(op, weightsType, layout, k)) ||
+      failed(verifyShape(op, "init", cast<ShapedType>(init.getType()),
+                         withLastDim(inputType, layout.getNumOutputs(weightsType)))))
+    return failure();
+  return k;
+}
+
+/// Reads every operand but `init`, writes `init`.
+static void getProductEffects(
+    DestinationStyleOpInterface op,
+    SmallVectorImpl<SideEffects::EffectInstance<MemoryEffects::Effect>> &effects) {
+  if (op.hasPureTensorSemantics())
+    return;
+  for (OpOperand &operand : op->getOpOperands())
+    effects.emplace_back(op.isDpsInit(&operand)
+                             ? static_cast<MemoryEffects::Effect *>(MemoryEffects::Write::get())
+                             : MemoryEffects::Read::get(),
+                         &operand, SideEffects::DefaultResource::get());
+}
+
+/// The same op on the operands' buffers, writing init's buffer in place.
+static LogicalResult bufferizeProduct(DestinationStyleOpInterface op, RewriterBase &rewriter,
+                                      const bufferization::BufferizationOptions &options,
+                                      bufferization::BufferizationState &state) {
+  SmallVector<Value> buffers;
+  for (Value operand : op->getOperands()) {
+    FailureOr<Value> buffer = bufferization::getBuffer(rewriter, operand, options, state);
+    if (failed(buffer))
+      return failure();
+    buffers.push_back(*buffer);
+  }
+  rewriter.setInsertionPoint(op);
+  OperationState bufferized(op->getLoc(), op->getName(), buffers, TypeRange(),
+                            op->getAttrs());
+  rewriter.create(bufferized);
+  bufferization::replaceOpWithBufferizedValues(rewriter, op,
+                                               buffers[op.getDpsInitOperand(0)->getOperandNumber()]);
+  return success();
+}
+
+/// The size of dim `dim` of a tensor or memref.
+static OpFoldResult mixedSize(OpBuilder &b, Location loc, Value value, int64_t dim) {
+  if (isa<TensorType>(value.getType()))
+    return tensor::getMixedSize(b, loc, value, dim);
+  return memref::getMixedSize(b, loc, value, dim);
+}
+
+/// The iteration domain of a product: init's dims (leading dims, outputs), all parallel.
+static SmallVector<Range> productDomain(Operation *op, Value init, OpBuilder &b) {
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPoint(op);
+  Value zero = arith::ConstantIndexOp::create(b, op->getLoc(), 0);
+  Value one = arith::ConstantIndexOp::create(b, op->getLoc(), 1);
+  SmallVector<Range> domain;
+  for (int64_t d = 0, e = cast<ShapedType>(init.getType()).getRank(); d < e; ++d)
+    domain.push_back(Range{zero, mixedSize(b, op->getLoc(), init, d), one});
+  return domain;
+}
+
+/// A slice (tensor) or subview (memref) of `source` with unit strides.
+static Value sliceOf(OpBuilder &b, Location loc, Value source, ArrayRef<OpFoldResult> offsets,
+                     ArrayRef<OpFoldResult> sizes) {
+  SmallVector<OpFoldResult> strides(offsets.size(), b.getIndexAttr(1));
+  if (isa<TensorType>(source.getType()))
+    return tensor::ExtractSliceOp::create(b, loc, source, offsets, sizes, strides);
+  return memref::SubViewOp::create(b, loc, source, offsets, sizes, strides);
+}
+
+/// The tile [offsets, offsets + sizes) of the (leading dims..., outputs) domain of a
+/// product: the op on its input's tokens (every k), its outputs' packed weights (whole
+/// rows in `layout`) and per-output `scale` (when it has one per output), its block of init.
+static FailureOr<TilingResult> tileProduct(DestinationStyleOpInterface op, OpBuilder &b,
+                                           ArrayRef<OpFoldResult> offsets,
+                                           ArrayRef<OpFoldResult> sizes, OpOperand &input,
+                                           OpOperand &weights, PackedAttr layout,
+                                           OpOperand *scale) {
+  Location loc = op->getLoc();
+  int64_t lead = offsets.size() - 1;
+  SmallVector<Value> operands(op->getOperands());
+  SmallVector<Operation *> slices;
+  auto replace = [&](OpOperand &operand, ArrayRef<OpFoldResult> sliceOffsets,
+                     ArrayRef<OpFoldResult> sliceSizes) {
+    Value slice = sliceOf(b, loc, operand.get(), sliceOffsets, sliceSizes);
+    operands[operand.getOperandNumber()] = slice;
+    slices.push_back(slice.getDefiningOp());
+  };
+  SmallVector<OpFoldResult> inOffsets(offsets.take_front(lead)), inSizes(sizes.take_front(lead));
+  inOffsets.push_back(b.getIndexAttr(0));
+  inSizes.push_back(mixedSize(b, loc, input.get(), lead));
+  replace(input, inOffsets, inSizes);
+  SmallVector<OpFoldResult> wOffsets(2), wSizes(2);
+  wOffsets[layout.getOutputDim()] = offsets.back();
+  wSizes[layout.getOutputDim()] = sizes.back();
+  wOffsets[layout.getByteDim()] = b.getIndexAttr(0);
+  wSizes[layout.getByteDim()] = mixedSize(b, loc, weights.get(), layout.getByteDim());
+  replace(weights, wOffsets, wSizes);
+  if (scale)
+    replace(*scale, offsets.back(), sizes.back());
+  replace(*op.getDpsInitOperand(0), offsets, sizes);
+  Value init = operands[op.getDpsInitOperand(0)->getOperandNumber()];
+  OperationState tiled(loc, op->getName(), operands, resultTypesFor(init), op->getAttrs());
+  Operation *tile = b.create(tiled);
+  return TilingResult{{tile}, SmallVector<Value>(tile->getResults()), slices};
+}
+
+//===----------------------------------------------------------------------===//
 // MatmulOp
 //===----------------------------------------------------------------------===//
 
 void MatmulOp::build(OpBuilder &builder, OperationState &state, Value input, Value weights,
                      Value init, PackedAttr layout) {
-  build(builder, state, isa<RankedTensorType>(init.getType()) ? TypeRange{init.getType()}
-                                                               : TypeRange{},
-        input, weights, init, layout ? layout : PackedAttr::getDefault(builder.getContext()));
+  build(builder, state, resultTypesFor(init), input, weights, init,
+        layout ? layout : PackedAttr::getDefault(builder.getContext()));
 }
 
 LogicalResult MatmulOp::verify() {
-  auto input = cast<ShapedType>(getInput().getType());
-  auto init = cast<ShapedType>(getInit().getType());
-  auto weights = cast<ShapedType>(getWeights().getType());
-  if (!input.hasRank() || !init.hasRank())
-    return emitOpError("input and init must be ranked");
-  bool tensors = isa<TensorType>(input) && isa<TensorType>(weights) && isa<TensorType>(init);
-  bool buffers = isa<MemRefType>(input) && isa<MemRefType>(weights) && isa<MemRefType>(init);
-  if (!tensors && !buffers)
-    return emitOpError("operands must be all tensors or all memrefs");
-  if (tensors != (getNumResults() == 1) ||
-      (tensors && getTensorResult().getType() != init))
-    return emitOpError(tensors ? "returns one result of the init's type on tensors"
-                               : "returns no result on memrefs");
-  if (input.getRank() < 1)
-    return emitOpError("input must have at least one dimension (the features)");
-  if (failed(verifyPackedWeights(*this, weights, getLayout(), input.getShape().back())))
+  if (failed(verifyProduct(*this, getInput(), getWeights(), getInit(), getLayout())))
     return failure();
-  Type inElem = input.getElementType(), outElem = init.getElementType();
+  Type inElem = getElementTypeOrSelf(getInput().getType());
+  Type outElem = getElementTypeOrSelf(getInit().getType());
   if (inElem.isInteger(8) ? !outElem.isInteger(32) : inElem != outElem)
     return emitOpError() << "accumulates " << inElem << " input into "
                          << (inElem.isInteger(8) ? "i32" : "the same float type")
                          << ", found init element type " << outElem;
-  return verifyShape(*this, "init", init, withLastDim(input, getNumOutputs()));
+  return success();
 }
 
 static bool isZeroSplat(Attribute attr) {
@@ -125,125 +244,12 @@ LogicalResult MatmulOp::fold(FoldAdaptor adaptor, SmallVectorImpl<OpFoldResult> 
 
 void MatmulOp::getEffects(
     SmallVectorImpl<SideEffects::EffectInstance<MemoryEffects::Effect>> &effects) {
-  if (hasPureTensorSemantics())
-    return;
-  effects.emplace_back(MemoryEffects::Read::get(), &getInputMutable(),
-                       SideEffects::DefaultResource::get());
-  effects.emplace_back(MemoryEffects::Read::get(), &getWeightsMutable(),
-                       SideEffects::DefaultResource::get());
-  effects.emplace_back(MemoryEffects::Write::get(), &getInitMutable(),
-                       SideEffects::DefaultResource::get());
+  getProductEffects(*this, effects);
 }
 
 LogicalResult MatmulOp::reifyResultShapes(OpBuilder &b,
                                           ReifiedRankedShapedTypeDims &reifiedReturnShapes) {
   reifiedReturnShapes.push_back(tensor::getMixedSizes(b, getLoc(), getInit()));
-  return success();
-}
-
-// Bufferization: `init` is the destination, written and never read.
-
-bool MatmulOp::bufferizesToMemoryRead(OpOperand &operand,
-                                      const bufferization::AnalysisState &) {
-  return operand.get() != getInit();
-}
-
-bool MatmulOp::bufferizesToMemoryWrite(OpOperand &operand,
-                                       const bufferization::AnalysisState &) {
-  return operand.get() == getInit();
-}
-
-bufferization::AliasingValueList
-MatmulOp::getAliasingValues(OpOperand &operand, const bufferization::AnalysisState &) {
-  if (&operand != &getInitMutable() || getNumResults() == 0)
-    return {};
-  return {{getTensorResult(), bufferization::BufferRelation::Equivalent}};
-}
-
-LogicalResult MatmulOp::bufferize(RewriterBase &rewriter,
-                                  const bufferization::BufferizationOptions &options,
-                                  bufferization::BufferizationState &state) {
-  SmallVector<Value, 3> buffers;
-  for (Value operand : getOperands()) {
-    FailureOr<Value> buffer = bufferization::getBuffer(rewriter, operand, options, state);
-    if (failed(buffer))
-      return failure();
-    buffers.push_back(*buffer);
-  }
-  rewriter.setInsertionPoint(*this);
-  MatmulOp::create(rewriter, getLoc(), buffers[0], buffers[1], buffers[2], getLayout());
-  bufferization::replaceOpWithBufferizedValues(rewriter, *this, buffers[2]);
-  return success();
-}
-
-// Tiling: the leading dims of the input and the outputs n, all parallel.
-
-/// The size of dim `dim` of a tensor or memref.
-static OpFoldResult mixedSize(OpBuilder &b, Location loc, Value value, int64_t dim) {
-  if (isa<TensorType>(value.getType()))
-    return tensor::getMixedSize(b, loc, value, dim);
-  return memref::getMixedSize(b, loc, value, dim);
-}
-
-SmallVector<utils::IteratorType> MatmulOp::getLoopIteratorTypes() {
-  return SmallVector<utils::IteratorType>(cast<ShapedType>(getInit().getType()).getRank(),
-                                          utils::IteratorType::parallel);
-}
-
-SmallVector<Range> MatmulOp::getIterationDomain(OpBuilder &b) {
-  OpBuilder::InsertionGuard guard(b);
-  b.setInsertionPoint(*this);
-  Value zero = arith::ConstantIndexOp::create(b, getLoc(), 0);
-  Value one = arith::ConstantIndexOp::create(b, getLoc(), 1);
-  SmallVector<Range> domain;
-  for (int64_t d = 0, e = cast<ShapedType>(getInit().getType()).getRank(); d < e; ++d)
-    domain.push_back(Range{zero, mixedSize(b, getLoc(), getInit(), d), one});
-  return domain;
-}
-
-/// A slice (tensor) or subview (memref) of `source` with unit strides.
-static Value sliceOf(OpBuilder &b, Location loc, Value source, ArrayRef<OpFoldResult> offsets,
-                     ArrayRef<OpFoldResult> sizes) {
-  SmallVector<OpFoldResult> strides(offsets.size(), b.getIndexAttr(1));
-  if (isa<TensorType>(source.getType()))
-    return tensor::ExtractSliceOp::create(b, loc, source, offsets, sizes, strides);
-  return memref::SubViewOp::create(b, loc, source, offsets, sizes, strides);
-}
-
-FailureOr<TilingResult> MatmulOp::getTiledImplementation(OpBuilder &b,
-                                                         ArrayRef<OpFoldResult> offsets,
-                                                         ArrayRef<OpFoldResult> sizes) {
-  Location loc = getLoc();
-  int64_t lead = offsets.size() - 1;
-  // The input's tile: the tile's leading dims, every k.
-  SmallVector<OpFoldResult> inOffsets(offsets.take_front(lead)),
-      inSizes(sizes.take_front(lead));
-  inOffsets.push_back(b.getIndexAttr(0));
-  inSizes.push_back(mixedSize(b, loc, getInput(), lead));
-  // The weights' tile: the tile's outputs, whole packed rows.
-  PackedAttr layout = getLayout();
-  SmallVector<OpFoldResult> wOffsets(2), wSizes(2);
-  wOffsets[layout.getOutputDim()] = offsets.back();
-  wSizes[layout.getOutputDim()] = sizes.back();
-  wOffsets[layout.getByteDim()] = b.getIndexAttr(0);
-  wSizes[layout.getByteDim()] = mixedSize(b, loc, getWeights(), layout.getByteDim());
-  SmallVector<Value> tiled{sliceOf(b, loc, getInput(), inOffsets, inSizes),
-                           sliceOf(b, loc, getWeights(), wOffsets, wSizes),
-                           sliceOf(b, loc, getInit(), offsets, sizes)};
-  auto tile = MatmulOp::create(b, loc, tiled[0], tiled[1], tiled[2], layout);
-  return TilingResult{{tile}, SmallVector<Value>(tile->getResults()),
-                      llvm::to_vector(llvm::map_range(tiled, [](Value v) {
-                        return v.getDefiningOp();
-                      }))};
-}
-
-LogicalResult MatmulOp::getResultTilePosition(OpBuilder &, unsigned,
-                                              ArrayRef<OpFoldResult> offsets,
-                                              ArrayRef<OpFoldResult> sizes,
-                                              SmallVector<OpFoldResult> &resultOffsets,
-                                              SmallVector<OpFoldResult> &resultSizes) {
-  resultOffsets.assign(offsets.begin(), offsets.end());
-  resultSizes.assign(sizes.begin(), sizes.end());
   return success();
 }
 
@@ -267,91 +273,124 @@ LogicalResult QuantizeActOp::verify() {
 // BitLinearOp
 //===----------------------------------------------------------------------===//
 
+void BitLinearOp::build(OpBuilder &builder, OperationState &state, Value input,
+                        Value normWeight, Value weights, Value weightScale, Value init,
+                        FloatAttr eps, FloatAttr actEps, PackedAttr layout) {
+  build(builder, state, resultTypesFor(init), input, normWeight, weights, weightScale, init,
+        eps, actEps, layout ? layout : PackedAttr::getDefault(builder.getContext()));
+}
+
 LogicalResult BitLinearOp::verify() {
-  RankedTensorType input = getInput().getType();
-  if (input.getRank() < 1)
-    return emitOpError("input must have at least one dimension (the features)");
+  FailureOr<int64_t> k = verifyProduct(*this, getInput(), getWeights(), getInit(), getLayout());
+  if (failed(k))
+    return failure();
   // 0 is an RMSNorm without epsilon (as some exporters write it).
   if (!(getEps().convertToFloat() >= 0.0f))
     return emitOpError("eps must be non-negative, found ") << getEps().convertToFloat();
   if (!(getActEps().convertToFloat() > 0.0f))
     return emitOpError("act_eps must be positive, found ") << getActEps().convertToFloat();
-  int64_t k = input.getShape().back();
-  if (failed(verifyPackedWeights(*this, getWeights().getType(), getLayout(), k)))
+  if (failed(verifyShape(*this, "norm weight", cast<ShapedType>(getNormWeight().getType()),
+                         {*k})))
     return failure();
+  auto scaleType = cast<ShapedType>(getWeightScale().getType());
   int64_t n = getNumOutputs();
-  if (failed(verifyShape(*this, "norm weight", getNormWeight().getType(), {k})))
-    return failure();
-  int64_t scales = getWeightScale().getType().getDimSize(0);
-  if (scales != 1 && !dimsCompatible(scales, n))
-    return emitOpError() << "weight scale must have 1 element (per tensor) or " << n
-                         << " (per output channel), found " << dimStr(scales);
-  return verifyShape(*this, "result", getResult().getType(), withLastDim(input, n));
-}
-
-// Tiling: like tern.matmul, over the leading dims and the outputs; a tile reads its
-// tokens whole and, with per-channel scales, its outputs' scales.
-
-SmallVector<utils::IteratorType> BitLinearOp::getLoopIteratorTypes() {
-  return SmallVector<utils::IteratorType>(getResult().getType().getRank(),
-                                          utils::IteratorType::parallel);
-}
-
-SmallVector<Range> BitLinearOp::getIterationDomain(OpBuilder &b) {
-  OpBuilder::InsertionGuard guard(b);
-  b.setInsertionPoint(*this);
-  Location loc = getLoc();
-  ReifiedRankedShapedTypeDims shapes;
-  (void)reifyResultShapes(b, shapes);
-  Value zero = arith::ConstantIndexOp::create(b, loc, 0);
-  Value one = arith::ConstantIndexOp::create(b, loc, 1);
-  SmallVector<Range> domain;
-  for (OpFoldResult size : shapes.front())
-    domain.push_back(Range{zero, size, one});
-  return domain;
-}
-
-FailureOr<TilingResult> BitLinearOp::getTiledImplementation(OpBuilder &b,
-                                                            ArrayRef<OpFoldResult> offsets,
-                                                            ArrayRef<OpFoldResult> sizes) {
-  Location loc = getLoc();
-  int64_t lead = offsets.size() - 1;
-  SmallVector<OpFoldResult> inOffsets(offsets.take_front(lead)),
-      inSizes(sizes.take_front(lead));
-  inOffsets.push_back(b.getIndexAttr(0));
-  inSizes.push_back(tensor::getMixedSize(b, loc, getInput(), lead));
-  PackedAttr layout = getLayout();
-  SmallVector<OpFoldResult> wOffsets(2), wSizes(2);
-  wOffsets[layout.getOutputDim()] = offsets.back();
-  wSizes[layout.getOutputDim()] = sizes.back();
-  wOffsets[layout.getByteDim()] = b.getIndexAttr(0);
-  wSizes[layout.getByteDim()] = tensor::getMixedSize(b, loc, getWeights(), layout.getByteDim());
-  Value input = sliceOf(b, loc, getInput(), inOffsets, inSizes);
-  Value weights = sliceOf(b, loc, getWeights(), wOffsets, wSizes);
-  Value scale = getWeightScale();
-  bool perChannel = getWeightScale().getType().getDimSize(0) != 1;
-  if (perChannel)
-    scale = sliceOf(b, loc, scale, offsets.back(), sizes.back());
-  SmallVector<int64_t> staticSizes;
-  SmallVector<Value> dynamicSizes;
-  dispatchIndexOpFoldResults(sizes, dynamicSizes, staticSizes);
-  auto tileType = RankedTensorType::get(staticSizes, getResult().getType().getElementType());
-  auto tile = BitLinearOp::create(b, loc, tileType, input, getNormWeight(), weights, scale,
-                                  getEpsAttr(), getActEpsAttr(), layout);
-  SmallVector<Operation *> slices{input.getDefiningOp(), weights.getDefiningOp()};
-  if (perChannel)
-    slices.push_back(scale.getDefiningOp());
-  return TilingResult{{tile}, {tile.getResult()}, slices};
-}
-
-LogicalResult BitLinearOp::getResultTilePosition(OpBuilder &, unsigned,
-                                                 ArrayRef<OpFoldResult> offsets,
-                                                 ArrayRef<OpFoldResult> sizes,
-                                                 SmallVector<OpFoldResult> &resultOffsets,
-                                                 SmallVector<OpFoldResult> &resultSizes) {
-  resultOffsets.assign(offsets.begin(), offsets.end());
-  resultSizes.assign(sizes.begin(), sizes.end());
+  if (scaleType.getRank() != 1 ||
+      (scaleType.getDimSize(0) != 1 && !dimsCompatible(scaleType.getDimSize(0), n)))
+    return emitOpError() << "weight scale must have 1 element (per tensor) or " << dimStr(n)
+                         << " (per output channel), found " << scaleType;
+  Type elem = getElementTypeOrSelf(getInput().getType());
+  for (Value operand : {getNormWeight(), getWeightScale(), getInit()})
+    if (getElementTypeOrSelf(operand.getType()) != elem)
+      return emitOpError() << "norm weight, weight scale and init must have the input's "
+                              "element type " << elem << ", found " << operand.getType();
   return success();
+}
+
+void BitLinearOp::getEffects(
+    SmallVectorImpl<SideEffects::EffectInstance<MemoryEffects::Effect>> &effects) {
+  getProductEffects(*this, effects);
+}
+
+LogicalResult BitLinearOp::reifyResultShapes(OpBuilder &b,
+                                             ReifiedRankedShapedTypeDims &shapes) {
+  shapes.push_back(tensor::getMixedSizes(b, getLoc(), getInit()));
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// The products' bufferization and tiling, one model for both ops
+//===----------------------------------------------------------------------===//
+
+/// The per-output scale a tile of `op` reads its part of, or null.
+static OpOperand *perOutputScale(MatmulOp) { return nullptr; }
+static OpOperand *perOutputScale(BitLinearOp op) {
+  bool perChannel = cast<ShapedType>(op.getWeightScale().getType()).getDimSize(0) != 1;
+  return perChannel ? &op.getWeightScaleMutable() : nullptr;
+}
+
+namespace {
+/// `init` is the destination, written in place and never read.
+template <typename OpTy>
+struct ProductBufferization
+    : public bufferization::BufferizableOpInterface::ExternalModel<ProductBufferization<OpTy>,
+                                                                   OpTy> {
+  bool bufferizesToMemoryRead(Operation *op, OpOperand &operand,
+                              const bufferization::AnalysisState &) const {
+    return !cast<OpTy>(op).isDpsInit(&operand);
+  }
+  bool bufferizesToMemoryWrite(Operation *op, OpOperand &operand,
+                               const bufferization::AnalysisState &) const {
+    return cast<OpTy>(op).isDpsInit(&operand);
+  }
+  bufferization::AliasingValueList getAliasingValues(Operation *op, OpOperand &operand,
+                                                     const bufferization::AnalysisState &) const {
+    auto product = cast<OpTy>(op);
+    if (!product.isDpsInit(&operand) || op->getNumResults() == 0)
+      return {};
+    return {{op->getResult(0), bufferization::BufferRelation::Equivalent}};
+  }
+  LogicalResult bufferize(Operation *op, RewriterBase &rewriter,
+                          const bufferization::BufferizationOptions &options,
+                          bufferization::BufferizationState &state) const {
+    return bufferizeProduct(cast<OpTy>(op), rewriter, options, state);
+  }
+};
+
+/// The leading dims and the outputs, all parallel; K stays whole.
+template <typename OpTy>
+struct ProductTiling : public TilingInterface::ExternalModel<ProductTiling<OpTy>, OpTy> {
+  SmallVector<utils::IteratorType> getLoopIteratorTypes(Operation *op) const {
+    return SmallVector<utils::IteratorType>(
+        cast<ShapedType>(cast<OpTy>(op).getInit().getType()).getRank(),
+        utils::IteratorType::parallel);
+  }
+  SmallVector<Range> getIterationDomain(Operation *op, OpBuilder &b) const {
+    return productDomain(op, cast<OpTy>(op).getInit(), b);
+  }
+  FailureOr<TilingResult> getTiledImplementation(Operation *op, OpBuilder &b,
+                                                 ArrayRef<OpFoldResult> offsets,
+                                                 ArrayRef<OpFoldResult> sizes) const {
+    auto product = cast<OpTy>(op);
+    return tileProduct(product, b, offsets, sizes, product.getInputMutable(),
+                       product.getWeightsMutable(), product.getLayout(),
+                       perOutputScale(product));
+  }
+  LogicalResult getResultTilePosition(Operation *, OpBuilder &, unsigned,
+                                      ArrayRef<OpFoldResult> offsets,
+                                      ArrayRef<OpFoldResult> sizes,
+                                      SmallVector<OpFoldResult> &resultOffsets,
+                                      SmallVector<OpFoldResult> &resultSizes) const {
+    resultOffsets.assign(offsets.begin(), offsets.end());
+    resultSizes.assign(sizes.begin(), sizes.end());
+    return success();
+  }
+};
+} // namespace
+
+void mfc::tern::attachProductInterfaces(MLIRContext *context) {
+  MatmulOp::attachInterface<ProductBufferization<MatmulOp>, ProductTiling<MatmulOp>>(*context);
+  BitLinearOp::attachInterface<ProductBufferization<BitLinearOp>, ProductTiling<BitLinearOp>>(
+      *context);
 }
 
 //===----------------------------------------------------------------------===//
@@ -397,11 +436,6 @@ void QuantizeActOp::populateBoundsForShapedValueDim(Value value, int64_t dim,
   boundLikeLeadingDim(cstr, value, dim, getInput(), value == getQuantized() ? rank : rank - 1);
 }
 
-void BitLinearOp::populateBoundsForShapedValueDim(Value value, int64_t dim,
-                                                  ValueBoundsConstraintSet &cstr) {
-  boundLikeLeadingDim(cstr, value, dim, getInput(), getInput().getType().getRank() - 1);
-}
-
 void GLUOp::populateBoundsForShapedValueDim(Value value, int64_t dim,
                                             ValueBoundsConstraintSet &cstr) {
   boundLikeLeadingDim(cstr, value, dim, getGate(), getGate().getType().getRank());
@@ -441,12 +475,6 @@ LogicalResult QuantizeActOp::reifyResultShapes(OpBuilder &b,
                                                ReifiedRankedShapedTypeDims &shapes) {
   for (Value result : getResults())
     shapes.push_back(sizesFrom(b, getLoc(), result, getInput(), sameDims(result)));
-  return success();
-}
-
-LogicalResult BitLinearOp::reifyResultShapes(OpBuilder &b,
-                                             ReifiedRankedShapedTypeDims &shapes) {
-  shapes.push_back(sizesFrom(b, getLoc(), getResult(), getInput(), sameDims(getResult())));
   return success();
 }
 

@@ -92,6 +92,8 @@ struct ExpandQuantizeAct : public OpRewritePattern<QuantizeActOp> {
 struct ExpandBitLinear : public OpRewritePattern<BitLinearOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(BitLinearOp op, PatternRewriter &b) const override {
+    if (!op.hasPureTensorSemantics())
+      return b.notifyMatchFailure(op, "expands on tensors");
     Location loc = op.getLoc();
     Value x = op.getInput();
     auto type = cast<RankedTensorType>(x.getType());
@@ -117,7 +119,7 @@ struct ExpandBitLinear : public OpRewritePattern<BitLinearOp> {
     auto quant = QuantizeActOp::create(b, loc, RankedTensorType::get(type.getShape(), b.getI8Type()),
                                        RankedTensorType::get(tokenShape, f), normed,
                                        op.getActEpsAttr());
-    auto resultType = cast<RankedTensorType>(op.getResult().getType());
+    auto resultType = cast<RankedTensorType>(op.getTensorResult().getType());
     Value acc = createMatmul(b, loc, quant.getQuantized(), op.getWeights(), b.getI32Type(),
                              op.getLayout())
                     .getTensorResult();

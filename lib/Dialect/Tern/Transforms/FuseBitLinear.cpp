@@ -195,13 +195,14 @@ FailureOr<BitLinearOp> mfc::tern::fuseBitLinear(RewriterBase &rewriter, Quantize
                                float(rescale->scalar)));
   Value result = root->getResult(0);
   auto resultType = cast<RankedTensorType>(result.getType());
-  SmallVector<int64_t> shape(inputType.getShape());
-  shape.back() = resultType.getShape().back();
-  auto fused = BitLinearOp::create(rewriter, loc, RankedTensorType::get(shape, rewriter.getF32Type()),
-                                   norm->input, normWeight, rescale->matmul.getWeights(),
-                                   weightScale, rewriter.getF32FloatAttr(norm->eps),
-                                   quant.getEpsAttr(), rescale->matmul.getLayoutAttr());
-  Value replacement = fused;
+  Value weights = rescale->matmul.getWeights();
+  PackedAttr layout = rescale->matmul.getLayout();
+  Value init = emptyProductInit(rewriter, loc, norm->input, weights, layout,
+                                rewriter.getF32Type());
+  auto fused = BitLinearOp::create(rewriter, loc, norm->input, normWeight, weights, weightScale,
+                                   init, rewriter.getF32FloatAttr(norm->eps), quant.getEpsAttr(),
+                                   layout);
+  Value replacement = fused.getTensorResult();
   if (replacement.getType() != resultType)
     replacement = tensor::CastOp::create(rewriter, loc, resultType, replacement);
   rewriter.replaceAllUsesWith(result, replacement);

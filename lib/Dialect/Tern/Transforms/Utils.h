@@ -32,12 +32,10 @@ inline mlir::Value emptyLike(mlir::OpBuilder &b, mlir::Location loc, mlir::Value
                                        dynamicSizesLike(b, loc, like, shape));
 }
 
-/// tern.matmul(input, weights) on tensors into a fresh `accElem` destination shaped
-/// like `input` with its last dim replaced by the weights' outputs.
-inline MatmulOp createMatmul(mlir::OpBuilder &b, mlir::Location loc, mlir::Value input,
-                             mlir::Value weights, mlir::Type accElem, PackedAttr layout = {}) {
-  if (!layout)
-    layout = PackedAttr::getDefault(b.getContext());
+/// A fresh `elem` destination for a product of `input` with packed `weights` in
+/// `layout`: shaped like `input` with its last dim replaced by the weights' outputs.
+inline mlir::Value emptyProductInit(mlir::OpBuilder &b, mlir::Location loc, mlir::Value input,
+                                    mlir::Value weights, PackedAttr layout, mlir::Type elem) {
   llvm::SmallVector<int64_t> shape(mlir::cast<mlir::ShapedType>(input.getType()).getShape());
   shape.back() = layout.getNumOutputs(mlir::cast<mlir::ShapedType>(weights.getType()));
   llvm::SmallVector<mlir::Value> sizes;
@@ -47,7 +45,15 @@ inline MatmulOp createMatmul(mlir::OpBuilder &b, mlir::Location loc, mlir::Value
       sizes.push_back(mlir::tensor::DimOp::create(
           b, loc, isOutputs ? weights : input, isOutputs ? layout.getOutputDim() : d));
   }
-  mlir::Value init = mlir::tensor::EmptyOp::create(b, loc, shape, accElem, sizes);
+  return mlir::tensor::EmptyOp::create(b, loc, shape, elem, sizes);
+}
+
+/// tern.matmul(input, weights) on tensors into a fresh `accElem` destination.
+inline MatmulOp createMatmul(mlir::OpBuilder &b, mlir::Location loc, mlir::Value input,
+                             mlir::Value weights, mlir::Type accElem, PackedAttr layout = {}) {
+  if (!layout)
+    layout = PackedAttr::getDefault(b.getContext());
+  mlir::Value init = emptyProductInit(b, loc, input, weights, layout, accElem);
   return MatmulOp::create(b, loc, input, weights, init, layout);
 }
 
