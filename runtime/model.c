@@ -92,6 +92,21 @@ mfc_status mfc_model_load(const char *path, mfc_model **model) {
   /* Function pointers and object pointers share a representation on POSIX. */
   memcpy(&m->entry, &sym, sizeof(sym));
 
+  /* Libraries that run on a device (--target=cuda) open it now, so that a missing
+   * driver or GPU is a load error rather than a failure inside mfc_entry. */
+  dlerror();
+  sym = dlsym(m->handle, "mfc_device_init");
+  if (sym) {
+    int (*device_init)(char *, size_t);
+    char reason[MFC_ERROR_SIZE];
+    memcpy(&device_init, &sym, sizeof(sym));
+    if (device_init(reason, sizeof(reason)) != 0) {
+      mfc_set_error(m->error, "model library '%s' needs a GPU: %s", path, reason);
+      model_release(m);
+      return MFC_ERR_LOAD;
+    }
+  }
+
   st = mfc_parse_signature(m, sig);
   if (st != MFC_OK) {
     char tmp[MFC_ERROR_SIZE];

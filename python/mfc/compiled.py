@@ -122,6 +122,7 @@ class CompiledModel:
         if status != 0:
             message = self._rt.mfc_model_last_error(self._model).decode()
             self._rt.mfc_model_free(self._model)
+            self._model = None  # freed: __del__ must not free it again
             raise MfcError(message)
         rt, m = self._rt, self._model
 

@@ -218,3 +218,28 @@ func.func @main_graph(%g: tensor<4x{D}x{elem}>, %v: tensor<4x{D}x{elem}>, %i: te
             expected.append(state)
         np.testing.assert_allclose(hs, np.stack(expected, axis=1), rtol=5 * tolerance, atol=5 * tolerance)
         np.testing.assert_allclose(h, state, rtol=5 * tolerance, atol=5 * tolerance)
+
+
+def test_cuda_library_says_why_it_does_not_load_without_a_gpu(tmp_path):
+    """`compile(..., target="cuda")` builds a library with the CPU one's API; on a machine
+    without a CUDA driver or GPU, loading it fails with the reason, not a crash. (On a
+    GPU, bench/cuda_decode.py runs it against the CPU library.)"""
+    import pytest
+    from mfc.compiled import MfcError
+
+    source = """
+func.func @main_graph(%x: tensor<4xf32>) -> tensor<4xf32> {
+  %y = tern.glu %x, %x : tensor<4xf32>
+  return %y : tensor<4xf32>
+}
+"""
+    path = tmp_path / "glu.mlir"
+    path.write_text(source)
+    library = compile(path, target="cuda")
+    assert library.with_suffix(".h").exists()
+    try:
+        load(library)
+    except MfcError as error:
+        assert "needs a GPU: no CUDA" in str(error)
+    else:
+        pytest.skip("this machine has a CUDA GPU: the library loaded")

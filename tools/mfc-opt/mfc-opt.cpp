@@ -17,6 +17,7 @@
 #include "mlir/InitAllDialects.h"
 #include "mlir/InitAllExtensions.h"
 #include "mlir/InitAllPasses.h"
+#include "mlir/Target/LLVMIR/Dialect/All.h"
 #include "mlir/Tools/mlir-opt/MlirOptMain.h"
 
 namespace mfc::test {
@@ -33,6 +34,8 @@ int main(int argc, char **argv) {
   mlir::DialectRegistry registry;
   mlir::registerAllDialects(registry);
   mlir::registerAllExtensions(registry);
+  // gpu-module-to-binary translates device modules to LLVM IR.
+  mlir::registerAllToLLVMIRTranslations(registry);
   registry.insert<mfc::tern::TernDialect>();
   mfc::registerAllTargets();
   for (const std::unique_ptr<mfc::Target> &target : mfc::getRegisteredTargets()) {

@@ -1,13 +1,12 @@
 //===- CPUTarget.cpp - the CPU back end -----------------------------------===//
 #include "mfc/Target/CPU/CPUTarget.h"
 
-#include "Toolchain.h"
-
 #include "mfc/Conversion/Passes.h"
 #include "mfc/Dialect/Tern/Passes.h"
 #include "mfc/Pipeline/TernPipeline.h"
 #include "mfc/Target/CPU/Passes.h"
 #include "mfc/Target/HostABI.h"
+#include "mfc/Target/HostToolchain.h"
 #include "mfc/Target/Passes.h"
 #include "mfc/Target/Target.h"
 
@@ -93,7 +92,7 @@ public:
     std::string error;
     if (options.optLevel > 3)
       return fail("-O" + Twine(options.optLevel) + " is not an optimization level (0 to 3)");
-    auto machine = mfc::cpu::createTargetMachine(options.triple, options.cpu,
+    auto machine = mfc::createTargetMachine(options.triple, options.cpu,
                                                  options.optLevel, error);
     if (failed(machine))
       return fail(error);
@@ -109,13 +108,13 @@ public:
       if (std::error_code ec = llvm::sys::fs::createUniqueDirectory("mfc", workDir))
         return fail("cannot create a temporary directory: " + ec.message());
       FailureOr<std::string> object =
-          mfc::cpu::externalizeWeights(module, workDir, /*thresholdBytes=*/64 * 1024, error);
+          mfc::externalizeWeights(module, workDir, /*thresholdBytes=*/64 * 1024, error);
       if (failed(object))
         return fail(error);
       weightsObject = *object;
     }
     llvm::LLVMContext llvmContext;
-    std::unique_ptr<llvm::Module> llvmModule = mfc::cpu::translateToLLVMIR(
+    std::unique_ptr<llvm::Module> llvmModule = mfc::translateToLLVMIR(
         module, llvmContext, options.entry, *signature, **machine, options.optLevel);
     if (!llvmModule)
       return failure();
@@ -128,16 +127,17 @@ public:
       return success();
     }
     if (stage == "obj")
-      return failed(mfc::cpu::emitObjectFile(*llvmModule, **machine, outputPath, error))
+      return failed(mfc::emitObjectFile(*llvmModule, **machine, outputPath, error))
                  ? fail(error)
                  : success();
     SmallString<128> codeObject(workDir);
     llvm::sys::path::append(codeObject, "model.o");
     SmallString<256> kernels(options.installPrefix);
     llvm::sys::path::append(kernels, "lib", "libmfc_kernels.a");
-    if (failed(mfc::cpu::emitObjectFile(*llvmModule, **machine, codeObject, error)) ||
-        failed(mfc::cpu::linkSharedLibrary({codeObject.str().str(), weightsObject},
-                                           outputPath, kernels, error)))
+    if (failed(mfc::emitObjectFile(*llvmModule, **machine, codeObject, error)) ||
+        // -fopenmp: the kernels split rows across threads with libgomp, which comes with cc.
+        failed(mfc::linkSharedLibrary({codeObject.str().str(), weightsObject}, outputPath,
+                                      {kernels.str().str()}, {"-fopenmp", "-lm"}, error)))
       return fail(error);
     // model.so comes with model.h: its signature and the tensor indices for the C API.
     SmallString<256> headerPath(outputPath);

@@ -1,6 +1,10 @@
-//===- Toolchain.h - LLVM, the assembler and the linker for the CPU -*- C++ -*-===//
-#ifndef MFC_LIB_TARGET_CPU_TOOLCHAIN_H
-#define MFC_LIB_TARGET_CPU_TOOLCHAIN_H
+//===- HostToolchain.h - LLVM, the assembler and the linker -----*- C++ -*-===//
+//
+// What turns a target's host code (the LLVM dialect) into a shared library the host
+// runtime loads: shared by the CPU target and the CUDA target's host side.
+//
+#ifndef MFC_TARGET_HOSTTOOLCHAIN_H
+#define MFC_TARGET_HOSTTOOLCHAIN_H
 
 #include "mlir/IR/BuiltinOps.h"
 #include "llvm/IR/LLVMContext.h"
@@ -10,7 +14,7 @@
 #include <memory>
 #include <string>
 
-namespace mfc::cpu {
+namespace mfc {
 
 /// A target machine for `triple` (empty: the host) and `cpu` ("native": the host's,
 /// with its features).
@@ -25,7 +29,8 @@ createTargetMachine(llvm::StringRef triple, llvm::StringRef cpu, unsigned optLev
 mlir::FailureOr<std::string> externalizeWeights(mlir::ModuleOp module, llvm::StringRef workDir,
                                                 size_t thresholdBytes, std::string &error);
 
-/// LLVM-dialect module to optimized LLVM IR with the host model ABI symbols.
+/// LLVM-dialect module (with gpu.binary objects and gpu.launch_func, for GPU targets) to
+/// optimized LLVM IR with the host model ABI symbols.
 std::unique_ptr<llvm::Module> translateToLLVMIR(mlir::ModuleOp module, llvm::LLVMContext &ctx,
                                                 llvm::StringRef entry,
                                                 llvm::StringRef signature,
@@ -36,12 +41,14 @@ std::unique_ptr<llvm::Module> translateToLLVMIR(mlir::ModuleOp module, llvm::LLV
 mlir::LogicalResult emitObjectFile(llvm::Module &module, llvm::TargetMachine &machine,
                                    llvm::StringRef path, std::string &error);
 
-/// Links object files and the micro-kernel library (libmfc_kernels.a) into a shared
-/// library with the system C compiler driver.
+/// Links object files and `libraries` (static archives the target ships, each of which
+/// must exist) into a shared library with the system C compiler driver, passing it
+/// `flags` too (-fopenmp, -ldl).
 mlir::LogicalResult linkSharedLibrary(llvm::ArrayRef<std::string> objectPaths,
-                                      llvm::StringRef libraryPath, llvm::StringRef kernelLibrary,
-                                      std::string &error);
+                                      llvm::StringRef libraryPath,
+                                      llvm::ArrayRef<std::string> libraries,
+                                      llvm::ArrayRef<llvm::StringRef> flags, std::string &error);
 
-} // namespace mfc::cpu
+} // namespace mfc
 
-#endif // MFC_LIB_TARGET_CPU_TOOLCHAIN_H
+#endif // MFC_TARGET_HOSTTOOLCHAIN_H

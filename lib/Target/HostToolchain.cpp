@@ -1,5 +1,5 @@
-//===- Toolchain.cpp - LLVM, the assembler and the linker for the CPU -----===//
-#include "Toolchain.h"
+//===- HostToolchain.cpp - LLVM, the assembler and the linker -------------===//
+#include "mfc/Target/HostToolchain.h"
 
 #include "mfc/Target/HostABI.h"
 
@@ -8,7 +8,9 @@
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/ExecutionEngine/OptUtils.h"
 #include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/GPU/GPUToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/NVVM/NVVMToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Export.h"
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/MC/TargetRegistry.h"
@@ -23,7 +25,7 @@
 using namespace mlir;
 
 FailureOr<std::unique_ptr<llvm::TargetMachine>>
-mfc::cpu::createTargetMachine(StringRef triple, StringRef cpu, unsigned optLevel,
+mfc::createTargetMachine(StringRef triple, StringRef cpu, unsigned optLevel,
                          std::string &error) {
   llvm::InitializeNativeTarget();
   llvm::InitializeNativeTargetAsmPrinter();
@@ -52,7 +54,7 @@ mfc::cpu::createTargetMachine(StringRef triple, StringRef cpu, unsigned optLevel
   return machine;
 }
 
-std::unique_ptr<llvm::Module> mfc::cpu::translateToLLVMIR(ModuleOp module, llvm::LLVMContext &ctx,
+std::unique_ptr<llvm::Module> mfc::translateToLLVMIR(ModuleOp module, llvm::LLVMContext &ctx,
                                                      StringRef entry, StringRef signature,
                                                      llvm::TargetMachine &machine,
                                                      unsigned optLevel) {
@@ -68,6 +70,8 @@ std::unique_ptr<llvm::Module> mfc::cpu::translateToLLVMIR(ModuleOp module, llvm:
   DialectRegistry registry;
   registerBuiltinDialectTranslation(registry);
   registerLLVMDialectTranslation(registry);
+  registerGPUDialectTranslation(registry); // gpu.binary, gpu.launch_func of GPU targets
+  registerNVVMDialectTranslation(registry);
   module.getContext()->appendDialectRegistry(registry);
   std::unique_ptr<llvm::Module> llvmModule = translateModuleToLLVMIR(module, ctx, "mfc_model");
   if (!llvmModule)
@@ -86,7 +90,7 @@ std::unique_ptr<llvm::Module> mfc::cpu::translateToLLVMIR(ModuleOp module, llvm:
   return llvmModule;
 }
 
-LogicalResult mfc::cpu::emitObjectFile(llvm::Module &module, llvm::TargetMachine &machine,
+LogicalResult mfc::emitObjectFile(llvm::Module &module, llvm::TargetMachine &machine,
                                   StringRef path, std::string &error) {
   std::error_code ec;
   llvm::ToolOutputFile out(path, ec, llvm::sys::fs::OF_None);
@@ -136,7 +140,7 @@ static std::optional<ArrayRef<char>> rawBytes(Attribute value) {
   return dense.getRawData();
 }
 
-FailureOr<std::string> mfc::cpu::externalizeWeights(ModuleOp module, StringRef workDir,
+FailureOr<std::string> mfc::externalizeWeights(ModuleOp module, StringRef workDir,
                                                size_t thresholdBytes, std::string &error) {
   SmallString<256> asmPath(workDir), objectPath(workDir);
   llvm::sys::path::append(asmPath, "weights.s");
@@ -178,15 +182,17 @@ FailureOr<std::string> mfc::cpu::externalizeWeights(ModuleOp module, StringRef w
   return objectPath.str().str();
 }
 
-LogicalResult mfc::cpu::linkSharedLibrary(ArrayRef<std::string> objectPaths, StringRef libraryPath,
-                                     StringRef kernelLibrary, std::string &error) {
-  if (!llvm::sys::fs::exists(kernelLibrary)) {
-    error = "the micro-kernel library '" + kernelLibrary.str() + "' is missing";
-    return failure();
-  }
-  // -fopenmp: the kernels split rows across threads with libgomp, which comes with cc.
-  SmallVector<StringRef> args{"-shared", "-fopenmp", "-o", libraryPath};
+LogicalResult mfc::linkSharedLibrary(ArrayRef<std::string> objectPaths, StringRef libraryPath,
+                                ArrayRef<std::string> libraries, ArrayRef<StringRef> flags,
+                                std::string &error) {
+  for (const std::string &library : libraries)
+    if (!llvm::sys::fs::exists(library)) {
+      error = "the run-time library '" + library + "' is missing";
+      return failure();
+    }
+  SmallVector<StringRef> args{"-shared", "-o", libraryPath};
   args.append(objectPaths.begin(), objectPaths.end());
-  args.append({kernelLibrary, "-lm"});
+  args.append(libraries.begin(), libraries.end());
+  args.append(flags.begin(), flags.end());
   return runCC(args, "linking '" + libraryPath.str() + "'", error);
 }

@@ -1,0 +1,20 @@
+//===- Passes.h - the CUDA target's passes ----------------------*- C++ -*-===//
+#ifndef MFC_TARGET_CUDA_PASSES_H
+#define MFC_TARGET_CUDA_PASSES_H
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Pass/Pass.h"
+
+namespace mfc::cuda {
+
+#define GEN_PASS_DECL
+#include "Target/CUDA/Passes.h.inc"
+
+#define GEN_PASS_REGISTRATION
+#include "Target/CUDA/Passes.h.inc"
+
+} // namespace mfc::cuda
+
+#endif // MFC_TARGET_CUDA_PASSES_H

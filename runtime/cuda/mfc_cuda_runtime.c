@@ -1,0 +1,236 @@
+/*===- mfc_cuda_runtime.c - the GPU side of a CUDA model library ----------===*
+ *
+ * Linked into every library that `mfc --target=cuda` builds. Its generated host code
+ * launches kernels and manages buffers through the mgpu* calls that MLIR's gpu-to-llvm
+ * lowering and gpu.launch_func translation emit; this file implements them over the
+ * CUDA driver API. libcuda.so.1 is opened when the model library loads (never linked),
+ * so building and loading on machines without a driver work: mfc_device_init, which
+ * the host runtime calls from mfc_model_load, reports "no CUDA driver" or "no CUDA
+ * GPU" as a load error instead.
+ *
+ * Kernels come as PTX, JIT-compiled by the driver once per module, at its first use. The
+ * generated code cannot handle errors from these calls: a failure after a successful
+ * mfc_device_init (out of device memory, a bad launch) is printed and aborts.
+ *===----------------------------------------------------------------------===*/
+#include <dlfcn.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The driver API's types and constants that this file uses (from cuda.h's ABI). */
+typedef int CUresult;
+typedef int CUdevice;
+typedef struct CUctx_st *CUcontext;
+typedef struct CUmod_st *CUmodule;
+typedef struct CUfunc_st *CUfunction;
+typedef struct CUstream_st *CUstream;
+typedef unsigned long long CUdeviceptr;
+enum { CUDA_SUCCESS = 0, CU_MEM_ATTACH_GLOBAL = 1 };
+
+static struct {
+  CUresult (*init)(unsigned);
+  CUresult (*deviceGetCount)(int *);
+  CUresult (*deviceGet)(CUdevice *, int);
+  CUresult (*primaryCtxRetain)(CUcontext *, CUdevice);
+  CUresult (*ctxSetCurrent)(CUcontext);
+  CUresult (*moduleLoadData)(CUmodule *, const void *);
+  CUresult (*moduleGetFunction)(CUfunction *, CUmodule, const char *);
+  CUresult (*launchKernel)(CUfunction, unsigned, unsigned, unsigned, unsigned, unsigned,
+                           unsigned, unsigned, CUstream, void **, void **);
+  CUresult (*streamCreate)(CUstream *, unsigned);
+  CUresult (*streamSynchronize)(CUstream);
+  CUresult (*memAllocManaged)(CUdeviceptr *, size_t, unsigned);
+  CUresult (*memAlloc)(CUdeviceptr *, size_t);
+  CUresult (*memFree)(CUdeviceptr);
+  CUresult (*getErrorString)(CUresult, const char **);
+} cu;
+
+static CUcontext context;
+static CUstream stream; /* one stream: the generated code synchronizes after each launch */
+
+/* Modules by PTX address: the generated code's PTX globals live as long as the library. */
+enum { MAX_MODULES = 4096 };
+struct module_entry {
+  const void *ptx;
+  CUmodule module; /* NULL until the first kernel of it is looked up */
+};
+static struct module_entry modules[MAX_MODULES];
+static size_t num_modules;
+static pthread_mutex_t modules_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void die(const char *what, CUresult status) {
+  const char *text = NULL;
+  if (cu.getErrorString)
+    cu.getErrorString(status, &text);
+  fprintf(stderr, "mfc CUDA runtime: %s failed: %s (%d)\n", what, text ? text : "unknown error",
+          status);
+  abort();
+}
+
+static void check(CUresult status, const char *what) {
+  if (status != CUDA_SUCCESS)
+    die(what, status);
+}
+
+#define LOAD(field, name)                                                              \
+  do {                                                                                 \
+    void *sym = dlsym(driver, name);                                                   \
+    if (!sym) {                                                                        \
+      snprintf(error, size, "the CUDA driver lacks %s (too old?)", name);              \
+      return 1;                                                                        \
+    }                                                                                  \
+    memcpy(&cu.field, &sym, sizeof(sym));                                              \
+  } while (0)
+
+/* Opens the driver and the first GPU's primary context; 0 on success, else the reason
+ * in `error`. Called by the host runtime when it loads the model library. */
+__attribute__((visibility("default"))) int mfc_device_init(char *error, size_t size) {
+  static void *driver;
+  int count = 0;
+  CUdevice device;
+  CUresult status;
+  if (context)
+    return 0;
+  driver = dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL);
+  if (!driver) {
+    snprintf(error, size, "no CUDA driver (libcuda.so.1: %s)", dlerror());
+    return 1;
+  }
+  LOAD(init, "cuInit");
+  LOAD(deviceGetCount, "cuDeviceGetCount");
+  LOAD(deviceGet, "cuDeviceGet");
+  LOAD(primaryCtxRetain, "cuDevicePrimaryCtxRetain");
+  LOAD(ctxSetCurrent, "cuCtxSetCurrent");
+  LOAD(moduleLoadData, "cuModuleLoadData");
+  LOAD(moduleGetFunction, "cuModuleGetFunction");
+  LOAD(launchKernel, "cuLaunchKernel");
+  LOAD(streamCreate, "cuStreamCreate");
+  LOAD(streamSynchronize, "cuStreamSynchronize");
+  LOAD(memAllocManaged, "cuMemAllocManaged");
+  LOAD(memAlloc, "cuMemAlloc_v2");
+  LOAD(memFree, "cuMemFree_v2");
+  LOAD(getErrorString, "cuGetErrorString");
+  status = cu.init(0);
+  if (status == CUDA_SUCCESS)
+    status = cu.deviceGetCount(&count);
+  if (status != CUDA_SUCCESS || count == 0) {
+    const char *text = NULL;
+    cu.getErrorString(status, &text);
+    snprintf(error, size, "no CUDA GPU (%s)",
+             status != CUDA_SUCCESS ? (text ? text : "cuInit failed") : "no device");
+    return 1;
+  }
+  if ((status = cu.deviceGet(&device, 0)) != CUDA_SUCCESS ||
+      (status = cu.primaryCtxRetain(&context, device)) != CUDA_SUCCESS ||
+      (status = cu.ctxSetCurrent(context)) != CUDA_SUCCESS ||
+      (status = cu.streamCreate(&stream, 0)) != CUDA_SUCCESS) {
+    const char *text = NULL;
+    cu.getErrorString(status, &text);
+    snprintf(error, size, "cannot use the CUDA GPU: %s", text ? text : "unknown error");
+    context = NULL;
+    return 1;
+  }
+  return 0;
+}
+
+/* The context is current per thread; the runtime may call from any thread. */
+static void use_context(void) {
+  if (!context) {
+    fprintf(stderr, "mfc CUDA runtime: the model ran before mfc_device_init succeeded\n");
+    abort();
+  }
+  check(cu.ctxSetCurrent(context), "cuCtxSetCurrent");
+}
+
+/* Module handles are entries of `modules`: the generated code loads them from global
+ * constructors, when the library is opened and before mfc_device_init has run, so the
+ * driver compiles the PTX later, at the first mgpuModuleGetFunction. */
+void *mgpuModuleLoadJIT(void *ptx, int opt_level) {
+  void *handle = NULL;
+  size_t i;
+  (void)opt_level;
+  pthread_mutex_lock(&modules_lock);
+  for (i = 0; i < num_modules && !handle; ++i)
+    if (modules[i].ptx == ptx)
+      handle = &modules[i];
+  if (!handle) {
+    if (num_modules == MAX_MODULES) {
+      fprintf(stderr, "mfc CUDA runtime: more than %d kernel modules\n", MAX_MODULES);
+      abort();
+    }
+    modules[num_modules].ptx = ptx;
+    handle = &modules[num_modules++];
+  }
+  pthread_mutex_unlock(&modules_lock);
+  return handle;
+}
+
+void *mgpuModuleLoad(void *data, size_t size) {
+  (void)size;
+  return mgpuModuleLoadJIT(data, 0);
+}
+
+void mgpuModuleUnload(void *module) { (void)module; /* cached until the process ends */ }
+
+void *mgpuModuleGetFunction(void *handle, const char *name) {
+  CUfunction function;
+  CUmodule module;
+  use_context();
+  pthread_mutex_lock(&modules_lock);
+  module = ((struct module_entry *)handle)->module;
+  if (!module) {
+    check(cu.moduleLoadData(&module, ((struct module_entry *)handle)->ptx),
+          "cuModuleLoadData (PTX JIT)");
+    ((struct module_entry *)handle)->module = module;
+  }
+  pthread_mutex_unlock(&modules_lock);
+  check(cu.moduleGetFunction(&function, module, name), "cuModuleGetFunction");
+  return function;
+}
+
+void mgpuLaunchKernel(void *function, intptr_t grid_x, intptr_t grid_y, intptr_t grid_z,
+                      intptr_t block_x, intptr_t block_y, intptr_t block_z,
+                      int32_t shared_bytes, void *launch_stream, void **params, void **extra,
+                      size_t num_params) {
+  (void)num_params;
+  use_context();
+  check(cu.launchKernel((CUfunction)function, (unsigned)grid_x, (unsigned)grid_y,
+                        (unsigned)grid_z, (unsigned)block_x, (unsigned)block_y,
+                        (unsigned)block_z, (unsigned)shared_bytes, (CUstream)launch_stream,
+                        params, extra),
+        "cuLaunchKernel");
+}
+
+void *mgpuStreamCreate(void) {
+  use_context();
+  return stream;
+}
+
+void mgpuStreamDestroy(void *s) { (void)s; }
+
+void mgpuStreamSynchronize(void *s) {
+  check(cu.streamSynchronize((CUstream)s), "cuStreamSynchronize");
+}
+
+void *mgpuMemAlloc(uint64_t size, void *s, int8_t host_shared) {
+  CUdeviceptr ptr = 0;
+  (void)s;
+  if (size == 0)
+    return NULL;
+  use_context();
+  if (host_shared)
+    check(cu.memAllocManaged(&ptr, size, CU_MEM_ATTACH_GLOBAL), "cuMemAllocManaged");
+  else
+    check(cu.memAlloc(&ptr, size), "cuMemAlloc");
+  return (void *)(uintptr_t)ptr;
+}
+
+void mgpuMemFree(void *ptr, void *s) {
+  (void)s;
+  if (!ptr)
+    return;
+  use_context();
+  check(cu.memFree((CUdeviceptr)(uintptr_t)ptr), "cuMemFree");
+}
