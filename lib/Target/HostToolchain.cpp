@@ -196,3 +196,23 @@ LogicalResult mfc::linkSharedLibrary(ArrayRef<std::string> objectPaths, StringRe
   args.append(flags.begin(), flags.end());
   return runCC(args, "linking '" + libraryPath.str() + "'", error);
 }
+
+LogicalResult mfc::buildModelLibrary(llvm::Module &module, llvm::TargetMachine &machine,
+                                     StringRef workDir, ArrayRef<std::string> extraObjects,
+                                     StringRef installPrefix, StringRef runtimeArchive,
+                                     ArrayRef<StringRef> flags, StringRef signature,
+                                     StringRef libraryPath, std::string &error) {
+  SmallString<128> codeObject(workDir);
+  llvm::sys::path::append(codeObject, "model.o");
+  SmallString<256> archive(installPrefix);
+  llvm::sys::path::append(archive, "lib", runtimeArchive);
+  SmallVector<std::string> objects{codeObject.str().str()};
+  objects.append(extraObjects.begin(), extraObjects.end());
+  if (failed(emitObjectFile(module, machine, codeObject, error)) ||
+      failed(linkSharedLibrary(objects, libraryPath, {archive.str().str()}, flags, error)))
+    return failure();
+  // model.so comes with model.h: its signature and the tensor indices for the C API.
+  SmallString<256> headerPath(libraryPath);
+  llvm::sys::path::replace_extension(headerPath, ".h");
+  return writeModelHeader(headerPath, signature, llvm::sys::path::stem(libraryPath), error);
+}

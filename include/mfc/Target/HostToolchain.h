@@ -49,6 +49,18 @@ mlir::LogicalResult linkSharedLibrary(llvm::ArrayRef<std::string> objectPaths,
                                       llvm::ArrayRef<std::string> libraries,
                                       llvm::ArrayRef<llvm::StringRef> flags, std::string &error);
 
+/// The `lib` stage of a host-loaded target: `module`'s object (written in `workDir`)
+/// linked with `extraObjects` and the run-time archive `lib/<runtimeArchive>` under
+/// `installPrefix` into `libraryPath`, and the model header next to it.
+mlir::LogicalResult buildModelLibrary(llvm::Module &module, llvm::TargetMachine &machine,
+                                      llvm::StringRef workDir,
+                                      llvm::ArrayRef<std::string> extraObjects,
+                                      llvm::StringRef installPrefix,
+                                      llvm::StringRef runtimeArchive,
+                                      llvm::ArrayRef<llvm::StringRef> flags,
+                                      llvm::StringRef signature, llvm::StringRef libraryPath,
+                                      std::string &error);
+
 } // namespace mfc
 
 #endif // MFC_TARGET_HOSTTOOLCHAIN_H

@@ -130,20 +130,10 @@ public:
       return failed(mfc::emitObjectFile(*llvmModule, **machine, outputPath, error))
                  ? fail(error)
                  : success();
-    SmallString<128> codeObject(workDir);
-    llvm::sys::path::append(codeObject, "model.o");
-    SmallString<256> kernels(options.installPrefix);
-    llvm::sys::path::append(kernels, "lib", "libmfc_kernels.a");
-    if (failed(mfc::emitObjectFile(*llvmModule, **machine, codeObject, error)) ||
-        // -fopenmp: the kernels split rows across threads with libgomp, which comes with cc.
-        failed(mfc::linkSharedLibrary({codeObject.str().str(), weightsObject}, outputPath,
-                                      {kernels.str().str()}, {"-fopenmp", "-lm"}, error)))
-      return fail(error);
-    // model.so comes with model.h: its signature and the tensor indices for the C API.
-    SmallString<256> headerPath(outputPath);
-    llvm::sys::path::replace_extension(headerPath, ".h");
-    if (failed(mfc::writeModelHeader(headerPath, *signature,
-                                     llvm::sys::path::stem(outputPath), error)))
+    // -fopenmp: the kernels split rows across threads with libgomp, which comes with cc.
+    if (failed(mfc::buildModelLibrary(*llvmModule, **machine, workDir, {weightsObject},
+                                      options.installPrefix, "libmfc_kernels.a",
+                                      {"-fopenmp", "-lm"}, *signature, outputPath, error)))
       return fail(error);
     return success();
   }

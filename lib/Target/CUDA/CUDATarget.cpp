@@ -163,18 +163,9 @@ public:
     if (std::error_code ec = llvm::sys::fs::createUniqueDirectory("mfc", workDir))
       return fail("cannot create a temporary directory: " + ec.message());
     llvm::scope_exit removeWorkDir([&] { llvm::sys::fs::remove_directories(workDir); });
-    SmallString<128> codeObject(workDir);
-    llvm::sys::path::append(codeObject, "model.o");
-    SmallString<256> runtime(options.installPrefix);
-    llvm::sys::path::append(runtime, "lib", "libmfc_cuda_runtime.a");
-    if (failed(mfc::emitObjectFile(*llvmModule, **machine, codeObject, error)) ||
-        failed(mfc::linkSharedLibrary({codeObject.str().str()}, outputPath,
-                                      {runtime.str().str()}, {"-ldl"}, error)))
-      return fail(error);
-    SmallString<256> headerPath(outputPath);
-    llvm::sys::path::replace_extension(headerPath, ".h");
-    if (failed(mfc::writeModelHeader(headerPath, *signature,
-                                     llvm::sys::path::stem(outputPath), error)))
+    if (failed(mfc::buildModelLibrary(*llvmModule, **machine, workDir, {},
+                                      options.installPrefix, "libmfc_cuda_runtime.a",
+                                      {"-ldl"}, *signature, outputPath, error)))
       return fail(error);
     return success();
   }
