@@ -28,4 +28,25 @@ def CUDAManagedMemory : Pass<"mfc-cuda-managed-memory", "mlir::ModuleOp"> {
   let dependentDialects = ["mlir::gpu::GPUDialect", "mlir::memref::MemRefDialect"];
 }
 
+def CUDATileParallelLoops : Pass<"mfc-cuda-tile-parallel-loops", "mlir::func::FuncOp"> {
+  let summary = "Tile the innermost dim of each outermost scf.parallel into thread blocks";
+  let description = [{
+    ```
+    scf.parallel (%i, %j) = (0, 0) to (%m, %n) step (1, 1) { body(%i, %j) }
+      => scf.parallel (%i, %jj) = (0, 0) to (%m, %n) step (1, threads) {
+           scf.parallel (%i2, %j) = (0, 0) to (1, min(threads, %n - %jj)) step (1, 1) {
+             body(%i + %i2, %jj + %j) } }
+    ```
+    gpu-map-parallel-loops then maps the outer loop to the grid and the inner one to the
+    threads of a block, instead of one thread per block. The innermost dim is the
+    contiguous one of the linalg ops' outputs, so a warp's threads touch neighbouring
+    elements.
+  }];
+  let options = [
+    Option<"threads", "threads", "int64_t", /*default=*/"256", "Threads per block">,
+  ];
+  let dependentDialects = ["mlir::scf::SCFDialect", "mlir::affine::AffineDialect",
+                           "mlir::arith::ArithDialect"];
+}
+
 #endif // MFC_TARGET_CUDA_PASSES

@@ -63,8 +63,13 @@ void mfc::buildCUDALoweringPipeline(OpPassManager &pm, const CUDAPipelineOptions
   pm.addPass(createConvertBufferizationToMemRefPass());
   pm.addPass(cuda::createCUDAManagedMemory({options.entry}));
   pm.addNestedPass<func::FuncOp>(createStridedCopyToLoops());
-  // Each linalg op's parallel loops become one kernel launch: outer dims over blocks.
+  // Each linalg op's parallel loops become one kernel launch: blocks of `threads`
+  // along the innermost dim.
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
+  pm.addNestedPass<func::FuncOp>(cuda::createCUDATileParallelLoops({options.threads}));
+  // Constant tile sizes, so that the thread loops' bounds min(threads, n - j) have the
+  // static upper bound the launch needs.
+  pm.addNestedPass<func::FuncOp>(createCanonicalizerPass());
   pm.addNestedPass<func::FuncOp>(createGpuMapParallelLoopsPass());
   pm.addNestedPass<func::FuncOp>(createConvertParallelLoopToGpuPass());
   pm.addPass(createCanonicalizerPass());

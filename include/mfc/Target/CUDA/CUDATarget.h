@@ -23,6 +23,8 @@ struct CUDAPipelineOptions : public mlir::PassPipelineOptions<CUDAPipelineOption
                            llvm::cl::init("sm_90")};
   Option<int> optLevel{*this, "opt-level", llvm::cl::desc("Optimization level of the PTX"),
                        llvm::cl::init(3)};
+  Option<int64_t> threads{*this, "threads", llvm::cl::desc("Threads per block"),
+                          llvm::cl::init(256)};
 };
 
 /// tern IR (tensors) to host code in the LLVM dialect and gpu.binary objects holding PTX.

@@ -1,0 +1,36 @@
+// RUN: mfc-opt %s --split-input-file --mfc-cuda-tile-parallel-loops=threads=128 --canonicalize | FileCheck %s
+
+// The innermost dim of the outermost loop is split into blocks of 128 threads.
+// CHECK-LABEL: func.func @two_dims
+// CHECK: scf.parallel (%[[I:.+]], %[[JJ:.+]]) = (%c0, %c0) to (%{{.+}}, %{{.+}}) step (%c1, %c128)
+// CHECK: affine.min #{{.+}}(%[[I]])
+// CHECK: %[[N:.+]] = affine.min #{{.+}}(%[[JJ]])
+// CHECK: scf.parallel (%{{.+}}, %{{.+}}) = (%c0, %c0) to (%{{.+}}, %[[N]]) step (%c1, %c1)
+// CHECK: memref.store
+func.func @two_dims(%m: index, %n: index, %out: memref<?x?xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %zero = arith.constant 0.0 : f32
+  scf.parallel (%i, %j) = (%c0, %c0) to (%m, %n) step (%c1, %c1) {
+    memref.store %zero, %out[%i, %j] : memref<?x?xf32>
+  }
+  return
+}
+
+// -----
+
+// Nested parallel loops are left to the outer one's tiling.
+// CHECK-LABEL: func.func @nested
+// CHECK-COUNT-3: scf.parallel
+// CHECK-NOT: scf.parallel
+func.func @nested(%n: index, %out: memref<?x?xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %zero = arith.constant 0.0 : f32
+  scf.parallel (%i) = (%c0) to (%n) step (%c1) {
+    scf.parallel (%j) = (%c0) to (%n) step (%c1) {
+      memref.store %zero, %out[%i, %j] : memref<?x?xf32>
+    }
+  }
+  return
+}
