@@ -44,6 +44,7 @@ static struct {
   CUresult (*memAllocManaged)(CUdeviceptr *, size_t, unsigned);
   CUresult (*memAlloc)(CUdeviceptr *, size_t);
   CUresult (*memFree)(CUdeviceptr);
+  CUresult (*memcpyAsync)(CUdeviceptr, CUdeviceptr, size_t, CUstream);
   CUresult (*getErrorString)(CUresult, const char **);
 } cu;
 
@@ -111,6 +112,7 @@ __attribute__((visibility("default"))) int mfc_device_init(char *error, size_t s
   LOAD(memAllocManaged, "cuMemAllocManaged");
   LOAD(memAlloc, "cuMemAlloc_v2");
   LOAD(memFree, "cuMemFree_v2");
+  LOAD(memcpyAsync, "cuMemcpyAsync");
   LOAD(getErrorString, "cuGetErrorString");
   status = cu.init(0);
   if (status == CUDA_SUCCESS)
@@ -233,4 +235,15 @@ void mgpuMemFree(void *ptr, void *s) {
     return;
   use_context();
   check(cu.memFree((CUdeviceptr)(uintptr_t)ptr), "cuMemFree");
+}
+
+/* Any direction (unified addressing tells host from device pointers); the generated
+ * code synchronizes the stream afterwards. */
+void mgpuMemcpy(void *dst, void *src, size_t size, void *s) {
+  if (size == 0)
+    return;
+  use_context();
+  check(cu.memcpyAsync((CUdeviceptr)(uintptr_t)dst, (CUdeviceptr)(uintptr_t)src, size,
+                       (CUstream)s),
+        "cuMemcpyAsync");
 }

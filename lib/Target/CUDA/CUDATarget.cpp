@@ -61,16 +61,11 @@ void mfc::buildCUDALoweringPipeline(OpPassManager &pm, const CUDAPipelineOptions
   bufferization::BufferDeallocationPipelineOptions dealloc;
   bufferization::buildBufferDeallocationPipeline(pm, dealloc);
   pm.addPass(createConvertBufferizationToMemRefPass());
-  pm.addPass(cuda::createCUDAManagedMemory({options.entry}));
-  pm.addNestedPass<func::FuncOp>(createStridedCopyToLoops());
+  pm.addPass(cuda::createCUDADeviceMemory({options.entry}));
   // Each linalg op's parallel loops become one kernel launch: blocks of `threads`
   // along the innermost dim.
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
   pm.addNestedPass<func::FuncOp>(cuda::createCUDATileParallelLoops({options.threads}));
-  // Constant tile sizes, so that the thread loops' bounds min(threads, n - j) have the
-  // static upper bound the launch needs.
-  pm.addNestedPass<func::FuncOp>(createCanonicalizerPass());
-  pm.addNestedPass<func::FuncOp>(createGpuMapParallelLoopsPass());
   pm.addNestedPass<func::FuncOp>(createConvertParallelLoopToGpuPass());
   pm.addPass(createCanonicalizerPass());
   gpu::GPUToNVVMPipelineOptions nvvm;

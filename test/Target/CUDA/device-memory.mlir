@@ -1,0 +1,59 @@
+// RUN: mfc-opt %s --split-input-file --mfc-cuda-device-memory --verify-diagnostics | FileCheck %s
+
+// Weights and inputs are copied to device memory at entry, buffers in between are device
+// memory, host copies become kernels (linalg.copy), results are copied back to host
+// buffers, and the GPU buffers are freed; device-side ops run on a stream, waited for.
+// CHECK-LABEL: func.func @main_graph
+// CHECK-SAME: (%[[X:.+]]: memref<?x8xf32>) -> memref<?x8xf32>
+// CHECK: %[[G:.+]] = memref.get_global @w : memref<1x8xf32>
+// CHECK: %[[W:.+]], %{{.+}} = gpu.alloc async [%{{.+}}] () : memref<1x8xf32>
+// CHECK: gpu.memcpy async [%{{.+}}] %[[W]], %[[G]]
+// CHECK: %[[XD:.+]], %{{.+}} = gpu.alloc async [%{{.+}}] (%{{.+}}) : memref<?x8xf32>
+// CHECK: gpu.memcpy async [%{{.+}}] %[[XD]], %[[X]]
+// CHECK: %[[Y:.+]], %{{.+}} = gpu.alloc async [%{{.+}}] (%{{.+}}) : memref<?x8xf32>
+// CHECK: linalg.copy ins(%[[W]] : memref<1x8xf32>) outs(%[[Y]] : memref<?x8xf32>)
+// CHECK: %[[R:.+]] = memref.alloc(%{{.+}}) : memref<?x8xf32>
+// CHECK: gpu.memcpy async [%{{.+}}] %[[R]], %[[Y]]
+// CHECK-DAG: gpu.dealloc async [%{{.+}}] %[[W]]
+// CHECK-DAG: gpu.dealloc async [%{{.+}}] %[[XD]]
+// CHECK-DAG: gpu.dealloc async [%{{.+}}] %[[Y]]
+// CHECK: return %[[R]]
+memref.global "private" constant @w : memref<1x8xf32> = dense<1.0>
+func.func @main_graph(%x: memref<?x8xf32>) -> memref<?x8xf32> {
+  %c0 = arith.constant 0 : index
+  %n = memref.dim %x, %c0 : memref<?x8xf32>
+  %w = memref.get_global @w : memref<1x8xf32>
+  %y = memref.alloc(%n) : memref<?x8xf32>
+  memref.copy %w, %y : memref<1x8xf32> to memref<?x8xf32>
+  return %y : memref<?x8xf32>
+}
+
+// -----
+
+// A buffer that host code reads element by element (here through a loop-carried view)
+// is managed memory, which the host reaches too.
+// CHECK-LABEL: func.func @main_graph
+// CHECK: %[[S:.+]] = gpu.alloc  host_shared () : memref<4xindex>
+// CHECK: scf.for
+// CHECK: memref.load
+func.func @main_graph(%x: memref<4xf32>) -> index {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  %s = memref.alloc() : memref<4xindex>
+  %last = scf.for %i = %c0 to %c4 step %c1 iter_args(%b = %s) -> (memref<4xindex>) {
+    scf.yield %b : memref<4xindex>
+  }
+  %v = memref.load %last[%c0] : memref<4xindex>
+  memref.dealloc %s : memref<4xindex>
+  return %v : index
+}
+
+// -----
+
+// expected-error @below {{no entry function @main_graph}}
+module {
+  func.func @other() {
+    return
+  }
+}
