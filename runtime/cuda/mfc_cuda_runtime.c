@@ -27,7 +27,13 @@ typedef struct CUmod_st *CUmodule;
 typedef struct CUfunc_st *CUfunction;
 typedef struct CUstream_st *CUstream;
 typedef unsigned long long CUdeviceptr;
-enum { CUDA_SUCCESS = 0, CU_MEM_ATTACH_GLOBAL = 1 };
+enum {
+  CUDA_SUCCESS = 0,
+  CU_MEM_ATTACH_GLOBAL = 1,
+  CU_POINTER_ATTRIBUTE_MEMORY_TYPE = 2,
+  CU_POINTER_ATTRIBUTE_IS_MANAGED = 8,
+  CU_MEMORYTYPE_DEVICE = 2
+};
 
 static struct {
   CUresult (*init)(unsigned);
@@ -45,17 +51,27 @@ static struct {
   CUresult (*memAlloc)(CUdeviceptr *, size_t);
   CUresult (*memFree)(CUdeviceptr);
   CUresult (*memcpyAsync)(CUdeviceptr, CUdeviceptr, size_t, CUstream);
+  CUresult (*memAllocAsync)(CUdeviceptr *, size_t, CUstream);
+  CUresult (*memFreeAsync)(CUdeviceptr, CUstream);
+  CUresult (*pointerGetAttribute)(void *, int, CUdeviceptr);
   CUresult (*getErrorString)(CUresult, const char **);
 } cu;
 
 static CUcontext context;
-static CUstream stream; /* one stream: the generated code synchronizes after each launch */
+/* One stream orders every launch, allocation, copy and free, so the host need not wait
+ * for the GPU except where it reads what the GPU wrote: results (mgpuMemcpy to host
+ * memory waits) and managed memory, which host code may read directly, so once a
+ * managed buffer exists the synchronizations the generated code asks for are real. */
+static CUstream stream;
+static int managed_in_use;
 
 /* Modules by PTX address: the generated code's PTX globals live as long as the library. */
 enum { MAX_MODULES = 4096 };
 struct module_entry {
   const void *ptx;
   CUmodule module; /* NULL until the first kernel of it is looked up */
+  const char *name; /* the last function looked up (a module holds one kernel) */
+  CUfunction function;
 };
 static struct module_entry modules[MAX_MODULES];
 static size_t num_modules;
@@ -113,6 +129,9 @@ __attribute__((visibility("default"))) int mfc_device_init(char *error, size_t s
   LOAD(memAlloc, "cuMemAlloc_v2");
   LOAD(memFree, "cuMemFree_v2");
   LOAD(memcpyAsync, "cuMemcpyAsync");
+  LOAD(memAllocAsync, "cuMemAllocAsync");
+  LOAD(memFreeAsync, "cuMemFreeAsync");
+  LOAD(pointerGetAttribute, "cuPointerGetAttribute");
   LOAD(getErrorString, "cuGetErrorString");
   status = cu.init(0);
   if (status == CUDA_SUCCESS)
@@ -139,11 +158,15 @@ __attribute__((visibility("default"))) int mfc_device_init(char *error, size_t s
 
 /* The context is current per thread; the runtime may call from any thread. */
 static void use_context(void) {
+  static __thread CUcontext current;
   if (!context) {
     fprintf(stderr, "mfc CUDA runtime: the model ran before mfc_device_init succeeded\n");
     abort();
   }
-  check(cu.ctxSetCurrent(context), "cuCtxSetCurrent");
+  if (current != context) {
+    check(cu.ctxSetCurrent(context), "cuCtxSetCurrent");
+    current = context;
+  }
 }
 
 /* Module handles are entries of `modules`: the generated code loads them from global
@@ -177,18 +200,19 @@ void *mgpuModuleLoad(void *data, size_t size) {
 void mgpuModuleUnload(void *module) { (void)module; /* cached until the process ends */ }
 
 void *mgpuModuleGetFunction(void *handle, const char *name) {
+  struct module_entry *entry = (struct module_entry *)handle;
   CUfunction function;
-  CUmodule module;
   use_context();
   pthread_mutex_lock(&modules_lock);
-  module = ((struct module_entry *)handle)->module;
-  if (!module) {
-    check(cu.moduleLoadData(&module, ((struct module_entry *)handle)->ptx),
-          "cuModuleLoadData (PTX JIT)");
-    ((struct module_entry *)handle)->module = module;
+  if (!entry->module)
+    check(cu.moduleLoadData(&entry->module, entry->ptx), "cuModuleLoadData (PTX JIT)");
+  /* Every launch asks again, with the same name string. */
+  if (entry->name != name) {
+    check(cu.moduleGetFunction(&entry->function, entry->module, name), "cuModuleGetFunction");
+    entry->name = name;
   }
+  function = entry->function;
   pthread_mutex_unlock(&modules_lock);
-  check(cu.moduleGetFunction(&function, module, name), "cuModuleGetFunction");
   return function;
 }
 
@@ -213,7 +237,8 @@ void *mgpuStreamCreate(void) {
 void mgpuStreamDestroy(void *s) { (void)s; }
 
 void mgpuStreamSynchronize(void *s) {
-  check(cu.streamSynchronize((CUstream)s), "cuStreamSynchronize");
+  if (managed_in_use)
+    check(cu.streamSynchronize((CUstream)s), "cuStreamSynchronize");
 }
 
 void *mgpuMemAlloc(uint64_t size, void *s, int8_t host_shared) {
@@ -222,28 +247,47 @@ void *mgpuMemAlloc(uint64_t size, void *s, int8_t host_shared) {
   if (size == 0)
     return NULL;
   use_context();
-  if (host_shared)
+  if (host_shared) {
+    /* Host code may read it after kernels wrote it: from now on, wait when asked. */
+    check(cu.streamSynchronize(stream), "cuStreamSynchronize");
+    managed_in_use = 1;
     check(cu.memAllocManaged(&ptr, size, CU_MEM_ATTACH_GLOBAL), "cuMemAllocManaged");
-  else
-    check(cu.memAlloc(&ptr, size), "cuMemAlloc");
+  } else {
+    check(cu.memAllocAsync(&ptr, size, stream), "cuMemAllocAsync");
+  }
   return (void *)(uintptr_t)ptr;
 }
 
-void mgpuMemFree(void *ptr, void *s) {
+void mgpuMemFree(void *p, void *s) {
+  CUdeviceptr ptr = (CUdeviceptr)(uintptr_t)p;
+  unsigned managed = 0;
   (void)s;
-  if (!ptr)
+  if (!p)
     return;
   use_context();
-  check(cu.memFree((CUdeviceptr)(uintptr_t)ptr), "cuMemFree");
+  check(cu.pointerGetAttribute(&managed, CU_POINTER_ATTRIBUTE_IS_MANAGED, ptr),
+        "cuPointerGetAttribute");
+  if (managed) {
+    check(cu.streamSynchronize(stream), "cuStreamSynchronize");
+    check(cu.memFree(ptr), "cuMemFree");
+  } else {
+    check(cu.memFreeAsync(ptr, stream), "cuMemFreeAsync");
+  }
 }
 
-/* Any direction (unified addressing tells host from device pointers); the generated
- * code synchronizes the stream afterwards. */
+/* Any direction (unified addressing tells host from device pointers), in stream order;
+ * a copy into host memory is waited for, since the host reads it next. */
 void mgpuMemcpy(void *dst, void *src, size_t size, void *s) {
+  unsigned type = 0;
+  (void)s;
   if (size == 0)
     return;
   use_context();
-  check(cu.memcpyAsync((CUdeviceptr)(uintptr_t)dst, (CUdeviceptr)(uintptr_t)src, size,
-                       (CUstream)s),
+  check(cu.memcpyAsync((CUdeviceptr)(uintptr_t)dst, (CUdeviceptr)(uintptr_t)src, size, stream),
         "cuMemcpyAsync");
+  /* Pageable host memory is no CUDA pointer: the query fails for it. */
+  if (cu.pointerGetAttribute(&type, CU_POINTER_ATTRIBUTE_MEMORY_TYPE,
+                             (CUdeviceptr)(uintptr_t)dst) != CUDA_SUCCESS ||
+      type != CU_MEMORYTYPE_DEVICE)
+    check(cu.streamSynchronize(stream), "cuStreamSynchronize");
 }

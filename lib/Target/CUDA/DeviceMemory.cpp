@@ -48,6 +48,10 @@ bool touchedByHost(Value buffer) {
               memref::ExtractAlignedPointerAsIndexOp, memref::ExtractStridedMetadataOp,
               func::ReturnOp>(user))
         continue;
+      // A load or store in a linalg op's body runs in that op's kernel.
+      if (isa<memref::LoadOp, memref::StoreOp>(user) &&
+          user->getParentOfType<linalg::LinalgOp>())
+        continue;
       if (isa<ViewLikeOpInterface, memref::CastOp>(user)) {
         worklist.append(user->result_begin(), user->result_end());
         continue;

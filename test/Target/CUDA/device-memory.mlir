@@ -57,3 +57,26 @@ module {
     return
   }
 }
+
+// -----
+
+// A load inside a linalg op's body (a gather from a table) runs in that op's kernel: the
+// table stays device memory.
+// CHECK-LABEL: func.func @main_graph
+// CHECK: %[[T:.+]], %{{.+}} = gpu.alloc async [%{{.+}}] () : memref<16x4xf32>
+// CHECK-NOT: host_shared
+// CHECK: memref.load %[[T]]
+memref.global "private" constant @table : memref<16x4xf32> = dense<1.0>
+func.func @main_graph(%ids: memref<2xindex>) -> memref<2x4xf32> {
+  %table = memref.get_global @table : memref<16x4xf32>
+  %y = memref.alloc() : memref<2x4xf32>
+  linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0)>, affine_map<(d0, d1) -> (d0, d1)>],
+                  iterator_types = ["parallel", "parallel"]}
+      ins(%ids : memref<2xindex>) outs(%y : memref<2x4xf32>) {
+  ^bb0(%id: index, %out: f32):
+    %j = linalg.index 1 : index
+    %v = memref.load %table[%id, %j] : memref<16x4xf32>
+    linalg.yield %v : f32
+  }
+  return %y : memref<2x4xf32>
+}
