@@ -52,6 +52,10 @@ void mfc::buildCUDALoweringPipeline(OpPassManager &pm, const CUDAPipelineOptions
   pm.addPass(createPrepareEntry({options.entry}));
   pm.addNestedPass<func::FuncOp>(tern::createTernRepack({tern::PackedOrder::rows}));
   buildTernExpansionPipeline(pm);
+  // One kernel per chain of element-wise ops rather than per op: launches are what a
+  // decode step spends its time on.
+  pm.addNestedPass<func::FuncOp>(createLinalgElementwiseOpFusionPass());
+  pm.addNestedPass<func::FuncOp>(createCanonicalizerPass());
   bufferization::OneShotBufferizePassOptions bufferize;
   bufferize.bufferizeFunctionBoundaries = true;
   bufferize.functionBoundaryTypeConversion = bufferization::LayoutMapOption::IdentityLayoutMap;
