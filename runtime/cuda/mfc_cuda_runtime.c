@@ -291,3 +291,87 @@ void mgpuMemcpy(void *dst, void *src, size_t size, void *s) {
       type != CU_MEMORYTYPE_DEVICE)
     check(cu.streamSynchronize(stream), "cuStreamSynchronize");
 }
+
+/* Device copies of the model's constant buffers (weights), made at first use and kept
+ * for the life of the process: the generated code asks for each weight on every call
+ * (`mfcCudaResident_<element type>_<rank>`, through MLIR's C interface for memrefs,
+ * whose descriptor is {allocated, aligned, offset, sizes[rank], strides[rank]}). */
+enum { MAX_RESIDENT = 16384 };
+static struct {
+  const void *host;
+  CUdeviceptr device;
+} resident[MAX_RESIDENT];
+static size_t num_resident;
+static pthread_mutex_t resident_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void *resident_copy(const void *host, int64_t bytes) {
+  CUdeviceptr device = 0;
+  size_t i;
+  use_context();
+  pthread_mutex_lock(&resident_lock);
+  for (i = 0; i < num_resident && !device; ++i)
+    if (resident[i].host == host)
+      device = resident[i].device;
+  if (!device && bytes > 0) {
+    if (num_resident == MAX_RESIDENT) {
+      fprintf(stderr, "mfc CUDA runtime: more than %d weights\n", MAX_RESIDENT);
+      abort();
+    }
+    check(cu.memAlloc(&device, (size_t)bytes), "cuMemAlloc");
+    check(cu.memcpyAsync(device, (CUdeviceptr)(uintptr_t)host, (size_t)bytes, stream),
+          "cuMemcpyAsync");
+    check(cu.streamSynchronize(stream), "cuStreamSynchronize");
+    resident[num_resident].host = host;
+    resident[num_resident++].device = device;
+  }
+  pthread_mutex_unlock(&resident_lock);
+  return (void *)(uintptr_t)device;
+}
+
+/* A rank-0 descriptor has no sizes or strides (C has no empty arrays). */
+struct descriptor0 {
+  char *allocated, *aligned;
+  int64_t offset;
+};
+#define MFC_DESCRIPTOR(rank)                                                           \
+  struct descriptor##rank {                                                            \
+    char *allocated, *aligned;                                                         \
+    int64_t offset, sizes_and_strides[2 * (rank)];                                     \
+  };
+MFC_DESCRIPTOR(1)
+MFC_DESCRIPTOR(2)
+MFC_DESCRIPTOR(3)
+MFC_DESCRIPTOR(4)
+
+#define MFC_RESIDENT(rank)                                                             \
+  static void resident##rank(struct descriptor##rank *out,                             \
+                             const struct descriptor##rank *in, int64_t bytes) {       \
+    *out = *in;                                                                        \
+    out->allocated = out->aligned = (char *)resident_copy(in->aligned, bytes);         \
+  }
+MFC_RESIDENT(0)
+MFC_RESIDENT(1)
+MFC_RESIDENT(2)
+MFC_RESIDENT(3)
+MFC_RESIDENT(4)
+
+#define MFC_RESIDENT_ENTRY(type, rank)                                                 \
+  void _mlir_ciface_mfcCudaResident_##type##_##rank(struct descriptor##rank *out,      \
+                                                    struct descriptor##rank *in,        \
+                                                    int64_t bytes) {                   \
+    resident##rank(out, in, bytes);                                                    \
+  }
+#define MFC_RESIDENT_RANKS(type)                                                       \
+  MFC_RESIDENT_ENTRY(type, 0)                                                          \
+  MFC_RESIDENT_ENTRY(type, 1)                                                          \
+  MFC_RESIDENT_ENTRY(type, 2)                                                          \
+  MFC_RESIDENT_ENTRY(type, 3)                                                          \
+  MFC_RESIDENT_ENTRY(type, 4)
+MFC_RESIDENT_RANKS(i8)
+MFC_RESIDENT_RANKS(i16)
+MFC_RESIDENT_RANKS(i32)
+MFC_RESIDENT_RANKS(i64)
+MFC_RESIDENT_RANKS(f16)
+MFC_RESIDENT_RANKS(bf16)
+MFC_RESIDENT_RANKS(f32)
+MFC_RESIDENT_RANKS(f64)

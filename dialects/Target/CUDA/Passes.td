@@ -12,14 +12,16 @@ def CUDADeviceMemory : Pass<"mfc-cuda-device-memory", "mlir::ModuleOp"> {
                                        or gpu.alloc host_shared (...)    (host code reads it)
     memref.dealloc %b               => gpu.dealloc %b
     memref.copy %a, %b              => linalg.copy ins(%a) outs(%b)      (a kernel)
-    %w = memref.get_global @w       => %w = gpu.alloc (); gpu.memcpy %w, @w   (at entry)
+    %w = memref.get_global @w       => %w = call @mfcCudaResident_<elem>_<rank>(@w, bytes)
+                                       (the runtime's device copy, made once and kept)
     func @entry(%x: memref<...>)    => %x' = gpu.alloc; gpu.memcpy %x', %x
     return %y                       => %r = memref.alloc; gpu.memcpy %r, %y; return %r
     ```
     Runs on bufferized host code before its loops become GPU kernels. The host runtime
     passes inputs in host memory and takes outputs it can free(), the same ABI as the
     CPU target's, so inputs are copied to the GPU at entry and results back at return;
-    weights are copied from their globals at entry. A buffer that host code reads or
+    weights are the runtime's device copies of their globals, made at first use and kept
+    for the process (a weight that host code reads is a managed copy per call). A buffer that host code reads or
     writes element by element (memref.load/store outside the ops that become kernels, as
     the buffer deallocation helpers do) is CUDA managed memory, which both sides reach;
     every other one is device memory. Device-side gpu ops are in their async form on a

@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 #include "mfc/Target/CUDA/Passes.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/PatternMatch.h"
@@ -122,6 +123,41 @@ Value copyToGPU(OpBuilder &b, Location loc, Value source, bool managed) {
   return copy;
 }
 
+/// The element types and ranks the runtime has mfcCudaResident functions for.
+bool hasResidentFunction(MemRefType type) {
+  Type elem = type.getElementType();
+  return type.getRank() <= 4 && type.getLayout().isIdentity() &&
+         (elem.isInteger(8) || elem.isInteger(16) || elem.isInteger(32) ||
+          elem.isInteger(64) || elem.isF16() || elem.isBF16() || elem.isF32() || elem.isF64());
+}
+
+/// The runtime's device copy of the constant `global`, made at its first use and kept:
+/// `func.call @mfcCudaResident_<elem>_<rank>(%global, %bytes)` on the dynamically shaped
+/// buffer (one declaration per element type and rank, which the C function's descriptor
+/// layout depends on).
+Value residentCopy(OpBuilder &b, ModuleOp module, Location loc, Value global) {
+  auto type = cast<MemRefType>(global.getType());
+  auto dynamicType = MemRefType::get(SmallVector<int64_t>(type.getRank(), ShapedType::kDynamic),
+                                     type.getElementType());
+  std::string name;
+  llvm::raw_string_ostream(name) << "mfcCudaResident_" << type.getElementType() << "_"
+                                 << type.getRank();
+  auto callee = module.lookupSymbol<func::FuncOp>(name);
+  if (!callee) {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToEnd(module.getBody());
+    callee = func::FuncOp::create(
+        b, loc, name, b.getFunctionType({dynamicType, b.getIndexType()}, {dynamicType}));
+    callee.setPrivate();
+    callee->setAttr("llvm.emit_c_interface", b.getUnitAttr());
+  }
+  Value bytes = arith::ConstantIndexOp::create(
+      b, loc, type.getNumElements() * type.getElementTypeBitWidth() / 8);
+  Value dynamic = memref::CastOp::create(b, loc, dynamicType, global);
+  Value resident = func::CallOp::create(b, loc, callee, ValueRange{dynamic, bytes}).getResult(0);
+  return memref::CastOp::create(b, loc, type, resident);
+}
+
 struct CUDADeviceMemory : public mfc::cuda::impl::CUDADeviceMemoryBase<CUDADeviceMemory> {
   using Base::Base;
 
@@ -149,17 +185,27 @@ struct CUDADeviceMemory : public mfc::cuda::impl::CUDADeviceMemoryBase<CUDADevic
       freeOnStream(rewriter, dealloc.getLoc(), dealloc.getMemref());
       rewriter.eraseOp(dealloc);
     });
-    // Weights: one GPU copy per global, made at the entry and freed at its returns.
+    // Weights: copied to the GPU once per process by the runtime (mfcCudaResident*), which
+    // keeps the copy; a weight that host code reads is a managed copy per call instead.
     SmallVector<Value> entryCopies;
     Block &body = func.getBody().front();
     rewriter.setInsertionPointToStart(&body);
     llvm::DenseMap<StringAttr, Value> weights;
+    llvm::DenseMap<StringAttr, bool> hostRead;
     func.walk([&](memref::GetGlobalOp global) {
-      Value &copy = weights[global.getNameAttr().getAttr()];
+      hostRead[global.getNameAttr().getAttr()] |= touchedByHost(global);
+    });
+    func.walk([&](memref::GetGlobalOp global) {
+      StringAttr name = global.getNameAttr().getAttr();
+      Value &copy = weights[name];
       if (!copy) {
         auto hoisted = cast<memref::GetGlobalOp>(rewriter.clone(*global));
-        copy = copyToGPU(rewriter, global.getLoc(), hoisted, touchedByHost(global));
-        entryCopies.push_back(copy);
+        if (hostRead[name] || !hasResidentFunction(cast<MemRefType>(global.getType()))) {
+          copy = copyToGPU(rewriter, global.getLoc(), hoisted, /*managed=*/true);
+          entryCopies.push_back(copy);
+        } else {
+          copy = residentCopy(rewriter, module, global.getLoc(), hoisted);
+        }
       }
       rewriter.replaceOp(global, copy);
     });

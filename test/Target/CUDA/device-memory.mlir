@@ -1,23 +1,26 @@
 // RUN: mfc-opt %s --split-input-file --mfc-cuda-device-memory --verify-diagnostics | FileCheck %s
 
-// Weights and inputs are copied to device memory at entry, buffers in between are device
-// memory, host copies become kernels (linalg.copy), results are copied back to host
-// buffers, and the GPU buffers are freed; device-side ops run on a stream, waited for.
+// Weights come from the runtime's device copy (made once, kept), inputs are copied to
+// device memory at entry, buffers in between are device memory, host copies become
+// kernels (linalg.copy), results are copied back to host buffers, and the GPU buffers
+// are freed; device-side ops run on a stream, waited for.
 // CHECK-LABEL: func.func @main_graph
 // CHECK-SAME: (%[[X:.+]]: memref<?x8xf32>) -> memref<?x8xf32>
 // CHECK: %[[G:.+]] = memref.get_global @w : memref<1x8xf32>
-// CHECK: %[[W:.+]], %{{.+}} = gpu.alloc async [%{{.+}}] () : memref<1x8xf32>
-// CHECK: gpu.memcpy async [%{{.+}}] %[[W]], %[[G]]
+// CHECK: %[[GD:.+]] = memref.cast %[[G]] : memref<1x8xf32> to memref<?x?xf32>
+// CHECK: %[[WD:.+]] = call @mfcCudaResident_f32_2(%[[GD]], %c32) : (memref<?x?xf32>, index) -> memref<?x?xf32>
+// CHECK: %[[W:.+]] = memref.cast %[[WD]] : memref<?x?xf32> to memref<1x8xf32>
 // CHECK: %[[XD:.+]], %{{.+}} = gpu.alloc async [%{{.+}}] (%{{.+}}) : memref<?x8xf32>
 // CHECK: gpu.memcpy async [%{{.+}}] %[[XD]], %[[X]]
 // CHECK: %[[Y:.+]], %{{.+}} = gpu.alloc async [%{{.+}}] (%{{.+}}) : memref<?x8xf32>
 // CHECK: linalg.copy ins(%[[W]] : memref<1x8xf32>) outs(%[[Y]] : memref<?x8xf32>)
 // CHECK: %[[R:.+]] = memref.alloc(%{{.+}}) : memref<?x8xf32>
 // CHECK: gpu.memcpy async [%{{.+}}] %[[R]], %[[Y]]
-// CHECK-DAG: gpu.dealloc async [%{{.+}}] %[[W]]
+// CHECK-NOT: gpu.dealloc async [%{{.+}}] %[[W]]
 // CHECK-DAG: gpu.dealloc async [%{{.+}}] %[[XD]]
 // CHECK-DAG: gpu.dealloc async [%{{.+}}] %[[Y]]
 // CHECK: return %[[R]]
+// CHECK: func.func private @mfcCudaResident_f32_2(memref<?x?xf32>, index) -> memref<?x?xf32> attributes {llvm.emit_c_interface}
 memref.global "private" constant @w : memref<1x8xf32> = dense<1.0>
 func.func @main_graph(%x: memref<?x8xf32>) -> memref<?x8xf32> {
   %c0 = arith.constant 0 : index
@@ -61,10 +64,10 @@ module {
 // -----
 
 // A load inside a linalg op's body (a gather from a table) runs in that op's kernel: the
-// table stays device memory.
+// table is the runtime's device copy, not managed memory.
 // CHECK-LABEL: func.func @main_graph
-// CHECK: %[[T:.+]], %{{.+}} = gpu.alloc async [%{{.+}}] () : memref<16x4xf32>
 // CHECK-NOT: host_shared
+// CHECK: %[[T:.+]] = memref.cast %{{.+}} : memref<?x?xf32> to memref<16x4xf32>
 // CHECK: memref.load %[[T]]
 memref.global "private" constant @table : memref<16x4xf32> = dense<1.0>
 func.func @main_graph(%ids: memref<2xindex>) -> memref<2x4xf32> {
