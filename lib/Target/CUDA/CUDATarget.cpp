@@ -50,7 +50,9 @@ void mfc::buildCUDALoweringPipeline(OpPassManager &pm, const CUDAPipelineOptions
   if (!toolkit.empty())
     setenv("CUDA_HOME", toolkit.c_str(), /*overwrite=*/1);
   pm.addPass(createPrepareEntry({options.entry}));
-  pm.addNestedPass<func::FuncOp>(tern::createTernRepack({tern::PackedOrder::rows}));
+  // Codes in columns: the threads of a block own consecutive outputs, so for each k they
+  // read consecutive bytes (coalesced).
+  pm.addNestedPass<func::FuncOp>(tern::createTernRepack({tern::PackedOrder::columns}));
   buildTernExpansionPipeline(pm);
   // One kernel per chain of element-wise ops rather than per op: launches are what a
   // decode step spends its time on.
