@@ -10,7 +10,6 @@ The libraries are built on a machine with mfc (LLVM 22) and run on one with a GP
 
 `run` needs numpy and libmfc_runtime.so (MFC_BUILD_DIR/lib, default build/lib).
 """
-import argparse
 import json
 import platform
 import subprocess
@@ -23,6 +22,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "python"))
 from mfc.compiled import compile, load  # noqa: E402
+
+import device_bench  # noqa: E402
 
 ARTIFACTS = ROOT / "bench" / "cuda-artifacts"
 # Decode-step models: (input_ids, state...) -> (logits, state...).
@@ -85,20 +86,5 @@ def run(out: Path, steps: int) -> None:
     (out / "cuda_decode.json").write_text(json.dumps(results, indent=2))
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("prepare")
-    run_parser = sub.add_parser("run")
-    run_parser.add_argument("--out", type=Path, required=True)
-    run_parser.add_argument("--steps", type=int, default=32)
-    args = parser.parse_args()
-    if args.command == "prepare":
-        prepare()
-    else:
-        run(args.out, args.steps)
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(device_bench.main(__doc__, prepare, run, "steps", 32))

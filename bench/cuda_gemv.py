@@ -13,7 +13,6 @@ The mfc time is a whole library call (host-to-device copy of x, the kernels, the
 the int32 result back), timed on the host; cuBLAS is timed with CUDA events around the
 product alone. Both are checked: mfc's int32 result against an exact integer product.
 """
-import argparse
 import json
 import sys
 import time
@@ -24,6 +23,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "python"))
 from mfc.compiled import compile, load  # noqa: E402
+
+import device_bench  # noqa: E402
 
 ARTIFACTS = ROOT / "bench" / "cuda-artifacts"
 # (K inputs, N outputs): model shapes of the 370M/1.3B/2.7B configs and a large one.
@@ -114,20 +115,5 @@ def run(out: Path, repeats: int) -> None:
          "repeats": repeats, "rows": rows}, indent=2))
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("prepare")
-    run_parser = sub.add_parser("run")
-    run_parser.add_argument("--out", type=Path, required=True)
-    run_parser.add_argument("--repeats", type=int, default=50)
-    args = parser.parse_args()
-    if args.command == "prepare":
-        prepare()
-    else:
-        run(args.out, args.repeats)
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(device_bench.main(__doc__, prepare, run, "repeats", 50))
