@@ -228,8 +228,20 @@ def TernLowerMatmul : Pass<"tern-lower-matmul", "mlir::ModuleOp"> {
     and, after bufferization, on buffers; the codes are read in the op's `layout`
     (`codes[k / 4, n]` for `columns`). Targets with a micro-kernel (the CPU's
     `mfc-cpu-lower-to-ukernels`) replace the ops it applies to first.
+
+    With `k-chunk=C` (a multiple of 4 that divides K, smaller than K) the sum is split
+    for parallel hardware: partial sums over each chunk of C inputs, then their sum:
+    ```
+      => partial[..., s, n] = sum_{kk < C} code(n, s*C + kk) * x[..., s*C + kk]
+         y[..., n] = sum_s partial[..., s, n]
+    ```
   }];
-  let dependentDialects = ["mlir::linalg::LinalgDialect", "mlir::arith::ArithDialect"];
+  let options = [
+    Option<"kChunk", "k-chunk", "int64_t", /*default=*/"0",
+           "Split the sum over K into chunks of this many inputs (0: no split)">,
+  ];
+  let dependentDialects = ["mlir::linalg::LinalgDialect", "mlir::arith::ArithDialect",
+                           "mlir::tensor::TensorDialect", "mlir::memref::MemRefDialect"];
 }
 
 def TernRepack : Pass<"tern-repack", "mlir::func::FuncOp"> {

@@ -85,3 +85,4 @@ func.func @lower_columns(%x: tensor<3x8xf32>, %w: tensor<2x4xi8>, %y: tensor<3x4
   %0 = tern.matmul ins(%x, %w : tensor<3x8xf32>, tensor<2x4xi8>) outs(%y : tensor<3x4xf32>) {layout = #tern.packed<bits = 2, order = columns>} -> tensor<3x4xf32>
   return %0 : tensor<3x4xf32>
 }
+

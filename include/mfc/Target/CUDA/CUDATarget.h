@@ -25,6 +25,9 @@ struct CUDAPipelineOptions : public mlir::PassPipelineOptions<CUDAPipelineOption
                        llvm::cl::init(3)};
   Option<int64_t> threads{*this, "threads", llvm::cl::desc("Threads per block"),
                           llvm::cl::init(256)};
+  Option<int64_t> kChunk{*this, "k-chunk",
+                         llvm::cl::desc("Inputs per partial sum of a ternary product (0: one sum)"),
+                         llvm::cl::init(128)};
 };
 
 /// tern IR (tensors) to host code in the LLVM dialect and gpu.binary objects holding PTX.

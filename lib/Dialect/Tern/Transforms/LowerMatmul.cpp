@@ -22,70 +22,157 @@ using namespace mlir;
 using namespace mfc::tern;
 
 namespace {
+/// The body of a ternary accumulation: acc + x, acc - x or acc by the 2-bit code of
+/// weight k in `byte` (k % 4 read from loop `kDim`; chunks of k keep the offset mod 4).
+void buildAccumulation(OpBuilder &b, Location l, ValueRange args, unsigned kDim,
+                       Type accElem) {
+  bool isInt = isa<IntegerType>(accElem);
+  Type i8 = b.getI8Type();
+  auto i8Const = [&](int64_t v) { return arith::ConstantOp::create(b, l, b.getIntegerAttr(i8, v)); };
+  // The 2-bit code of weight k: shift = (k % 4) * 2, as a mask and a shift.
+  Value kIndex = linalg::IndexOp::create(b, l, kDim);
+  Value slot = arith::AndIOp::create(b, l, arith::IndexCastOp::create(b, l, i8, kIndex), i8Const(3));
+  Value shift = arith::ShLIOp::create(b, l, slot, i8Const(1));
+  Value code = arith::AndIOp::create(b, l, arith::ShRUIOp::create(b, l, args[1], shift), i8Const(3));
+  Value value = args[0], acc = args[2];
+  if (isInt)
+    value = arith::ExtSIOp::create(b, l, accElem, value);
+  Value plus = isInt ? arith::AddIOp::create(b, l, acc, value).getResult()
+                     : arith::AddFOp::create(b, l, acc, value).getResult();
+  Value minus = isInt ? arith::SubIOp::create(b, l, acc, value).getResult()
+                      : arith::SubFOp::create(b, l, acc, value).getResult();
+  Value isPlus = arith::CmpIOp::create(b, l, arith::CmpIPredicate::eq, code, i8Const(1));
+  Value isMinus = arith::CmpIOp::create(b, l, arith::CmpIPredicate::eq, code, i8Const(3));
+  Value next = arith::SelectOp::create(b, l, isMinus, minus, acc);
+  linalg::YieldOp::create(b, l, arith::SelectOp::create(b, l, isPlus, plus, next).getResult());
+}
+
+/// `init` filled with zero: the destination's values are not the op's to read.
+Value zeroFilled(OpBuilder &b, Location loc, Value init) {
+  Type elem = getElementTypeOrSelf(init.getType());
+  Value zero = arith::ConstantOp::create(b, loc, b.getZeroAttr(elem));
+  auto fill = linalg::FillOp::create(b, loc, ValueRange{zero}, ValueRange{init});
+  return isa<TensorType>(init.getType()) ? fill.getResult(0) : init;
+}
+
 struct LowerMatmulPattern : public OpRewritePattern<MatmulOp> {
-  using OpRewritePattern::OpRewritePattern;
+  LowerMatmulPattern(MLIRContext *ctx, int64_t kChunk)
+      : OpRewritePattern(ctx), kChunk(kChunk) {}
 
   LogicalResult matchAndRewrite(MatmulOp op, PatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
     Value x = op.getInput(), codes = op.getWeights();
     auto xType = cast<ShapedType>(x.getType());
     Type accElem = cast<ShapedType>(op.getInit().getType()).getElementType();
-    bool isInt = isa<IntegerType>(accElem);
-    int64_t lead = xType.getRank() - 1;
-    // Loops: leading dims d0..d{lead-1}, n = d{lead}, k = d{lead+1}.
-    unsigned numLoops = lead + 2;
-    AffineExpr n = rewriter.getAffineDimExpr(lead), k = rewriter.getAffineDimExpr(lead + 1);
-    SmallVector<AffineExpr> xExprs, outExprs;
-    for (int64_t d = 0; d < lead; ++d) {
-      xExprs.push_back(rewriter.getAffineDimExpr(d));
-      outExprs.push_back(rewriter.getAffineDimExpr(d));
-    }
-    xExprs.push_back(k);
-    outExprs.push_back(n);
-    SmallVector<AffineExpr, 2> codeExprs(2);
-    codeExprs[op.getLayout().getOutputDim()] = n;
-    codeExprs[op.getLayout().getByteDim()] = k.floorDiv(4);
+    int64_t lead = xType.getRank() - 1, K = xType.getShape().back();
     MLIRContext *ctx = rewriter.getContext();
-    SmallVector<AffineMap> maps{AffineMap::get(numLoops, 0, xExprs, ctx),
-                                AffineMap::get(numLoops, 0, codeExprs, ctx),
-                                AffineMap::get(numLoops, 0, outExprs, ctx)};
+    auto dim = [&](int64_t d) { return rewriter.getAffineDimExpr(d); };
+    SmallVector<AffineExpr> leadExprs;
+    for (int64_t d = 0; d < lead; ++d)
+      leadExprs.push_back(dim(d));
+    auto codeMap = [&](unsigned numLoops, AffineExpr n, AffineExpr k) {
+      SmallVector<AffineExpr, 2> exprs(2);
+      exprs[op.getLayout().getOutputDim()] = n;
+      exprs[op.getLayout().getByteDim()] = k.floorDiv(4);
+      return AffineMap::get(numLoops, 0, exprs, ctx);
+    };
+    auto withTail = [&](ArrayRef<AffineExpr> tail) {
+      SmallVector<AffineExpr> exprs(leadExprs);
+      exprs.append(tail.begin(), tail.end());
+      return exprs;
+    };
+    bool split = kChunk > 0 && kChunk % 4 == 0 && K > kChunk && K % kChunk == 0;
+    if (!split) {
+      // Loops: leading dims, n = d{lead}, k = d{lead+1}.
+      unsigned numLoops = lead + 2;
+      AffineExpr n = dim(lead), k = dim(lead + 1);
+      SmallVector<AffineMap> maps{AffineMap::get(numLoops, 0, withTail({k}), ctx),
+                                  codeMap(numLoops, n, k),
+                                  AffineMap::get(numLoops, 0, withTail({n}), ctx)};
+      SmallVector<utils::IteratorType> iterators(numLoops, utils::IteratorType::parallel);
+      iterators.back() = utils::IteratorType::reduction;
+      auto generic = linalg::GenericOp::create(
+          rewriter, loc, op->getResultTypes(), ValueRange{x, codes},
+          zeroFilled(rewriter, loc, op.getInit()), maps, iterators,
+          [&](OpBuilder &b, Location l, ValueRange args) {
+            buildAccumulation(b, l, args, lead + 1, accElem);
+          });
+      rewriter.replaceOp(op, generic->getResults());
+      return success();
+    }
+    // Split K: partial[..., s, n] = sum over chunk s of K, then the sum over s. Loops of
+    // the partial sums: leading dims, s = d{lead}, n = d{lead+1}, kk = d{lead+2} with
+    // k = s * kChunk + kk; n innermost of the parallel ones.
+    int64_t chunks = K / kChunk;
+    unsigned numLoops = lead + 3;
+    AffineExpr s = dim(lead), n = dim(lead + 1), kk = dim(lead + 2);
+    AffineExpr k = s * kChunk + kk;
+    auto initType = cast<ShapedType>(op.getInit().getType());
+    SmallVector<int64_t> partialShape(initType.getShape().drop_back());
+    partialShape.append({chunks, initType.getShape().back()});
+    SmallVector<Value> partialSizes;
+    // Dynamic sizes: the init's leading dims and outputs (the chunk count is static).
+    for (int64_t d = 0; d < int64_t(partialShape.size()); ++d) {
+      if (!ShapedType::isDynamic(partialShape[d]))
+        continue;
+      int64_t initDim = d == lead + 1 ? lead : d;
+      if (isa<TensorType>(initType))
+        partialSizes.push_back(tensor::DimOp::create(rewriter, loc, op.getInit(), initDim));
+      else
+        partialSizes.push_back(memref::DimOp::create(rewriter, loc, op.getInit(), initDim));
+    }
+    Value partial;
+    if (isa<TensorType>(initType))
+      partial = tensor::EmptyOp::create(rewriter, loc, partialShape, accElem, partialSizes);
+    else
+      partial = memref::AllocOp::create(rewriter, loc, MemRefType::get(partialShape, accElem),
+                                        partialSizes);
     SmallVector<utils::IteratorType> iterators(numLoops, utils::IteratorType::parallel);
     iterators.back() = utils::IteratorType::reduction;
-
-    // The destination's values are not the op's to read: the sum starts from zero.
-    Value zero = arith::ConstantOp::create(rewriter, loc, rewriter.getZeroAttr(accElem));
-    auto fill = linalg::FillOp::create(rewriter, loc, ValueRange{zero}, ValueRange{op.getInit()});
-    Value init = op.hasPureTensorSemantics() ? fill.getResult(0) : op.getInit();
-
-    auto generic = linalg::GenericOp::create(
-        rewriter, loc, op->getResultTypes(), ValueRange{x, codes}, init, maps, iterators,
+    // x[..., K] as x[..., s, kk], so that every loop is a dim of an operand.
+    SmallVector<ReassociationIndices> groups;
+    for (int64_t d = 0; d < lead; ++d)
+      groups.push_back({d});
+    groups.push_back({lead, lead + 1});
+    SmallVector<int64_t> chunkedShape(xType.getShape().drop_back());
+    chunkedShape.append({chunks, kChunk});
+    Value chunked;
+    if (isa<TensorType>(xType))
+      chunked = tensor::ExpandShapeOp::create(
+          rewriter, loc, RankedTensorType::get(chunkedShape, xType.getElementType()), x, groups);
+    else
+      chunked = memref::ExpandShapeOp::create(rewriter, loc, chunkedShape, x, groups);
+    SmallVector<AffineMap> maps{AffineMap::get(numLoops, 0, withTail({s, kk}), ctx),
+                                codeMap(numLoops, n, k),
+                                AffineMap::get(numLoops, 0, withTail({s, n}), ctx)};
+    auto sums = linalg::GenericOp::create(
+        rewriter, loc, isa<TensorType>(initType) ? TypeRange{partial.getType()} : TypeRange{},
+        ValueRange{chunked, codes}, zeroFilled(rewriter, loc, partial), maps, iterators,
         [&](OpBuilder &b, Location l, ValueRange args) {
-          Type i8 = b.getI8Type();
-          auto i8Const = [&](int64_t v) {
-            return arith::ConstantOp::create(b, l, b.getIntegerAttr(i8, v));
-          };
-          // The 2-bit code of weight k: shift = (k % 4) * 2, as a mask and a shift.
-          Value kIndex = linalg::IndexOp::create(b, l, lead + 1);
-          Value slot = arith::AndIOp::create(
-              b, l, arith::IndexCastOp::create(b, l, i8, kIndex), i8Const(3));
-          Value shift = arith::ShLIOp::create(b, l, slot, i8Const(1));
-          Value code = arith::AndIOp::create(
-              b, l, arith::ShRUIOp::create(b, l, args[1], shift), i8Const(3));
-          Value value = args[0], acc = args[2];
-          if (isInt)
-            value = arith::ExtSIOp::create(b, l, accElem, value);
-          Value plus = isInt ? arith::AddIOp::create(b, l, acc, value).getResult()
-                             : arith::AddFOp::create(b, l, acc, value).getResult();
-          Value minus = isInt ? arith::SubIOp::create(b, l, acc, value).getResult()
-                              : arith::SubFOp::create(b, l, acc, value).getResult();
-          Value isPlus = arith::CmpIOp::create(b, l, arith::CmpIPredicate::eq, code, i8Const(1));
-          Value isMinus = arith::CmpIOp::create(b, l, arith::CmpIPredicate::eq, code, i8Const(3));
-          Value next = arith::SelectOp::create(b, l, isMinus, minus, acc);
-          linalg::YieldOp::create(b, l, arith::SelectOp::create(b, l, isPlus, plus, next).getResult());
+          buildAccumulation(b, l, args, lead + 2, accElem);
         });
-    rewriter.replaceOp(op, generic->getResults());
+    Value partialSums = isa<TensorType>(initType) ? sums.getResult(0) : partial;
+    // The sum over s: loops leading dims, n = d{lead}, s = d{lead+1}.
+    unsigned reduceLoops = lead + 2;
+    AffineExpr rn = dim(lead), rs = dim(lead + 1);
+    SmallVector<utils::IteratorType> reduceIterators(reduceLoops, utils::IteratorType::parallel);
+    reduceIterators.back() = utils::IteratorType::reduction;
+    bool isInt = isa<IntegerType>(accElem);
+    auto total = linalg::GenericOp::create(
+        rewriter, loc, op->getResultTypes(), ValueRange{partialSums},
+        zeroFilled(rewriter, loc, op.getInit()),
+        SmallVector<AffineMap>{AffineMap::get(reduceLoops, 0, withTail({rs, rn}), ctx),
+                               AffineMap::get(reduceLoops, 0, withTail({rn}), ctx)},
+        reduceIterators, [&](OpBuilder &b, Location l, ValueRange args) {
+          Value sum = isInt ? arith::AddIOp::create(b, l, args[1], args[0]).getResult()
+                            : arith::AddFOp::create(b, l, args[1], args[0]).getResult();
+          linalg::YieldOp::create(b, l, sum);
+        });
+    rewriter.replaceOp(op, total->getResults());
     return success();
   }
+
+  int64_t kChunk;
 };
 
 struct LowerMatmul : public mfc::tern::impl::TernLowerMatmulBase<LowerMatmul> {
@@ -93,7 +180,7 @@ struct LowerMatmul : public mfc::tern::impl::TernLowerMatmulBase<LowerMatmul> {
 
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
-    patterns.add<LowerMatmulPattern>(&getContext());
+    patterns.add<LowerMatmulPattern>(&getContext(), kChunk);
     walkAndApplyPatterns(getOperation(), std::move(patterns));
   }
 };
