@@ -216,15 +216,17 @@ def TernLowerMatmul : Pass<"tern-lower-matmul", "mlir::ModuleOp"> {
   let summary = "Lower tern.matmul to a multiply-free accumulation";
   let description = [{
     ```
-    tern.matmul ins(x[..., K], codes[N, ceil(K/4)]) outs(y[..., N])
+    tern.matmul ins(x[..., K], codes[N, K/4]) outs(y[..., N])
       => linalg.fill 0 into y
-         linalg.generic over (..., n, k) writing y:
-           c   = (codes[n, k / 4] >> ((k % 4) << 1)) & 3
-           acc = c == 1 ? acc + x[..., k] : (c == 3 ? acc - x[..., k] : acc)
+         linalg.generic over (..., n, b, j) writing y, x viewed as xv[..., K/4, 4]:
+           c   = (codes[n, b] >> (j << 1)) & 3
+           acc = c == 1 ? acc + xv[..., b, j] : (c == 3 ? acc - xv[..., b, j] : acc)
     ```
     The accumulation adds where the weight is +1, subtracts where it is -1 and skips
     zeros: the loop body holds no multiply. int8 activations are sign-extended and
-    accumulated in i32; float activations accumulate in their own type. Works on tensors
+    accumulated in i32; float activations accumulate in their own type. When K is no
+    multiple of 4 the loops run over k and read byte k / 4 (the last one is padded).
+    Works on tensors
     and, after bufferization, on buffers; the codes are read in the op's `layout`
     (`codes[k / 4, n]` for `columns`). Targets with a micro-kernel (the CPU's
     `mfc-cpu-lower-to-ukernels`) replace the ops it applies to first.

@@ -1,16 +1,16 @@
 // RUN: mfc-opt %s --tern-lower-matmul=k-chunk=8 | FileCheck %s
 
-// k-chunk: partial sums over chunks of K (x viewed as [..., chunks, chunk]), then their
-// sum; the code of weight k = s * chunk + kk is read at byte (s * chunk + kk) / 4.
-// CHECK-DAG: #[[XC:.+]] = affine_map<(d0, d1, d2, d3) -> (d0, d1, d3)>
-// CHECK-DAG: #[[WC:.+]] = affine_map<(d0, d1, d2, d3) -> (d2, d1 * 2 + d3 floordiv 4)>
-// CHECK-DAG: #[[PC:.+]] = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2)>
+// k-chunk: partial sums over chunks of K (x viewed as [..., chunks, bytes, 4]), then
+// their sum; weight k = s * chunk + 4 kb + j is in byte s * chunk / 4 + kb.
+// CHECK-DAG: #[[XC:.+]] = affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d3, d4)>
+// CHECK-DAG: #[[WC:.+]] = affine_map<(d0, d1, d2, d3, d4) -> (d2, d1 * 2 + d3)>
+// CHECK-DAG: #[[PC:.+]] = affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d2)>
 // CHECK-DAG: #[[PR:.+]] = affine_map<(d0, d1, d2) -> (d0, d2, d1)>
 // CHECK-DAG: #[[YR:.+]] = affine_map<(d0, d1, d2) -> (d0, d1)>
 // CHECK-LABEL: func.func @lower_split_k
-// CHECK: %[[XS:.+]] = tensor.expand_shape %{{.+}} {{\[}}[0], [1, 2]] output_shape [%{{.+}}, 2, 8] : tensor<?x16xi8> into tensor<?x2x8xi8>
-// CHECK: %[[P:.+]] = linalg.generic {indexing_maps = [#[[XC]], #[[WC]], #[[PC]]], iterator_types = ["parallel", "parallel", "parallel", "reduction"]} ins(%[[XS]], %{{.+}} : tensor<?x2x8xi8>, tensor<4x4xi8>) outs(%{{.+}} : tensor<?x2x4xi32>)
-// CHECK: linalg.index 3
+// CHECK: %[[XS:.+]] = tensor.expand_shape %{{.+}} {{\[}}[0], [1, 2, 3]] output_shape [%{{.+}}, 2, 2, 4] : tensor<?x16xi8> into tensor<?x2x2x4xi8>
+// CHECK: %[[P:.+]] = linalg.generic {indexing_maps = [#[[XC]], #[[WC]], #[[PC]]], iterator_types = ["parallel", "parallel", "parallel", "reduction", "reduction"]} ins(%[[XS]], %{{.+}} : tensor<?x2x2x4xi8>, tensor<4x4xi8>) outs(%{{.+}} : tensor<?x2x4xi32>)
+// CHECK: linalg.index 4
 // CHECK: linalg.generic {indexing_maps = [#[[PR]], #[[YR]]], iterator_types = ["parallel", "parallel", "reduction"]} ins(%[[P]] : tensor<?x2x4xi32>)
 // CHECK: arith.addi
 // A K that the chunk does not divide stays one sum.

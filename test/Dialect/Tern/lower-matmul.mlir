@@ -33,10 +33,16 @@ func.func @lower_float(%x: tensor<?x10xf32>, %w: tensor<5x3xi8>) -> tensor<?x5xf
 
 // -----
 
-// int8 activations accumulate exactly in i32, batched leading dims carried through.
+// int8 activations accumulate exactly in i32, batched leading dims carried through. K a
+// multiple of 4: x is viewed as [..., bytes, 4] and the loops run over bytes and the
+// weights of a byte (no division in any index).
+// CHECK-DAG: #[[XB:.+]] = affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d3, d4)>
+// CHECK-DAG: #[[WB:.+]] = affine_map<(d0, d1, d2, d3, d4) -> (d2, d3)>
 // CHECK-LABEL: func.func @lower_int8
-// CHECK: linalg.generic
-// CHECK-SAME: iterator_types = ["parallel", "parallel", "parallel", "reduction"]
+// CHECK: %[[XV:.+]] = tensor.expand_shape %{{.+}} {{\[}}[0], [1], [2, 3]] output_shape [2, %{{.+}}, 2, 4] : tensor<2x?x8xi8> into tensor<2x?x2x4xi8>
+// CHECK: linalg.generic {indexing_maps = [#[[XB]], #[[WB]], #{{[a-z0-9]+}}]
+// CHECK-SAME: iterator_types = ["parallel", "parallel", "parallel", "reduction", "reduction"]
+// CHECK-SAME: ins(%[[XV]], %{{.+}} : tensor<2x?x2x4xi8>, tensor<4x2xi8>)
 // CHECK: ^bb0(%[[XV:.+]]: i8, %{{.+}}: i8, %[[ACC:.+]]: i32):
 // CHECK-NOT: arith.mul
 // CHECK: %[[WIDE:.+]] = arith.extsi %[[XV]] : i8 to i32
@@ -66,9 +72,10 @@ func.func @no_tern(%x: tensor<4xf32>) -> tensor<4xf32> {
 // On buffers: the destination is zeroed, then accumulated into in place.
 // CHECK-LABEL: func.func @lower_buffers
 // CHECK-SAME: (%[[X:.+]]: memref<?x8xi8>, %[[W:.+]]: memref<4x2xi8>, %[[Y:.+]]: memref<?x4xi32>)
+// CHECK: %[[XV:.+]] = memref.expand_shape %[[X]] {{\[}}[0], [1, 2]] output_shape [%{{.+}}, 2, 4] : memref<?x8xi8> into memref<?x2x4xi8>
 // CHECK: linalg.fill ins(%{{.+}} : i32) outs(%[[Y]] : memref<?x4xi32>)
 // CHECK: linalg.generic
-// CHECK-SAME: ins(%[[X]], %[[W]] : memref<?x8xi8>, memref<4x2xi8>) outs(%[[Y]] : memref<?x4xi32>)
+// CHECK-SAME: ins(%[[XV]], %[[W]] : memref<?x2x4xi8>, memref<4x2xi8>) outs(%[[Y]] : memref<?x4xi32>)
 // CHECK-NOT: tern.matmul
 func.func @lower_buffers(%x: memref<?x8xi8>, %w: memref<4x2xi8>, %y: memref<?x4xi32>) {
   tern.matmul ins(%x, %w : memref<?x8xi8>, memref<4x2xi8>) outs(%y : memref<?x4xi32>)
@@ -77,8 +84,8 @@ func.func @lower_buffers(%x: memref<?x8xi8>, %w: memref<4x2xi8>, %y: memref<?x4x
 
 // -----
 
-// Codes in columns are read at [k / 4, n].
-// CHECK-DAG: #[[WCOL:.+]] = affine_map<(d0, d1, d2) -> (d2 floordiv 4, d1)>
+// Codes in columns are read at [byte, n].
+// CHECK-DAG: #[[WCOL:.+]] = affine_map<(d0, d1, d2, d3) -> (d2, d1)>
 // CHECK-LABEL: func.func @lower_columns
 // CHECK: linalg.generic {indexing_maps = [#{{.+}}, #[[WCOL]], #{{.+}}]
 func.func @lower_columns(%x: tensor<3x8xf32>, %w: tensor<2x4xi8>, %y: tensor<3x4xf32>) -> tensor<3x4xf32> {

@@ -1,9 +1,11 @@
 //===- LowerMatmul.cpp - tern.matmul to a multiply-free accumulation ------===//
 //
-// tern.matmul(x[..., K], codes[N, ceil(K/4)]) => linalg.generic over (..., n, k):
-//   c = (codes[n, k floordiv 4] >> ((k & 3) << 1)) & 3
+// tern.matmul(x[..., K], codes[N, ceil(K/4)]) => linalg.generic over (..., n, byte, j):
+//   c = (codes[n, byte] >> (j << 1)) & 3,  x viewed as [..., K/4, 4]
 //   acc = c == 1 ? acc + x : (c == 3 ? acc - x : acc)
-// on tensors or on buffers (targets with a micro-kernel replace the op before this).
+// (over (..., n, k) with byte k floordiv 4 when K is no multiple of 4), optionally as
+// partial sums over chunks of K; on tensors or buffers (targets with a micro-kernel
+// replace the op before this).
 //
 //===----------------------------------------------------------------------===//
 #include "mfc/Dialect/Tern/Passes.h"
@@ -23,7 +25,7 @@ using namespace mfc::tern;
 
 namespace {
 /// The body of a ternary accumulation: acc + x, acc - x or acc by the 2-bit code of
-/// weight k in `byte` (k % 4 read from loop `kDim`; chunks of k keep the offset mod 4).
+/// weight k in `byte`; loop `kDim` gives k % 4 (k itself, or the weight of the byte).
 void buildAccumulation(OpBuilder &b, Location l, ValueRange args, unsigned kDim,
                        Type accElem) {
   bool isInt = isa<IntegerType>(accElem);
@@ -82,31 +84,66 @@ struct LowerMatmulPattern : public OpRewritePattern<MatmulOp> {
       return exprs;
     };
     bool split = kChunk > 0 && kChunk % 4 == 0 && K > kChunk && K % kChunk == 0;
+    // x[..., K] viewed with K split as `innerShape` (chunks, bytes, the 4 weights of a
+    // byte), so that every loop is a dim of an operand and no index needs a division.
+    auto viewX = [&](ArrayRef<int64_t> innerShape) -> Value {
+      SmallVector<ReassociationIndices> groups;
+      for (int64_t d = 0; d < lead; ++d)
+        groups.push_back({d});
+      groups.emplace_back();
+      for (size_t i = 0; i < innerShape.size(); ++i)
+        groups.back().push_back(lead + i);
+      SmallVector<int64_t> shape(xType.getShape().drop_back());
+      shape.append(innerShape.begin(), innerShape.end());
+      if (isa<TensorType>(xType))
+        return tensor::ExpandShapeOp::create(
+            rewriter, loc, RankedTensorType::get(shape, xType.getElementType()), x, groups);
+      return memref::ExpandShapeOp::create(rewriter, loc, shape, x, groups);
+    };
     if (!split) {
-      // Loops: leading dims, n = d{lead}, k = d{lead+1}.
-      unsigned numLoops = lead + 2;
-      AffineExpr n = dim(lead), k = dim(lead + 1);
-      SmallVector<AffineMap> maps{AffineMap::get(numLoops, 0, withTail({k}), ctx),
-                                  codeMap(numLoops, n, k),
-                                  AffineMap::get(numLoops, 0, withTail({n}), ctx)};
-      SmallVector<utils::IteratorType> iterators(numLoops, utils::IteratorType::parallel);
-      iterators.back() = utils::IteratorType::reduction;
+      SmallVector<utils::IteratorType> iterators;
+      SmallVector<AffineMap> maps;
+      Value input = x;
+      unsigned kDim;
+      if (K % 4 == 0) {
+        // Loops: leading dims, n, byte kb, weight j of the byte (k = 4 kb + j).
+        unsigned numLoops = lead + 3;
+        AffineExpr n = dim(lead), kb = dim(lead + 1), j = dim(lead + 2);
+        input = viewX({K / 4, 4});
+        SmallVector<AffineExpr, 2> codeExprs(2);
+        codeExprs[op.getLayout().getOutputDim()] = n;
+        codeExprs[op.getLayout().getByteDim()] = kb;
+        maps = {AffineMap::get(numLoops, 0, withTail({kb, j}), ctx),
+                AffineMap::get(numLoops, 0, codeExprs, ctx),
+                AffineMap::get(numLoops, 0, withTail({n}), ctx)};
+        iterators.assign(numLoops, utils::IteratorType::parallel);
+        iterators[lead + 1] = iterators[lead + 2] = utils::IteratorType::reduction;
+        kDim = lead + 2;
+      } else {
+        // Rows end in padding codes: loops leading dims, n, k (byte k / 4).
+        unsigned numLoops = lead + 2;
+        AffineExpr n = dim(lead), k = dim(lead + 1);
+        maps = {AffineMap::get(numLoops, 0, withTail({k}), ctx), codeMap(numLoops, n, k),
+                AffineMap::get(numLoops, 0, withTail({n}), ctx)};
+        iterators.assign(numLoops, utils::IteratorType::parallel);
+        iterators.back() = utils::IteratorType::reduction;
+        kDim = lead + 1;
+      }
       auto generic = linalg::GenericOp::create(
-          rewriter, loc, op->getResultTypes(), ValueRange{x, codes},
+          rewriter, loc, op->getResultTypes(), ValueRange{input, codes},
           zeroFilled(rewriter, loc, op.getInit()), maps, iterators,
           [&](OpBuilder &b, Location l, ValueRange args) {
-            buildAccumulation(b, l, args, lead + 1, accElem);
+            buildAccumulation(b, l, args, kDim, accElem);
           });
       rewriter.replaceOp(op, generic->getResults());
       return success();
     }
     // Split K: partial[..., s, n] = sum over chunk s of K, then the sum over s. Loops of
-    // the partial sums: leading dims, s = d{lead}, n = d{lead+1}, kk = d{lead+2} with
-    // k = s * kChunk + kk; n innermost of the parallel ones.
-    int64_t chunks = K / kChunk;
-    unsigned numLoops = lead + 3;
-    AffineExpr s = dim(lead), n = dim(lead + 1), kk = dim(lead + 2);
-    AffineExpr k = s * kChunk + kk;
+    // the partial sums: leading dims, s, n, byte kb of the chunk, weight j of the byte
+    // (k = s * kChunk + 4 kb + j); n innermost of the parallel ones.
+    int64_t chunks = K / kChunk, chunkBytes = kChunk / 4;
+    unsigned numLoops = lead + 4;
+    AffineExpr s = dim(lead), n = dim(lead + 1), kb = dim(lead + 2), j = dim(lead + 3);
     auto initType = cast<ShapedType>(op.getInit().getType());
     SmallVector<int64_t> partialShape(initType.getShape().drop_back());
     partialShape.append({chunks, initType.getShape().back()});
@@ -128,28 +165,19 @@ struct LowerMatmulPattern : public OpRewritePattern<MatmulOp> {
       partial = memref::AllocOp::create(rewriter, loc, MemRefType::get(partialShape, accElem),
                                         partialSizes);
     SmallVector<utils::IteratorType> iterators(numLoops, utils::IteratorType::parallel);
-    iterators.back() = utils::IteratorType::reduction;
-    // x[..., K] as x[..., s, kk], so that every loop is a dim of an operand.
-    SmallVector<ReassociationIndices> groups;
-    for (int64_t d = 0; d < lead; ++d)
-      groups.push_back({d});
-    groups.push_back({lead, lead + 1});
-    SmallVector<int64_t> chunkedShape(xType.getShape().drop_back());
-    chunkedShape.append({chunks, kChunk});
-    Value chunked;
-    if (isa<TensorType>(xType))
-      chunked = tensor::ExpandShapeOp::create(
-          rewriter, loc, RankedTensorType::get(chunkedShape, xType.getElementType()), x, groups);
-    else
-      chunked = memref::ExpandShapeOp::create(rewriter, loc, chunkedShape, x, groups);
-    SmallVector<AffineMap> maps{AffineMap::get(numLoops, 0, withTail({s, kk}), ctx),
-                                codeMap(numLoops, n, k),
+    iterators[lead + 2] = iterators[lead + 3] = utils::IteratorType::reduction;
+    Value chunked = viewX({chunks, chunkBytes, 4});
+    SmallVector<AffineExpr, 2> codeExprs(2);
+    codeExprs[op.getLayout().getOutputDim()] = n;
+    codeExprs[op.getLayout().getByteDim()] = s * chunkBytes + kb;
+    SmallVector<AffineMap> maps{AffineMap::get(numLoops, 0, withTail({s, kb, j}), ctx),
+                                AffineMap::get(numLoops, 0, codeExprs, ctx),
                                 AffineMap::get(numLoops, 0, withTail({s, n}), ctx)};
     auto sums = linalg::GenericOp::create(
         rewriter, loc, isa<TensorType>(initType) ? TypeRange{partial.getType()} : TypeRange{},
         ValueRange{chunked, codes}, zeroFilled(rewriter, loc, partial), maps, iterators,
         [&](OpBuilder &b, Location l, ValueRange args) {
-          buildAccumulation(b, l, args, lead + 2, accElem);
+          buildAccumulation(b, l, args, lead + 3, accElem);
         });
     Value partialSums = isa<TensorType>(initType) ? sums.getResult(0) : partial;
     // The sum over s: loops leading dims, n = d{lead}, s = d{lead+1}.
