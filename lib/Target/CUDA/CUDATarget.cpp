@@ -156,8 +156,9 @@ public:
     FailureOr<StringRef> signature = mfc::recordedSignature(module);
     if (failed(signature))
       return failure();
-    // The host code runs on this machine's CPU.
-    auto machine = mfc::createTargetMachine("", "native", options.optLevel, error);
+    // The host code only launches kernels and moves buffers: built for the generic CPU
+    // of the host triple, so that the library runs on whichever machine holds the GPU.
+    auto machine = mfc::createTargetMachine("", "", options.optLevel, error);
     if (failed(machine))
       return fail(error);
     llvm::LLVMContext llvmContext;

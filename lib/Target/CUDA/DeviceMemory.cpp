@@ -1,8 +1,8 @@
 //===- DeviceMemory.cpp - the entry's buffers in GPU memory ---------------===//
 //
 // memref.alloc/dealloc => gpu.alloc/dealloc (device, or managed where host code touches
-// the buffer); memref.copy => linalg.copy; inputs and weights copied to the GPU at entry,
-// results back to host buffers at return.
+// the buffer); memref.copy => linalg.copy; weights => the runtime's resident device
+// copies; inputs copied to the GPU at entry, results back to host buffers at return.
 //
 //===----------------------------------------------------------------------===//
 #include "mfc/Target/CUDA/Passes.h"
