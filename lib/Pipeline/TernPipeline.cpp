@@ -3,6 +3,9 @@
 
 #include "mfc/Dialect/Tern/Passes.h"
 
+#include "mlir/Conversion/BufferizationToMemRef/BufferizationToMemRef.h"
+#include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
+#include "mlir/Dialect/Bufferization/Transforms/Passes.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/MemRef/Transforms/Passes.h"
 #include "mlir/Pass/PassRegistry.h"
@@ -36,6 +39,20 @@ void mfc::buildTernPipeline(OpPassManager &pm, const TernPipelineOptions &option
 
 void mfc::buildTernExpansionPipeline(OpPassManager &pm) {
   pm.addNestedPass<func::FuncOp>(tern::createTernExpandOps());
+}
+
+void mfc::buildTernBufferizationPipeline(OpPassManager &pm) {
+  bufferization::OneShotBufferizePassOptions bufferize;
+  bufferize.bufferizeFunctionBoundaries = true;
+  bufferize.functionBoundaryTypeConversion = bufferization::LayoutMapOption::IdentityLayoutMap;
+  bufferize.allowReturnAllocsFromLoops = true;
+  pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
+}
+
+void mfc::buildBufferDeallocationPasses(OpPassManager &pm) {
+  bufferization::BufferDeallocationPipelineOptions dealloc;
+  bufferization::buildBufferDeallocationPipeline(pm, dealloc);
+  pm.addPass(createConvertBufferizationToMemRefPass());
 }
 
 void mfc::registerTernPipelines() {

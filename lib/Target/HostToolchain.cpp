@@ -6,6 +6,7 @@
 
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
+#include "mlir/Support/FileUtilities.h"
 #include "mlir/ExecutionEngine/OptUtils.h"
 #include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/GPU/GPUToLLVMIRTranslation.h"
@@ -88,6 +89,16 @@ std::unique_ptr<llvm::Module> mfc::translateToLLVMIR(ModuleOp module, llvm::LLVM
     return nullptr;
   }
   return llvmModule;
+}
+
+LogicalResult mfc::writeTextFile(StringRef path, function_ref<void(raw_ostream &)> print,
+                                 std::string &error) {
+  std::unique_ptr<llvm::ToolOutputFile> output = openOutputFile(path, &error);
+  if (!output)
+    return failure();
+  print(output->os());
+  output->keep();
+  return success();
 }
 
 LogicalResult mfc::emitObjectFile(llvm::Module &module, llvm::TargetMachine &machine,

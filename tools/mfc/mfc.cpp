@@ -13,6 +13,7 @@
 #include "mfc/Import/OnnxImporter.h"
 #include "mfc/Pipeline/TernPipeline.h"
 #include "mfc/Target/AllTargets.h"
+#include "mfc/Target/HostToolchain.h"
 #include "mfc/Target/Target.h"
 
 #include "mlir/IR/AsmState.h"
@@ -113,14 +114,10 @@ static std::string stageNames(const mfc::Target &target) {
 
 static bool writeText(const std::function<void(llvm::raw_ostream &)> &print) {
   std::string errorMessage;
-  auto output = mlir::openOutputFile(outputFilename, &errorMessage);
-  if (!output) {
-    llvm::errs() << "mfc: " << errorMessage << "\n";
-    return false;
-  }
-  print(output->os());
-  output->keep();
-  return true;
+  if (succeeded(mfc::writeTextFile(outputFilename, print, errorMessage)))
+    return true;
+  llvm::errs() << "mfc: " << errorMessage << "\n";
+  return false;
 }
 
 /// The directory above the one that holds the mfc executable (bin/).
@@ -237,6 +234,8 @@ int main(int argc, char **argv) {
   if (stageName == "tern")
     return writeText([&](llvm::raw_ostream &os) { module->print(os); }) ? 0 : 1;
 
+  if (optLevel > 3)
+    return fail("-O" + llvm::Twine(optLevel) + " is not an optimization level (0 to 3)");
   mfc::TargetOptions options;
   options.entry = entryName;
   options.triple = mtriple;

@@ -31,6 +31,14 @@ void buildTernPipeline(mlir::OpPassManager &pm, const TernPipelineOptions &optio
 /// tern.matmul), for targets that lower only tern.matmul themselves.
 void buildTernExpansionPipeline(mlir::OpPassManager &pm);
 
+/// One-shot bufferization of tern IR as the targets run it: function boundaries with
+/// identity layouts (the host ABI's dense buffers), allocations returned from loops
+/// (scan states and outputs) allowed.
+void buildTernBufferizationPipeline(mlir::OpPassManager &pm);
+
+/// Buffer deallocation, then the bufferization ops it leaves lowered to memref.
+void buildBufferDeallocationPasses(mlir::OpPassManager &pm);
+
 /// Registers `mfc-tern-pipeline` (with TernPipelineOptions).
 void registerTernPipelines();
 

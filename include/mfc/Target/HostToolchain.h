@@ -37,6 +37,11 @@ std::unique_ptr<llvm::Module> translateToLLVMIR(mlir::ModuleOp module, llvm::LLV
                                                 llvm::TargetMachine &machine,
                                                 unsigned optLevel);
 
+/// Writes what `print` prints to `path` ("-": stdout), only if it can be opened.
+mlir::LogicalResult writeTextFile(llvm::StringRef path,
+                                  llvm::function_ref<void(llvm::raw_ostream &)> print,
+                                  std::string &error);
+
 /// Writes `module` as an object file.
 mlir::LogicalResult emitObjectFile(llvm::Module &module, llvm::TargetMachine &machine,
                                    llvm::StringRef path, std::string &error);

@@ -30,7 +30,7 @@ struct TargetOptions {
   std::string triple;
   /// Processor: a CPU name ("native": the host's) or a GPU architecture.
   std::string cpu = "native";
-  /// Optimization level of the generated code, 0 to 3.
+  /// Optimization level of the generated code, 0 to 3 (the driver checks the range).
   unsigned optLevel = 2;
   /// The installation prefix (the directory above bin/), where a target finds the
   /// run-time pieces it links in (lib/libmfc_kernels.a for the CPU).

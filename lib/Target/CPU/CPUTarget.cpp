@@ -11,17 +11,13 @@
 #include "mfc/Target/Target.h"
 
 #include "mlir/Conversion/Passes.h"
-#include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
-#include "mlir/Dialect/Bufferization/Transforms/Passes.h"
 #include "mlir/Dialect/Linalg/Passes.h"
 #include "mlir/Dialect/MemRef/Transforms/Passes.h"
 #include "mlir/Pass/PassRegistry.h"
-#include "mlir/Support/FileUtilities.h"
 #include "mlir/Transforms/Passes.h"
 #include "llvm/ADT/ScopeExit.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Path.h"
-#include "llvm/Support/ToolOutputFile.h"
 
 using namespace mlir;
 
@@ -30,18 +26,12 @@ void mfc::buildCPULoweringPipeline(OpPassManager &pm, const CPUPipelineOptions &
   // The micro-kernel streams one output's codes per row.
   pm.addNestedPass<func::FuncOp>(tern::createTernRepack({tern::PackedOrder::rows}));
   buildTernExpansionPipeline(pm);
-  bufferization::OneShotBufferizePassOptions bufferize;
-  bufferize.bufferizeFunctionBoundaries = true;
-  bufferize.functionBoundaryTypeConversion = bufferization::LayoutMapOption::IdentityLayoutMap;
-  bufferize.allowReturnAllocsFromLoops = true; // Scan states and outputs
-  pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
+  buildTernBufferizationPipeline(pm);
   // Ternary products on buffers: int8 ones to the micro-kernel, the rest to loops.
   if (options.ukernels)
     pm.addPass(cpu::createCPULowerToUkernels());
   pm.addPass(tern::createTernLowerMatmul());
-  bufferization::BufferDeallocationPipelineOptions dealloc;
-  bufferization::buildBufferDeallocationPipeline(pm, dealloc);
-  pm.addPass(createConvertBufferizationToMemRefPass());
+  buildBufferDeallocationPasses(pm);
   pm.addNestedPass<func::FuncOp>(createStridedCopyToLoops());
   pm.addPass(createConvertLinalgToLoopsPass());
   pm.addPass(createOutlineLoopNests());
@@ -90,8 +80,6 @@ public:
       return failure();
     auto fail = [&](const Twine &message) { return module.emitError(message); };
     std::string error;
-    if (options.optLevel > 3)
-      return fail("-O" + Twine(options.optLevel) + " is not an optimization level (0 to 3)");
     auto machine = mfc::createTargetMachine(options.triple, options.cpu,
                                                  options.optLevel, error);
     if (failed(machine))
@@ -118,14 +106,11 @@ public:
         module, llvmContext, options.entry, *signature, **machine, options.optLevel);
     if (!llvmModule)
       return failure();
-    if (stage == "llvm") {
-      std::unique_ptr<llvm::ToolOutputFile> output = openOutputFile(outputPath, &error);
-      if (!output)
-        return fail(error);
-      llvmModule->print(output->os(), nullptr);
-      output->keep();
-      return success();
-    }
+    if (stage == "llvm")
+      return failed(mfc::writeTextFile(
+                 outputPath, [&](raw_ostream &os) { llvmModule->print(os, nullptr); }, error))
+                 ? fail(error)
+                 : success();
     if (stage == "obj")
       return failed(mfc::emitObjectFile(*llvmModule, **machine, outputPath, error))
                  ? fail(error)

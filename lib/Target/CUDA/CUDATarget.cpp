@@ -11,20 +11,16 @@
 #include "mfc/Target/Target.h"
 
 #include "mlir/Conversion/Passes.h"
-#include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
-#include "mlir/Dialect/Bufferization/Transforms/Passes.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/GPU/Pipelines/Passes.h"
 #include "mlir/Dialect/GPU/Transforms/Passes.h"
 #include "mlir/Dialect/Linalg/Passes.h"
 #include "mlir/Pass/PassRegistry.h"
-#include "mlir/Support/FileUtilities.h"
 #include "mlir/Target/LLVMIR/Dialect/All.h"
 #include "mlir/Transforms/Passes.h"
 #include "llvm/ADT/ScopeExit.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Path.h"
-#include "llvm/Support/ToolOutputFile.h"
 
 #include <cstdlib>
 
@@ -58,17 +54,11 @@ void mfc::buildCUDALoweringPipeline(OpPassManager &pm, const CUDAPipelineOptions
   // decode step spends its time on.
   pm.addNestedPass<func::FuncOp>(createLinalgElementwiseOpFusionPass());
   pm.addNestedPass<func::FuncOp>(createCanonicalizerPass());
-  bufferization::OneShotBufferizePassOptions bufferize;
-  bufferize.bufferizeFunctionBoundaries = true;
-  bufferize.functionBoundaryTypeConversion = bufferization::LayoutMapOption::IdentityLayoutMap;
-  bufferize.allowReturnAllocsFromLoops = true;
-  pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
+  buildTernBufferizationPipeline(pm);
   // Partial sums over chunks of K run side by side: a layer's outputs alone are too few
   // threads for the GPU.
   pm.addPass(tern::createTernLowerMatmul({options.kChunk}));
-  bufferization::BufferDeallocationPipelineOptions dealloc;
-  bufferization::buildBufferDeallocationPipeline(pm, dealloc);
-  pm.addPass(createConvertBufferizationToMemRefPass());
+  buildBufferDeallocationPasses(pm);
   pm.addPass(cuda::createCUDADeviceMemory({options.entry}));
   // Each linalg op's parallel loops become one kernel launch: blocks of `threads`
   // along the innermost dim.
@@ -143,16 +133,11 @@ public:
       return module.emitError(message);
     };
     std::string error;
-    auto write = [&](StringRef path, llvm::function_ref<void(raw_ostream &)> print) {
-      std::unique_ptr<llvm::ToolOutputFile> output = openOutputFile(path, &error);
-      if (!output)
-        return fail(error);
-      print(output->os());
-      output->keep();
-      return success();
+    auto write = [&](llvm::function_ref<void(raw_ostream &)> print) {
+      return failed(mfc::writeTextFile(outputPath, print, error)) ? fail(error) : success();
     };
     if (stage == "ptx")
-      return write(outputPath, [&](raw_ostream &os) { os << collectPTX(module); });
+      return write([&](raw_ostream &os) { os << collectPTX(module); });
     FailureOr<StringRef> signature = mfc::recordedSignature(module);
     if (failed(signature))
       return failure();
@@ -167,7 +152,7 @@ public:
     if (!llvmModule)
       return failure();
     if (stage == "llvm")
-      return write(outputPath, [&](raw_ostream &os) { llvmModule->print(os, nullptr); });
+      return write([&](raw_ostream &os) { llvmModule->print(os, nullptr); });
     SmallString<128> workDir;
     if (std::error_code ec = llvm::sys::fs::createUniqueDirectory("mfc", workDir))
       return fail("cannot create a temporary directory: " + ec.message());
