@@ -237,6 +237,8 @@ def TernLowerMatmul : Pass<"tern-lower-matmul", "mlir::ModuleOp"> {
       => partial[..., s, n] = sum_{kk < C} code(n, s*C + kk) * x[..., s*C + kk]
          y[..., n] = sum_s partial[..., s, n]
     ```
+    On buffers `partial` is a memref.alloc freed right after the sum (the lowering owns
+    it), so run the split on buffers after buffer deallocation.
   }];
   let options = [
     Option<"kChunk", "k-chunk", "int64_t", /*default=*/"0",

@@ -57,4 +57,43 @@ def CUDATileParallelLoops : Pass<"mfc-cuda-tile-parallel-loops", "mlir::func::Fu
                            "mlir::arith::ArithDialect", "mlir::gpu::GPUDialect"];
 }
 
+def CUDALowerTernaryGemv : Pass<"mfc-cuda-lower-ternary-gemv", "mlir::ModuleOp"> {
+  let summary = "Lower int8 tern.matmul on buffers to a ternary GEMV kernel (dp4a on bit planes)";
+  let description = [{
+    ```
+    tern.matmul ins(%x, %w : memref<MxKxi8>, memref<NxK/4xi8>) outs(%y : memref<MxNxi32>)
+      => gpu.launch blocks(M, ceil(N / rows per block), 1) threads(32 * warps, 1, 1)
+           { the GEMV for this N and K }
+    ```
+    (a gpu.launch, not a launch_func, so that buffer deallocation sees the kernel's
+    memory effects; gpu-kernel-outlining makes it a kernel later). A group of G lanes (G the
+    largest power of two <= 32 and <= K/64) owns `rows` outputs; each lane reads 16
+    bytes (64 codes) of each row per step, consecutive lanes consecutive bytes (128-bit,
+    coalesced loads of `rows`-order codes), and the 64 activations they meet. A 32-bit
+    word holds codes of k = 16q + 4i + j at bits 8i + 2j: masking it with
+    `0x01010101 << 2j` (the +1 bits) and `0x02020202 << 2j` (the sign bits) gives four
+    unsigned bytes that pair with the activations x[16q + 4i + j], i = 0..3, which
+    `prmt` gathers (a 4x4 byte transpose of four activation words). `dp4a` sums each
+    pair into an accumulator per j and plane; since code = +1 bit - 2 * sign bit and the
+    masked bytes carry a factor 4^j, the output is sum_j (plus_j - sign_j) >> 2j, exact in
+    int32 for K <= 2^19. The lanes of a group then add by warp shuffles and the first
+    writes the result.
+
+    Token rows are the fastest grid dimension, so the blocks that read the same rows of
+    codes run together and all but the first find them in L2.
+
+    Products it does not take (float activations, `columns` order, K not a multiple of
+    64, dynamic N or K, non-identity layouts) are left for tern-lower-matmul.
+  }];
+  let options = [
+    Option<"rows", "rows", "int64_t", /*default=*/"4",
+           "Outputs per lane group (fewer when the grid would not fill the GPU)">,
+    Option<"warps", "warps", "int64_t", /*default=*/"4", "Warps per block">,
+  ];
+  let dependentDialects = ["mlir::gpu::GPUDialect", "mlir::NVVM::NVVMDialect",
+                           "mlir::LLVM::LLVMDialect", "mlir::vector::VectorDialect",
+                           "mlir::scf::SCFDialect", "mlir::arith::ArithDialect",
+                           "mlir::memref::MemRefDialect"];
+}
+
 #endif // MFC_TARGET_CUDA_PASSES

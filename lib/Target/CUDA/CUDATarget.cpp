@@ -46,19 +46,20 @@ void mfc::buildCUDALoweringPipeline(OpPassManager &pm, const CUDAPipelineOptions
   if (!toolkit.empty())
     setenv("CUDA_HOME", toolkit.c_str(), /*overwrite=*/1);
   pm.addPass(createPrepareEntry({options.entry}));
-  // Codes in columns: the threads of a block own consecutive outputs, so for each k they
-  // read consecutive bytes (coalesced).
-  pm.addNestedPass<func::FuncOp>(tern::createTernRepack({tern::PackedOrder::columns}));
+  // Codes in rows: the lanes sharing an output read consecutive 16 bytes of its row.
+  pm.addNestedPass<func::FuncOp>(tern::createTernRepack({tern::PackedOrder::rows}));
   buildTernExpansionPipeline(pm);
   // One kernel per chain of element-wise ops rather than per op: launches are what a
   // decode step spends its time on.
   pm.addNestedPass<func::FuncOp>(createLinalgElementwiseOpFusionPass());
   pm.addNestedPass<func::FuncOp>(createCanonicalizerPass());
   buildTernBufferizationPipeline(pm);
-  // Partial sums over chunks of K run side by side: a layer's outputs alone are too few
-  // threads for the GPU.
-  pm.addPass(tern::createTernLowerMatmul({options.kChunk}));
+  // Before the kernels: deallocation does not know the effects of NVVM ops.
   buildBufferDeallocationPasses(pm);
+  pm.addPass(cuda::createCUDALowerTernaryGemv());
+  // The products the GEMV kernel does not take: partial sums over chunks of K run side by
+  // side (a layer's outputs alone are too few threads for the GPU).
+  pm.addPass(tern::createTernLowerMatmul({options.kChunk}));
   pm.addPass(cuda::createCUDADeviceMemory({options.entry}));
   // Each linalg op's parallel loops become one kernel launch: blocks of `threads`
   // along the innermost dim.

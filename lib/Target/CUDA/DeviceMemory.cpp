@@ -49,9 +49,11 @@ bool touchedByHost(Value buffer) {
               memref::ExtractAlignedPointerAsIndexOp, memref::ExtractStridedMetadataOp,
               func::ReturnOp>(user))
         continue;
-      // A load or store in a linalg op's body runs in that op's kernel.
-      if (isa<memref::LoadOp, memref::StoreOp>(user) &&
-          user->getParentOfType<linalg::LinalgOp>())
+      // A load or store in a linalg op's body runs in that op's kernel; anything in a
+      // gpu.launch runs on the GPU.
+      if ((isa<memref::LoadOp, memref::StoreOp>(user) &&
+           user->getParentOfType<linalg::LinalgOp>()) ||
+          user->getParentOfType<gpu::LaunchOp>())
         continue;
       if (isa<ViewLikeOpInterface, memref::CastOp>(user)) {
         worklist.append(user->result_begin(), user->result_end());

@@ -25,3 +25,15 @@ func.func @no_split(%x: tensor<2x12xf32>, %w: tensor<4x3xi8>, %y: tensor<2x4xf32
   %0 = tern.matmul ins(%x, %w : tensor<2x12xf32>, tensor<4x3xi8>) outs(%y : tensor<2x4xf32>) -> tensor<2x4xf32>
   return %0 : tensor<2x4xf32>
 }
+
+// On buffers the partial sums get a buffer of their own, freed after their sum.
+// CHECK-LABEL: func.func @split_k_buffers
+// CHECK: %[[PB:.+]] = memref.alloc() : memref<2x2x4xi32>
+// CHECK: linalg.generic {{.+}} outs(%[[PB]] : memref<2x2x4xi32>)
+// CHECK: linalg.generic {{.+}} ins(%[[PB]] : memref<2x2x4xi32>)
+// CHECK-NEXT: ^bb0
+// CHECK: memref.dealloc %[[PB]]
+func.func @split_k_buffers(%x: memref<2x16xi8>, %w: memref<4x4xi8>, %y: memref<2x4xi32>) {
+  tern.matmul ins(%x, %w : memref<2x16xi8>, memref<4x4xi8>) outs(%y : memref<2x4xi32>)
+  return
+}

@@ -196,6 +196,9 @@ struct LowerMatmulPattern : public OpRewritePattern<MatmulOp> {
                             : arith::AddFOp::create(b, l, args[1], args[0]).getResult();
           linalg::YieldOp::create(b, l, sum);
         });
+    // On buffers the partial sums are this lowering's own temporary.
+    if (!isa<TensorType>(initType))
+      memref::DeallocOp::create(rewriter, loc, partial);
     rewriter.replaceOp(op, total->getResults());
     return success();
   }

@@ -1,0 +1,95 @@
+// RUN: mfc-opt %s --split-input-file --mfc-cuda-lower-ternary-gemv | FileCheck %s
+// RUN: mfc-opt %s --split-input-file --mfc-cuda-lower-ternary-gemv=rows=2 | FileCheck %s --check-prefix=ROWS2
+
+// K = 256: 4 steps of 64 codes, so groups of 4 lanes; N = 100 leaves the GPU idle with
+// more than one output per group. One block per token row (block x), 32 groups of a
+// 128-thread block per tile of outputs (block y).
+// CHECK-LABEL: func.func @gemv
+// CHECK-SAME: (%[[X:.+]]: memref<1x2x256xi8>, %[[W:.+]]: memref<100x64xi8>, %[[Y:.+]]: memref<1x2x100xi32>)
+// CHECK: %[[X2:.+]] = memref.collapse_shape %[[X]] {{\[}}[0, 1], [2]]
+// CHECK: %[[XD:.+]] = memref.cast %[[X2]] : memref<2x256xi8> to memref<?x256xi8>
+// CHECK: %[[Y2:.+]] = memref.collapse_shape %[[Y]] {{\[}}[0, 1], [2]]
+// CHECK: %[[YD:.+]] = memref.cast %[[Y2]] : memref<2x100xi32> to memref<?x100xi32>
+// CHECK: %[[TOKENS:.+]] = memref.dim %[[XD]], %c0
+// CHECK: gpu.launch blocks(%[[TOKEN:.+]], %[[TILE:.+]], %{{.+}}) in (%{{.+}} = %[[TOKENS]], %{{.+}} = %c4{{.*}}, %{{.+}} = %c1{{.*}}) threads(%[[T:.+]], %{{.+}}, %{{.+}}) in (%{{.+}} = %c128{{.*}}, %{{.+}} = %c1{{.*}}, %{{.+}} = %c1{{.*}})
+// CHECK: %[[LANE:.+]] = arith.remui %[[T]], %c4
+// The last row is read in place of rows past N.
+// CHECK: arith.minui %{{.+}}, %c99
+// CHECK: scf.for %[[STEP:.+]] = %[[LANE]] to %c4{{.*}} step %c4{{.*}} iter_args
+// 128-bit loads of activations and codes.
+// CHECK-COUNT-4: vector.load %[[XD]][%[[TOKEN]], %{{.+}}] {alignment = 16 : i64} : memref<?x256xi8>, vector<16xi8>
+// CHECK: nvvm.prmt <default>
+// CHECK: vector.load %[[W]][%{{.+}}, %{{.+}}] {alignment = 16 : i64} : memref<100x64xi8>, vector<16xi8>
+// The +1 bits and sign bits of codes at bits 2j, j = 0: masks 0x01010101, 0x02020202.
+// CHECK: arith.andi %{{.+}}, %c16843009_i32
+// CHECK: nvvm.dot.accumulate.4way %{{.+}} <signed>, %{{.+}} <unsigned>
+// CHECK: arith.andi %{{.+}}, %c33686018_i32
+// CHECK: nvvm.dot.accumulate.4way
+// CHECK-COUNT-30: nvvm.dot.accumulate.4way
+// CHECK-NOT: nvvm.dot.accumulate.4way
+// CHECK: scf.yield
+// The sum over the group's lanes, then the first lane stores the row if it is < N.
+// CHECK: gpu.shuffle  xor %{{.+}}, %c2_i32
+// CHECK: gpu.shuffle  xor %{{.+}}, %c1_i32
+// CHECK: arith.cmpi ult, %{{.+}}, %c100
+// CHECK: scf.if
+// CHECK: memref.store %{{.+}}, %[[YD]][%[[TOKEN]], %{{.+}}] : memref<?x100xi32>
+// CHECK: gpu.terminator
+// CHECK-NOT: tern.matmul
+// ROWS2-LABEL: func.func @gemv
+// ROWS2: gpu.launch
+func.func @gemv(%x: memref<1x2x256xi8>, %w: memref<100x64xi8>, %y: memref<1x2x100xi32>) {
+  tern.matmul ins(%x, %w : memref<1x2x256xi8>, memref<100x64xi8>) outs(%y : memref<1x2x100xi32>)
+  return
+}
+
+// -----
+
+// Enough outputs for the GPU: 4 rows per group of 32 lanes (K = 8192 is 128 steps),
+// 16 rows per 128-thread block, 4096 / 16 = 256 tiles. A vector's one token row is a
+// unit dim added in front.
+// CHECK-LABEL: func.func @vector_gemv
+// CHECK: memref.expand_shape %{{.+}} {{\[}}[0, 1]] output_shape [1, 8192]
+// CHECK: gpu.launch blocks({{.+}}) in ({{.+}} = %{{.+}}, {{.+}} = %c256{{.*}}, {{.+}} = %c1{{.*}})
+// CHECK-COUNT-4: arith.minui
+// CHECK-NOT: arith.minui
+// CHECK: gpu.shuffle  xor %{{.+}}, %c16_i32
+// CHECK-COUNT-4: memref.store
+// ROWS2-LABEL: func.func @vector_gemv
+// ROWS2-COUNT-2: arith.minui
+// ROWS2-NOT: arith.minui
+func.func @vector_gemv(%x: memref<8192xi8>, %w: memref<4096x2048xi8>, %y: memref<4096xi32>) {
+  tern.matmul ins(%x, %w : memref<8192xi8>, memref<4096x2048xi8>) outs(%y : memref<4096xi32>)
+  return
+}
+
+// -----
+
+// Not for the kernel, left to tern-lower-matmul: float activations, codes in columns,
+// K not a multiple of 64, a strided view, tensors.
+// CHECK-LABEL: func.func @not_taken
+// CHECK-NOT: gpu.launch
+// CHECK-COUNT-5: tern.matmul
+// CHECK-NOT: gpu.launch
+func.func @not_taken(%xf: memref<2x256xf32>, %wf: memref<100x64xi8>, %yf: memref<2x100xf32>,
+                     %x: memref<2x256xi8>, %wc: memref<64x100xi8>, %y: memref<2x100xi32>,
+                     %x96: memref<2x96xi8>, %w96: memref<100x24xi8>,
+                     %xs: memref<2x256xi8, strided<[512, 1]>>,
+                     %xt: tensor<2x256xi8>, %wt: tensor<100x64xi8>,
+                     %yt: tensor<2x100xi32>) -> tensor<2x100xi32> {
+  tern.matmul ins(%xf, %wf : memref<2x256xf32>, memref<100x64xi8>) outs(%yf : memref<2x100xf32>)
+  tern.matmul ins(%x, %wc : memref<2x256xi8>, memref<64x100xi8>) outs(%y : memref<2x100xi32>) {layout = #tern.packed<bits = 2, order = columns>}
+  tern.matmul ins(%x96, %w96 : memref<2x96xi8>, memref<100x24xi8>) outs(%y : memref<2x100xi32>)
+  tern.matmul ins(%xs, %wf : memref<2x256xi8, strided<[512, 1]>>, memref<100x64xi8>) outs(%y : memref<2x100xi32>)
+  %r = tern.matmul ins(%xt, %wt : tensor<2x256xi8>, tensor<100x64xi8>) outs(%yt : tensor<2x100xi32>) -> tensor<2x100xi32>
+  return %r : tensor<2x100xi32>
+}
+
+// -----
+
+// CHECK-LABEL: func.func @bad_option
+// RUN: not mfc-opt %s --split-input-file --mfc-cuda-lower-ternary-gemv=warps=0 2>&1 | FileCheck %s --check-prefix=BAD
+// BAD: error: mfc-cuda-lower-ternary-gemv: rows must be >= 1 and warps 1..32
+func.func @bad_option() {
+  return
+}
