@@ -10,6 +10,7 @@ carry to the GPU machine, where the codes are drawn and packed:
     .venv/bin/python bench/cuda_gemv.py prepare         # compiles into bench/cuda-artifacts/
     python bench/cuda_gemv.py run --out DIR              # on the GPU machine (needs torch)
     .venv/bin/python bench/cuda_gemv.py plot DIR/cuda_gemv.json PNG   # needs matplotlib
+    ncu python bench/cuda_gemv.py once K N BATCH         # one product, for a profiler
 
 Both sides are timed the same way: the GPU time of their kernels, recorded by the CUDA
 profiler (torch.profiler / CUPTI) over `repeats` products, divided by `repeats`; the mfc
@@ -165,7 +166,17 @@ def plot(results: Path, png: Path) -> None:
     print(f"wrote {png}")
 
 
+def once(k: int, n: int, batch: int) -> None:
+    model = load(library(k, n))
+    rng = np.random.default_rng(0)
+    model(rng.integers(-128, 128, (batch, k), dtype=np.int8),
+          pack(rng.integers(-1, 2, (n, k), dtype=np.int8)))
+
+
 if __name__ == "__main__":
+    if len(sys.argv) == 5 and sys.argv[1] == "once":
+        once(*map(int, sys.argv[2:]))
+        sys.exit(0)
     if len(sys.argv) == 4 and sys.argv[1] == "plot":
         plot(Path(sys.argv[2]), Path(sys.argv[3]))
         sys.exit(0)

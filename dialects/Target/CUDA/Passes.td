@@ -96,4 +96,33 @@ def CUDALowerTernaryGemv : Pass<"mfc-cuda-lower-ternary-gemv", "mlir::ModuleOp">
                            "mlir::memref::MemRefDialect"];
 }
 
+def CUDAReductionKernels : Pass<"mfc-cuda-reduction-kernels", "mlir::func::FuncOp"> {
+  let summary = "Lower linalg reductions over one dim to a block per output and a gpu.all_reduce";
+  let description = [{
+    ```
+    linalg.generic {iterator_types = [parallel..., reduction, parallel...]}
+        ins(%in...) outs(%out) { acc = combine(f(%in...), %acc) }
+      => gpu.launch blocks(product of the parallel sizes) threads(threads) {
+           partial = neutral; for r = thread; r < R; r += threads:
+             partial = combine(f(in...[p, r]), partial)
+           total = gpu.all_reduce <kind> partial
+           if thread == 0: out[p] = combine(total, out[p])
+         }
+    ```
+    for a generic on buffers with one output, one reduction dim, and a body whose yield
+    combines the output's value once with an arith op that gpu.all_reduce has (add, mul,
+    min/max of every flavour). Lowered to loops, such a reduction runs its whole sum in
+    one thread per output, through memory: a norm over 1024 features of one token is
+    then a kernel of one thread and ~1000 dependent loads. Here the threads of a block
+    share the sum. The order of the additions differs from the sequential loop's (float
+    sums may round differently, within the usual reordering error).
+  }];
+  let options = [
+    Option<"threads", "threads", "int64_t", /*default=*/"256", "Threads per block">,
+  ];
+  let dependentDialects = ["mlir::gpu::GPUDialect", "mlir::scf::SCFDialect",
+                           "mlir::affine::AffineDialect", "mlir::arith::ArithDialect",
+                           "mlir::memref::MemRefDialect"];
+}
+
 #endif // MFC_TARGET_CUDA_PASSES

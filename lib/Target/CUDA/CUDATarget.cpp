@@ -60,6 +60,8 @@ void mfc::buildCUDALoweringPipeline(OpPassManager &pm, const CUDAPipelineOptions
   // The products the GEMV kernel does not take: partial sums over chunks of K run side by
   // side (a layer's outputs alone are too few threads for the GPU).
   pm.addPass(tern::createTernLowerMatmul({options.kChunk}));
+  // Norms, absmax and softmax sums: the threads of a block share each reduction.
+  pm.addNestedPass<func::FuncOp>(cuda::createCUDAReductionKernels({options.threads}));
   pm.addPass(cuda::createCUDADeviceMemory({options.entry}));
   // Each linalg op's parallel loops become one kernel launch: blocks of `threads`
   // along the innermost dim.

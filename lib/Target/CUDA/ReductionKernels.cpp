@@ -1,0 +1,177 @@
+//===- ReductionKernels.cpp - linalg reductions as block reductions -------===//
+//
+// A linalg.generic that reduces one dim => a gpu.launch with a block per output whose
+// threads share the reduction (gpu.all_reduce); see the pass description.
+//
+//===----------------------------------------------------------------------===//
+#include "mfc/Target/CUDA/Passes.h"
+
+#include "mlir/Dialect/Affine/IR/AffineOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/IR/IRMapping.h"
+#include "llvm/ADT/TypeSwitch.h"
+
+namespace mfc::cuda {
+#define GEN_PASS_DEF_CUDAREDUCTIONKERNELS
+#include "Target/CUDA/Passes.h.inc"
+} // namespace mfc::cuda
+
+using namespace mlir;
+
+namespace {
+/// The gpu.all_reduce kind of the arith op `combiner`, if it has one.
+std::optional<gpu::AllReduceOperation> allReduceKind(Operation *combiner) {
+  using Kind = gpu::AllReduceOperation;
+  return llvm::TypeSwitch<Operation *, std::optional<Kind>>(combiner)
+      .Case<arith::AddFOp, arith::AddIOp>([](auto) { return Kind::ADD; })
+      .Case<arith::MulFOp, arith::MulIOp>([](auto) { return Kind::MUL; })
+      .Case<arith::MaximumFOp>([](auto) { return Kind::MAXIMUMF; })
+      .Case<arith::MinimumFOp>([](auto) { return Kind::MINIMUMF; })
+      .Case<arith::MaxNumFOp>([](auto) { return Kind::MAXNUMF; })
+      .Case<arith::MinNumFOp>([](auto) { return Kind::MINNUMF; })
+      .Case<arith::MaxSIOp>([](auto) { return Kind::MAXSI; })
+      .Case<arith::MinSIOp>([](auto) { return Kind::MINSI; })
+      .Case<arith::MaxUIOp>([](auto) { return Kind::MAXUI; })
+      .Case<arith::MinUIOp>([](auto) { return Kind::MINUI; })
+      .Default([](Operation *) { return std::nullopt; });
+}
+
+/// What a reduction generic combines: the op that folds a value into the output, and
+/// the reduced loop dim.
+struct Reduction {
+  Operation *combiner;
+  gpu::AllReduceOperation kind;
+  unsigned reducedDim;
+};
+
+std::optional<Reduction> matchReduction(linalg::GenericOp op) {
+  if (!op.hasPureBufferSemantics() || op.getNumDpsInits() != 1 ||
+      op.getNumReductionLoops() != 1 ||
+      !llvm::all_of(op->getOperandTypes(), llvm::IsaPred<MemRefType>))
+    return std::nullopt;
+  Block &body = op.getRegion().front();
+  BlockArgument acc = body.getArguments().back();
+  Value yielded = body.getTerminator()->getOperand(0);
+  Operation *combiner = yielded.getDefiningOp();
+  if (!combiner || combiner->getNumOperands() != 2 || !acc.hasOneUse() ||
+      *acc.getUsers().begin() != combiner)
+    return std::nullopt;
+  std::optional<gpu::AllReduceOperation> kind = allReduceKind(combiner);
+  if (!kind || !arith::getNeutralElement(combiner))
+    return std::nullopt;
+  SmallVector<unsigned> reduced;
+  op.getReductionDims(reduced);
+  return Reduction{combiner, *kind, reduced.front()};
+}
+
+struct CUDAReductionKernels
+    : public mfc::cuda::impl::CUDAReductionKernelsBase<CUDAReductionKernels> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    SmallVector<std::pair<linalg::GenericOp, Reduction>> reductions;
+    getOperation().walk([&](linalg::GenericOp op) {
+      if (std::optional<Reduction> reduction = matchReduction(op))
+        reductions.emplace_back(op, *reduction);
+    });
+    for (auto &[op, reduction] : reductions)
+      lower(op, reduction);
+  }
+
+private:
+  void lower(linalg::GenericOp op, const Reduction &reduction) {
+    OpBuilder b(op);
+    Location loc = op.getLoc();
+    SmallVector<Value> sizes = llvm::map_to_vector(
+        cast<linalg::LinalgOp>(op.getOperation()).createLoopRanges(b, loc), [&](Range range) {
+          return getValueOrCreateConstantIndexOp(b, loc, range.size);
+        });
+    Value one = arith::ConstantIndexOp::create(b, loc, 1);
+    Value blocks = one;
+    for (auto [dim, size] : llvm::enumerate(sizes))
+      if (dim != reduction.reducedDim)
+        blocks = arith::MulIOp::create(b, loc, blocks, size);
+    Value blockSize = arith::ConstantIndexOp::create(b, loc, threads);
+    auto launch = gpu::LaunchOp::create(b, loc, blocks, one, one, blockSize, one, one);
+    b.setInsertionPointToStart(&launch.getBody().front());
+
+    // The block's output: its linear id split over the parallel dims, innermost last.
+    SmallVector<Value> indices(sizes.size());
+    Value rest = launch.getBlockIds().x;
+    for (int64_t dim = sizes.size() - 1; dim >= 0; --dim) {
+      if (dim == int64_t(reduction.reducedDim))
+        continue;
+      indices[dim] = arith::RemUIOp::create(b, loc, rest, sizes[dim]);
+      rest = arith::DivUIOp::create(b, loc, rest, sizes[dim]);
+    }
+    Block &body = op.getRegion().front();
+    BlockArgument acc = body.getArguments().back();
+    Value neutral = arith::ConstantOp::create(b, loc, *arith::getNeutralElement(reduction.combiner));
+    // Each thread folds a strided share of the reduced dim.
+    auto loop = scf::ForOp::create(b, loc, launch.getThreadIds().x,
+                                   sizes[reduction.reducedDim], blockSize, ValueRange{neutral});
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(loop.getBody());
+      indices[reduction.reducedDim] = loop.getInductionVar();
+      IRMapping mapping;
+      for (OpOperand *input : op.getDpsInputOperands())
+        mapping.map(body.getArgument(input->getOperandNumber()),
+                    load(b, loc, op, input, indices));
+      for (Operation &bodyOp : body.without_terminator()) {
+        if (&bodyOp == reduction.combiner)
+          continue;
+        if (auto index = dyn_cast<linalg::IndexOp>(bodyOp)) {
+          mapping.map(index.getResult(), indices[index.getDim()]);
+          continue;
+        }
+        b.clone(bodyOp, mapping);
+      }
+      mapping.map(acc, loop.getRegionIterArgs()[0]);
+      scf::YieldOp::create(b, loc, b.clone(*reduction.combiner, mapping)->getResult(0));
+    }
+    // The output's map does not read the reduced dim; the loop's index is out of scope.
+    indices[reduction.reducedDim] = arith::ConstantIndexOp::create(b, loc, 0);
+    Value total = gpu::AllReduceOp::create(
+        b, loc, loop.getResult(0),
+        gpu::AllReduceOperationAttr::get(b.getContext(), reduction.kind), /*uniform=*/true);
+    Value isFirst = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
+                                          launch.getThreadIds().x,
+                                          arith::ConstantIndexOp::create(b, loc, 0));
+    auto store = scf::IfOp::create(b, loc, isFirst);
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(store.thenBlock());
+      OpOperand *init = op.getDpsInitOperand(0);
+      IRMapping mapping;
+      // The value combined into the output: the combiner's operand that is not `acc`.
+      Value folded = reduction.combiner->getOperand(0) == acc
+                         ? reduction.combiner->getOperand(1)
+                         : reduction.combiner->getOperand(0);
+      mapping.map(folded, total);
+      mapping.map(acc, load(b, loc, op, init, indices));
+      Value result = b.clone(*reduction.combiner, mapping)->getResult(0);
+      memref::StoreOp::create(b, loc, result, init->get(),
+                              indicesOf(b, loc, op, init, indices));
+    }
+    gpu::TerminatorOp::create(b, loc);
+    op.erase();
+  }
+
+  /// The operand's indices at loop point `indices`, through its indexing map.
+  static SmallVector<Value> indicesOf(OpBuilder &b, Location loc, linalg::GenericOp op,
+                                      OpOperand *operand, ArrayRef<Value> indices) {
+    AffineMap map = op.getMatchingIndexingMap(operand);
+    return llvm::map_to_vector(map.getResults(), [&](AffineExpr expr) -> Value {
+      return affine::AffineApplyOp::create(
+          b, loc, AffineMap::get(map.getNumDims(), 0, expr), indices);
+    });
+  }
+
+  static Value load(OpBuilder &b, Location loc, linalg::GenericOp op, OpOperand *operand,
+                    ArrayRef<Value> indices) {
+    return memref::LoadOp::create(b, loc, operand->get(),
+                                  indicesOf(b, loc, op, operand, indices));
+  }
+};
+} // namespace
