@@ -109,7 +109,11 @@ def CUDAReductionKernels : Pass<"mfc-cuda-reduction-kernels", "mlir::func::FuncO
            if thread == 0: out[p] = combine(total, out[p])
          }
     ```
-    for a generic on buffers with one output, one reduction dim, and a body whose yield
+    A linalg.fill of the whole output just before the generic (only ops without memory
+    effects in between) is folded in: the first thread combines the total with the fill
+    value instead of the output's, and the fill kernel goes.
+
+    Applies to a generic on buffers with one output, one reduction dim, and a body whose yield
     combines the output's value once with an arith op that gpu.all_reduce has (add, mul,
     min/max of every flavour). Lowered to loops, such a reduction runs its whole sum in
     one thread per output, through memory: a norm over 1024 features of one token is
@@ -123,6 +127,25 @@ def CUDAReductionKernels : Pass<"mfc-cuda-reduction-kernels", "mlir::func::FuncO
   let dependentDialects = ["mlir::gpu::GPUDialect", "mlir::scf::SCFDialect",
                            "mlir::affine::AffineDialect", "mlir::arith::ArithDialect",
                            "mlir::memref::MemRefDialect"];
+}
+
+def CUDAFuseElementwise : Pass<"mfc-cuda-fuse-elementwise", "mlir::func::FuncOp"> {
+  let summary = "Fuse element-wise linalg producers into every consumer, recomputing them";
+  let description = [{
+    ```
+    %a = linalg.generic (element-wise) ins(%x)          %b = linalg.generic ins(%x, %y) {
+    %b = linalg.generic ins(%a, %y)               =>           f(g(x), y) }
+    %c = linalg.generic ins(%a, %z)                     %c = linalg.generic ins(%x, %z) {
+                                                               h(g(x), z) }
+    ```
+    linalg-fuse-elementwise-ops with a control that fuses producers with several uses too,
+    as well as its reshape propagation: the producer is recomputed in each consumer (and
+    disappears once the last one takes it). On a GPU at batch 1 an element-wise kernel
+    costs its launch, not its arithmetic, so recomputing a few flops per element beats
+    a kernel and a round trip through memory; this is what folds a norm's scaling and an
+    activation quantization into the ops that read them.
+  }];
+  let dependentDialects = ["mlir::linalg::LinalgDialect", "mlir::tensor::TensorDialect"];
 }
 
 #endif // MFC_TARGET_CUDA_PASSES

@@ -49,9 +49,9 @@ void mfc::buildCUDALoweringPipeline(OpPassManager &pm, const CUDAPipelineOptions
   // Codes in rows: the lanes sharing an output read consecutive 16 bytes of its row.
   pm.addNestedPass<func::FuncOp>(tern::createTernRepack({tern::PackedOrder::rows}));
   buildTernExpansionPipeline(pm);
-  // One kernel per chain of element-wise ops rather than per op: launches are what a
-  // decode step spends its time on.
-  pm.addNestedPass<func::FuncOp>(createLinalgElementwiseOpFusionPass());
+  // One kernel per chain of element-wise ops rather than per op, recomputing shared
+  // producers: launches are what a decode step spends its time on.
+  pm.addNestedPass<func::FuncOp>(cuda::createCUDAFuseElementwise());
   pm.addNestedPass<func::FuncOp>(createCanonicalizerPass());
   buildTernBufferizationPipeline(pm);
   // Before the kernels: deallocation does not know the effects of NVVM ops.

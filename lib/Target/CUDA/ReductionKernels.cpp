@@ -64,6 +64,19 @@ std::optional<Reduction> matchReduction(linalg::GenericOp op) {
   return Reduction{combiner, *kind, reduced.front()};
 }
 
+/// The linalg.fill that sets the whole `buffer` just before `op` (only ops without
+/// memory effects in between), whose value the reduction can start from instead.
+linalg::FillOp precedingFill(Operation *op, Value buffer) {
+  for (Operation *prev = op->getPrevNode(); prev; prev = prev->getPrevNode()) {
+    auto fill = dyn_cast<linalg::FillOp>(prev);
+    if (fill && fill.hasPureBufferSemantics() && fill.getOutputs()[0] == buffer)
+      return fill;
+    if (!isMemoryEffectFree(prev))
+      return nullptr;
+  }
+  return nullptr;
+}
+
 struct CUDAReductionKernels
     : public mfc::cuda::impl::CUDAReductionKernelsBase<CUDAReductionKernels> {
   using Base::Base;
@@ -80,6 +93,10 @@ struct CUDAReductionKernels
 
 private:
   void lower(linalg::GenericOp op, const Reduction &reduction) {
+    // A fill of the output right before is folded in: one kernel fewer.
+    Value out = op.getDpsInitOperand(0)->get();
+    linalg::FillOp fill =
+        llvm::is_contained(op.getDpsInputs(), out) ? nullptr : precedingFill(op, out);
     OpBuilder b(op);
     Location loc = op.getLoc();
     SmallVector<Value> sizes = llvm::map_to_vector(
@@ -149,13 +166,15 @@ private:
                          ? reduction.combiner->getOperand(1)
                          : reduction.combiner->getOperand(0);
       mapping.map(folded, total);
-      mapping.map(acc, load(b, loc, op, init, indices));
+      mapping.map(acc, fill ? fill.getInputs()[0] : load(b, loc, op, init, indices));
       Value result = b.clone(*reduction.combiner, mapping)->getResult(0);
       memref::StoreOp::create(b, loc, result, init->get(),
                               indicesOf(b, loc, op, init, indices));
     }
     gpu::TerminatorOp::create(b, loc);
     op.erase();
+    if (fill)
+      fill.erase();
   }
 
   /// The operand's indices at loop point `indices`, through its indexing map.

@@ -100,3 +100,50 @@ func.func @not_taken(%x: memref<4x16xf32>, %s: memref<f32>, %out: memref<4xf32>,
   } -> tensor<4xf32>
   return %r : tensor<4xf32>
 }
+
+// -----
+
+// The fill just before is folded into the kernel: the total is combined with its value.
+// CHECK-LABEL: func.func @fill_folded
+// CHECK-SAME: (%[[X:.+]]: memref<2x64xf32>, %[[OUT:.+]]: memref<2xf32>, %[[INIT:.+]]: f32)
+// CHECK-NOT: linalg.fill
+// CHECK: %[[TOTAL:.+]] = gpu.all_reduce add
+// CHECK: scf.if
+// CHECK-NOT: memref.load
+// CHECK: %[[NEW:.+]] = arith.addf %[[TOTAL]], %[[INIT]]
+// CHECK: memref.store %[[NEW]], %[[OUT]]
+func.func @fill_folded(%x: memref<2x64xf32>, %out: memref<2xf32>, %init: f32) {
+  linalg.fill ins(%init : f32) outs(%out : memref<2xf32>)
+  %c = arith.constant 1.0 : f32
+  linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0)>],
+                  iterator_types = ["parallel", "reduction"]}
+      ins(%x : memref<2x64xf32>) outs(%out : memref<2xf32>) {
+  ^bb0(%v: f32, %acc: f32):
+    %sum = arith.addf %v, %acc : f32
+    linalg.yield %sum : f32
+  }
+  return
+}
+
+// -----
+
+// A write between the fill and the reduction keeps the fill, and the output is read.
+// CHECK-LABEL: func.func @fill_kept
+// CHECK: linalg.fill
+// CHECK: memref.store
+// CHECK: gpu.launch
+// CHECK: gpu.all_reduce add
+// CHECK: memref.load
+// CHECK: arith.addf
+func.func @fill_kept(%x: memref<2x64xf32>, %out: memref<2xf32>, %init: f32, %i: index) {
+  linalg.fill ins(%init : f32) outs(%out : memref<2xf32>)
+  memref.store %init, %out[%i] : memref<2xf32>
+  linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0)>],
+                  iterator_types = ["parallel", "reduction"]}
+      ins(%x : memref<2x64xf32>) outs(%out : memref<2xf32>) {
+  ^bb0(%v: f32, %acc: f32):
+    %sum = arith.addf %v, %acc : f32
+    linalg.yield %sum : f32
+  }
+  return
+}
