@@ -290,8 +290,13 @@ def TernExpandOps : Pass<"tern-expand-ops", "mlir::func::FuncOp"> {
       => silu(g) * v
     ```
     Element-wise and per-token work becomes linalg.generic; tern.matmul stays for
-    tern-lower-matmul. After this pass only tern.matmul remains of the tern dialect.
+    tern-lower-matmul. After this pass only tern.matmul remains of the tern dialect
+    (and tern.bitlinear with `keep-bitlinear`, for a target that lowers it itself).
   }];
+  let options = [
+    Option<"keepBitLinear", "keep-bitlinear", "bool", /*default=*/"false",
+           "Leave tern.bitlinear for a target's own lowering">,
+  ];
   let dependentDialects = ["mlir::linalg::LinalgDialect", "mlir::arith::ArithDialect",
                            "mlir::math::MathDialect", "mlir::tensor::TensorDialect",
                            "mlir::scf::SCFDialect"];

@@ -148,4 +148,33 @@ def CUDAFuseElementwise : Pass<"mfc-cuda-fuse-elementwise", "mlir::func::FuncOp"
   let dependentDialects = ["mlir::linalg::LinalgDialect", "mlir::tensor::TensorDialect"];
 }
 
+def CUDALowerBitLinear : Pass<"mfc-cuda-lower-bitlinear", "mlir::func::FuncOp"> {
+  let summary = "Lower tern.bitlinear on buffers to a per-token prologue kernel, tern.matmul and a rescale";
+  let description = [{
+    ```
+    tern.bitlinear ins(%x, %n, %w, %a) outs(%y)
+      => gpu.launch blocks(tokens) threads(threads) {
+           ss = gpu.all_reduce add (sum_k x^2);  x' = x / sqrt(ss / K + eps) * n
+           m = gpu.all_reduce maximumf (max_k |x'|);  s = 127 / max(m, act_eps)
+           %q[token, k] = fptosi(clamp(roundeven(x' * s), -128, 127));  %s[token] = s
+         }
+         tern.matmul ins(%q, %w) outs(%acc)                 (the ternary GEMV kernel)
+         linalg.generic ins(%acc, %s, %a) outs(%y) { sitofp(acc) * a / s }
+         memref.dealloc %q, %s, %acc
+    ```
+    The norm and the activation quantization of a token read its row three times in
+    one block (the row stays in L1) instead of taking two reduction kernels and two
+    element-wise ones; the arithmetic is tern-expand-ops' (float sums in another
+    order). The temporaries are this lowering's to free, so it runs after buffer
+    deallocation, on what tern-expand-ops{keep-bitlinear} left.
+  }];
+  let options = [
+    Option<"threads", "threads", "int64_t", /*default=*/"256", "Threads per block">,
+  ];
+  let dependentDialects = ["mlir::gpu::GPUDialect", "mlir::scf::SCFDialect",
+                           "mlir::arith::ArithDialect", "mlir::math::MathDialect",
+                           "mlir::memref::MemRefDialect", "mlir::linalg::LinalgDialect",
+                           "mfc::tern::TernDialect"];
+}
+
 #endif // MFC_TARGET_CUDA_PASSES

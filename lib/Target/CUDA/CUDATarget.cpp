@@ -48,7 +48,8 @@ void mfc::buildCUDALoweringPipeline(OpPassManager &pm, const CUDAPipelineOptions
   pm.addPass(createPrepareEntry({options.entry}));
   // Codes in rows: the lanes sharing an output read consecutive 16 bytes of its row.
   pm.addNestedPass<func::FuncOp>(tern::createTernRepack({tern::PackedOrder::rows}));
-  buildTernExpansionPipeline(pm);
+  // tern.bitlinear stays whole for mfc-cuda-lower-bitlinear.
+  pm.addNestedPass<func::FuncOp>(tern::createTernExpandOps({/*keepBitLinear=*/true}));
   // One kernel per chain of element-wise ops rather than per op, recomputing shared
   // producers: launches are what a decode step spends its time on.
   pm.addNestedPass<func::FuncOp>(cuda::createCUDAFuseElementwise());
@@ -56,6 +57,7 @@ void mfc::buildCUDALoweringPipeline(OpPassManager &pm, const CUDAPipelineOptions
   buildTernBufferizationPipeline(pm);
   // Before the kernels: deallocation does not know the effects of NVVM ops.
   buildBufferDeallocationPasses(pm);
+  pm.addNestedPass<func::FuncOp>(cuda::createCUDALowerBitLinear({options.threads}));
   pm.addPass(cuda::createCUDALowerTernaryGemv());
   // The products the GEMV kernel does not take: partial sums over chunks of K run side by
   // side (a layer's outputs alone are too few threads for the GPU).

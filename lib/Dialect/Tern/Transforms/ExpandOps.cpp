@@ -217,9 +217,13 @@ struct ExpandGLU : public OpRewritePattern<GLUOp> {
 };
 
 struct ExpandOps : public mfc::tern::impl::TernExpandOpsBase<ExpandOps> {
+  using Base::Base;
+
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
-    patterns.add<ExpandBitLinear, ExpandQuantizeAct, ExpandMLGRUScan, ExpandGLU>(&getContext());
+    patterns.add<ExpandQuantizeAct, ExpandMLGRUScan, ExpandGLU>(&getContext());
+    if (!keepBitLinear)
+      patterns.add<ExpandBitLinear>(&getContext());
     // Greedy: expanding tern.bitlinear creates a tern.quantize_act to expand in turn.
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();
