@@ -82,6 +82,11 @@ def CUDALowerTernaryGemv : Pass<"mfc-cuda-lower-ternary-gemv", "mlir::ModuleOp">
     Token rows are the fastest grid dimension, so the blocks that read the same rows of
     codes run together and all but the first find them in L2.
 
+    Epilogue: when the product's buffer is read only by the element-wise linalg.generic
+    right after it (at the indices that generic writes; a bitlinear's rescale) and then
+    freed, the generic's body runs on each sum in the kernel and writes its output
+    directly; the generic and the product's buffer go.
+
     Products it does not take (float activations, `columns` order, K not a multiple of
     64, dynamic N or K, non-identity layouts) are left for tern-lower-matmul.
   }];

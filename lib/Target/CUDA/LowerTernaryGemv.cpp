@@ -7,6 +7,9 @@
 #include "mfc/Dialect/Tern/TernDialect.h"
 #include "mfc/Target/CUDA/Passes.h"
 
+#include "mlir/Dialect/Affine/IR/AffineOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/IR/IRMapping.h"
 #include "mlir/IR/ImplicitLocOpBuilder.h"
 
 namespace mfc::cuda {
@@ -52,8 +55,11 @@ class GemvKernelBuilder {
 public:
   GemvKernelBuilder(ImplicitLocOpBuilder &b, const GemvShape &shape) : b(b), shape(shape) {}
 
+  /// Writes output `row` of token row `token` (the exact int32 `sum`).
+  using StoreFn = function_ref<void(ImplicitLocOpBuilder &, Value token, Value row, Value sum)>;
+
   /// The body of `launch`: token row = block x, output tile = block y.
-  void build(gpu::LaunchOp launch, Value x, Value codes, Value y) {
+  void build(gpu::LaunchOp launch, Value x, Value codes, StoreFn store) {
     Value token = launch.getBlockIds().x;
     Value tile = launch.getBlockIds().y;
     Value thread = launch.getThreadIds().x;
@@ -116,10 +122,10 @@ public:
                 .getShuffleResult());
       Value row = arith::AddIOp::create(b, firstRow, index(r));
       Value inRange = arith::CmpIOp::create(b, arith::CmpIPredicate::ult, row, index(shape.n));
-      auto store = scf::IfOp::create(b, arith::AndIOp::create(b, isFirstLane, inRange));
+      auto write = scf::IfOp::create(b, arith::AndIOp::create(b, isFirstLane, inRange));
       OpBuilder::InsertionGuard guard(b);
-      b.setInsertionPointToStart(store.thenBlock());
-      memref::StoreOp::create(b, sum, y, ValueRange{token, row});
+      b.setInsertionPointToStart(write.thenBlock());
+      store(b, token, row, sum);
     }
   }
 
@@ -197,6 +203,81 @@ Value asMatrix(OpBuilder &b, Location loc, Value buffer) {
   return memref::CastOp::create(b, loc, dynamicRows, matrix);
 }
 
+/// The element-wise linalg.generic right after `op` (only ops without memory effects in
+/// between) that reads the product's buffer, at the indices it writes its own output, as
+/// the buffer's only use besides deallocation: its body can run on each sum in the kernel
+/// instead of the sums going through memory.
+linalg::GenericOp fusableEpilogue(mfc::tern::MatmulOp op) {
+  Value acc = op.getInit();
+  Operation *next = op->getNextNode();
+  while (next && isMemoryEffectFree(next))
+    next = next->getNextNode();
+  auto epilogue = dyn_cast_or_null<linalg::GenericOp>(next);
+  if (!epilogue || !epilogue.hasPureBufferSemantics() || epilogue.getNumDpsInits() != 1 ||
+      epilogue.getNumLoops() != epilogue.getNumParallelLoops())
+    return nullptr;
+  OpOperand *out = epilogue.getDpsInitOperand(0);
+  if (cast<MemRefType>(out->get().getType()).getShape() !=
+          cast<MemRefType>(acc.getType()).getShape() ||
+      !epilogue.getMatchingIndexingMap(out).isIdentity() ||
+      !epilogue.getMatchingBlockArgument(out).use_empty() || out->get() == acc ||
+      out->get() == op.getInput())
+    return nullptr;
+  int accReads = 0;
+  for (OpOperand *input : epilogue.getDpsInputOperands()) {
+    if (!isa<MemRefType>(input->get().getType()))
+      return nullptr;
+    if (input->get() != acc)
+      continue;
+    if (!epilogue.getMatchingIndexingMap(input).isIdentity())
+      return nullptr;
+    ++accReads;
+  }
+  if (accReads != 1 || llvm::any_of(acc.getUsers(), [&](Operation *user) {
+        return user != op && user != epilogue && !isa<memref::DeallocOp>(user);
+      }))
+    return nullptr;
+  return epilogue;
+}
+
+/// Stores `epilogue`'s value at output (token, row) of the product, the token's leading
+/// indices taken from the output's shape, the product's value being `sum`.
+void storeThroughEpilogue(ImplicitLocOpBuilder &b, linalg::GenericOp epilogue, Value acc,
+                          Value token, Value row, Value sum) {
+  Value out = epilogue.getDpsInitOperand(0)->get();
+  int64_t rank = cast<MemRefType>(out.getType()).getRank();
+  SmallVector<Value> indices(rank);
+  indices.back() = row;
+  for (int64_t d = rank - 2; d >= 0; --d) {
+    Value size = memref::DimOp::create(b, out, d);
+    indices[d] = arith::RemUIOp::create(b, token, size);
+    token = arith::DivUIOp::create(b, token, size);
+  }
+  auto indicesOf = [&](AffineMap map) {
+    return llvm::map_to_vector(map.getResults(), [&](AffineExpr expr) -> Value {
+      return affine::AffineApplyOp::create(b, AffineMap::get(rank, 0, expr), indices);
+    });
+  };
+  Block &body = epilogue.getRegion().front();
+  IRMapping mapping;
+  for (OpOperand *input : epilogue.getDpsInputOperands()) {
+    Value value = input->get() == acc
+                      ? sum
+                      : memref::LoadOp::create(
+                            b, input->get(), indicesOf(epilogue.getMatchingIndexingMap(input)))
+                            .getResult();
+    mapping.map(body.getArgument(input->getOperandNumber()), value);
+  }
+  for (Operation &op : body.without_terminator()) {
+    if (auto index = dyn_cast<linalg::IndexOp>(op))
+      mapping.map(index.getResult(), indices[index.getDim()]);
+    else
+      b.clone(op, mapping);
+  }
+  memref::StoreOp::create(b, mapping.lookupOrDefault(body.getTerminator()->getOperand(0)), out,
+                          indices);
+}
+
 struct CUDALowerTernaryGemv
     : public mfc::cuda::impl::CUDALowerTernaryGemvBase<CUDALowerTernaryGemv> {
   using Base::Base;
@@ -238,16 +319,35 @@ private:
     OpBuilder b(op);
     Location loc = op.getLoc();
     Value x = asMatrix(b, loc, op.getInput());
-    Value y = asMatrix(b, loc, op.getInit());
+    linalg::GenericOp epilogue = fusableEpilogue(op);
+    Value y = epilogue ? Value() : asMatrix(b, loc, op.getInit());
     Value tokens = memref::DimOp::create(b, loc, x, 0);
     Value one = arith::ConstantIndexOp::create(b, loc, 1);
     auto launch = gpu::LaunchOp::create(
         b, loc, tokens, arith::ConstantIndexOp::create(b, loc, shape.blocksForOutputs()), one,
         arith::ConstantIndexOp::create(b, loc, shape.threads()), one, one);
     ImplicitLocOpBuilder body = ImplicitLocOpBuilder::atBlockBegin(loc, &launch.getBody().front());
-    GemvKernelBuilder(body, shape).build(launch, x, op.getWeights(), y);
+    GemvKernelBuilder(body, shape)
+        .build(launch, x, op.getWeights(),
+               [&](ImplicitLocOpBuilder &nb, Value token, Value row, Value sum) {
+                 if (epilogue)
+                   storeThroughEpilogue(nb, epilogue, op.getInit(), token, row, sum);
+                 else
+                   memref::StoreOp::create(nb, sum, y, ValueRange{token, row});
+               });
     gpu::TerminatorOp::create(body);
+    Value acc = op.getInit();
     op.erase();
+    if (!epilogue)
+      return;
+    epilogue.erase();
+    // The product's buffer is now only allocated and freed.
+    if (auto alloc = acc.getDefiningOp<memref::AllocOp>();
+        alloc && llvm::all_of(acc.getUsers(), llvm::IsaPred<memref::DeallocOp>)) {
+      for (Operation *user : llvm::make_early_inc_range(acc.getUsers()))
+        user->erase();
+      alloc.erase();
+    }
   }
 };
 } // namespace

@@ -68,6 +68,7 @@ func.func @vector_gemv(%x: memref<8192xi8>, %w: memref<4096x2048xi8>, %y: memref
 // Not for the kernel, left to tern-lower-matmul: float activations, codes in columns,
 // K not a multiple of 64, a strided view, tensors.
 // CHECK-LABEL: func.func @not_taken
+// ROWS2-LABEL: func.func @not_taken
 // CHECK-NOT: gpu.launch
 // CHECK-COUNT-5: tern.matmul
 // CHECK-NOT: gpu.launch
@@ -91,5 +92,78 @@ func.func @not_taken(%xf: memref<2x256xf32>, %wf: memref<100x64xi8>, %yf: memref
 // RUN: not mfc-opt %s --split-input-file --mfc-cuda-lower-ternary-gemv=warps=0 2>&1 | FileCheck %s --check-prefix=BAD
 // BAD: error: mfc-cuda-lower-ternary-gemv: rows must be >= 1 and warps 1..32
 func.func @bad_option() {
+  return
+}
+
+// -----
+
+// The element-wise op that reads the product (a bitlinear's rescale) runs on each sum in
+// the kernel; the product's buffer goes.
+// CHECK-LABEL: func.func @epilogue
+// CHECK-SAME: (%[[X:.+]]: memref<2x3x256xi8>, %[[W:.+]]: memref<100x64xi8>, %[[S:.+]]: memref<2x3x1xf32>, %[[A:.+]]: memref<100xf32>, %[[Y:.+]]: memref<2x3x100xf32>)
+// CHECK-NOT: memref.alloc
+// CHECK: gpu.launch
+// CHECK: gpu.shuffle
+// CHECK: scf.if
+// The token's leading indices from the output's shape.
+// CHECK: %[[D1:.+]] = memref.dim %[[Y]], %c1
+// CHECK: arith.remui %{{.+}}, %[[D1]]
+// CHECK: memref.load %[[S]]
+// CHECK: memref.load %[[A]]
+// CHECK: arith.sitofp
+// CHECK: arith.mulf
+// CHECK: arith.divf
+// CHECK: memref.store %{{.+}}, %[[Y]]
+// CHECK: gpu.terminator
+// CHECK-NOT: linalg.generic
+// CHECK-NOT: memref.dealloc
+func.func @epilogue(%x: memref<2x3x256xi8>, %w: memref<100x64xi8>, %s: memref<2x3x1xf32>,
+                    %a: memref<100xf32>, %y: memref<2x3x100xf32>) {
+  %acc = memref.alloc() : memref<2x3x100xi32>
+  tern.matmul ins(%x, %w : memref<2x3x256xi8>, memref<100x64xi8>) outs(%acc : memref<2x3x100xi32>)
+  linalg.generic {indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d1, d2)>, affine_map<(d0, d1, d2) -> (d0, d1, 0)>,
+                                   affine_map<(d0, d1, d2) -> (d2)>, affine_map<(d0, d1, d2) -> (d0, d1, d2)>],
+                  iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%acc, %s, %a : memref<2x3x100xi32>, memref<2x3x1xf32>, memref<100xf32>) outs(%y : memref<2x3x100xf32>) {
+  ^bb0(%v: i32, %sx: f32, %sw: f32, %o: f32):
+    %f = arith.sitofp %v : i32 to f32
+    %m = arith.mulf %f, %sw : f32
+    %d = arith.divf %m, %sx : f32
+    linalg.yield %d : f32
+  }
+  memref.dealloc %acc : memref<2x3x100xi32>
+  return
+}
+
+// -----
+
+// Not fused: the product is read again later, or read transposed.
+// CHECK-LABEL: func.func @no_epilogue
+// CHECK: gpu.launch
+// CHECK: memref.store %{{.+}}, %{{.+}}[%{{.+}}, %{{.+}}] : memref<?x100xi32>
+// CHECK: linalg.generic
+// CHECK: gpu.launch
+// CHECK: linalg.generic
+func.func @no_epilogue(%x: memref<2x256xi8>, %w: memref<100x64xi8>, %y: memref<2x100xf32>,
+                       %t: memref<100x2xf32>, %keep: memref<2x100xi32>) {
+  %acc = memref.alloc() : memref<2x100xi32>
+  tern.matmul ins(%x, %w : memref<2x256xi8>, memref<100x64xi8>) outs(%acc : memref<2x100xi32>)
+  linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>],
+                  iterator_types = ["parallel", "parallel"]}
+      ins(%acc : memref<2x100xi32>) outs(%y : memref<2x100xf32>) {
+  ^bb0(%v: i32, %o: f32):
+    %f = arith.sitofp %v : i32 to f32
+    linalg.yield %f : f32
+  }
+  memref.copy %acc, %keep : memref<2x100xi32> to memref<2x100xi32>
+  %acc2 = memref.alloc() : memref<2x100xi32>
+  tern.matmul ins(%x, %w : memref<2x256xi8>, memref<100x64xi8>) outs(%acc2 : memref<2x100xi32>)
+  linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d1, d0)>, affine_map<(d0, d1) -> (d0, d1)>],
+                  iterator_types = ["parallel", "parallel"]}
+      ins(%acc2 : memref<2x100xi32>) outs(%t : memref<100x2xf32>) {
+  ^bb0(%v: i32, %o: f32):
+    %f = arith.sitofp %v : i32 to f32
+    linalg.yield %f : f32
+  }
   return
 }
