@@ -44,6 +44,9 @@ struct mfc_model {
   char *path;
   void *handle;
   mfc_entry_fn entry;
+  /* Device libraries: brackets around each call (the model and its input dims). */
+  void (*call_begin)(const void *model, const int64_t *dims, size_t n_dims);
+  void (*call_end)(void);
   size_t n_in, n_out;
   mfc_port *in, *out;
   char error[MFC_ERROR_SIZE];

@@ -107,6 +107,16 @@ mfc_status mfc_model_load(const char *path, mfc_model **model) {
     }
   }
 
+  /* ... and may replay calls with the same input shapes (CUDA graphs). */
+  sym = dlsym(m->handle, "mfc_device_call_begin");
+  if (sym)
+    memcpy(&m->call_begin, &sym, sizeof(sym));
+  sym = dlsym(m->handle, "mfc_device_call_end");
+  if (sym)
+    memcpy(&m->call_end, &sym, sizeof(sym));
+  if (!m->call_begin || !m->call_end)
+    m->call_begin = NULL, m->call_end = NULL;
+
   st = mfc_parse_signature(m, sig);
   if (st != MFC_OK) {
     char tmp[MFC_ERROR_SIZE];

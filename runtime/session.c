@@ -199,6 +199,7 @@ mfc_status mfc_session_run(mfc_session *session, const mfc_tensor *inputs,
   mfc_status rc = MFC_OK;
   char b1[256], b2[256];
   int64_t d;
+  int bracketed = 0;
 
   if (!session)
     return MFC_ERR_INVALID_ARGUMENT;
@@ -356,7 +357,21 @@ mfc_status mfc_session_run(mfc_session *session, const mfc_tensor *inputs,
   }
   args[0] = m->n_out ? (void *)w : NULL;
 
+  /* Device libraries replay calls with the input dims they recorded; more inputs than
+   * the key holds just run unbracketed. */
+  if (m->call_begin) {
+    int64_t dims[64 * MFC_MAX_RANK];
+    size_t n_dims = 0;
+    for (i = 0; i < m->n_in && n_dims + (size_t)m->in[i].rank <= 64 * MFC_MAX_RANK; ++i)
+      for (d = 0; d < m->in[i].rank; ++d)
+        dims[n_dims++] = ((const int64_t *)args[1 + i])[3 + d];
+    bracketed = i == m->n_in;
+    if (bracketed)
+      m->call_begin((const void *)m, dims, n_dims);
+  }
   m->entry(args);
+  if (bracketed)
+    m->call_end();
 
   /* Decode the output descriptors. */
   for (k = 0; k < m->n_out; ++k) {

@@ -27,7 +27,10 @@ typedef struct CUmod_st *CUmodule;
 typedef struct CUfunc_st *CUfunction;
 typedef struct CUstream_st *CUstream;
 typedef unsigned long long CUdeviceptr;
+typedef struct CUgraph_st *CUgraph;
+typedef struct CUgraphExec_st *CUgraphExec;
 enum {
+  CU_STREAM_CAPTURE_MODE_RELAXED = 2,
   CUDA_SUCCESS = 0,
   CU_MEM_ATTACH_GLOBAL = 1,
   CU_POINTER_ATTRIBUTE_MEMORY_TYPE = 2,
@@ -55,6 +58,12 @@ static struct {
   CUresult (*memFreeAsync)(CUdeviceptr, CUstream);
   CUresult (*pointerGetAttribute)(void *, int, CUdeviceptr);
   CUresult (*getErrorString)(CUresult, const char **);
+  CUresult (*memAllocHost)(void **, size_t);
+  CUresult (*streamBeginCapture)(CUstream, int);
+  CUresult (*streamEndCapture)(CUstream, CUgraph *);
+  CUresult (*graphInstantiate)(CUgraphExec *, CUgraph, unsigned long long);
+  CUresult (*graphLaunch)(CUgraphExec, CUstream);
+  CUresult (*graphDestroy)(CUgraph);
 } cu;
 
 static CUcontext context;
@@ -64,6 +73,9 @@ static CUcontext context;
  * managed buffer exists the synchronizations the generated code asks for are real. */
 static CUstream stream;
 static int managed_in_use;
+/* MFC_CUDA_GRAPHS=0: every call runs as it comes, never as a graph (to compare, or to
+ * debug a kernel). */
+static int graphs_enabled = 1;
 
 /* Modules by PTX address: the generated code's PTX globals live as long as the library. */
 enum { MAX_MODULES = 4096 };
@@ -110,6 +122,8 @@ __attribute__((visibility("default"))) int mfc_device_init(char *error, size_t s
   CUresult status;
   if (context)
     return 0;
+  if (getenv("MFC_CUDA_GRAPHS") && strcmp(getenv("MFC_CUDA_GRAPHS"), "0") == 0)
+    graphs_enabled = 0;
   driver = dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL);
   if (!driver) {
     snprintf(error, size, "no CUDA driver (libcuda.so.1: %s)", dlerror());
@@ -133,6 +147,12 @@ __attribute__((visibility("default"))) int mfc_device_init(char *error, size_t s
   LOAD(memFreeAsync, "cuMemFreeAsync");
   LOAD(pointerGetAttribute, "cuPointerGetAttribute");
   LOAD(getErrorString, "cuGetErrorString");
+  LOAD(memAllocHost, "cuMemAllocHost_v2");
+  LOAD(streamBeginCapture, "cuStreamBeginCapture_v2");
+  LOAD(streamEndCapture, "cuStreamEndCapture");
+  LOAD(graphInstantiate, "cuGraphInstantiateWithFlags");
+  LOAD(graphLaunch, "cuGraphLaunch");
+  LOAD(graphDestroy, "cuGraphDestroy");
   status = cu.init(0);
   if (status == CUDA_SUCCESS)
     status = cu.deviceGetCount(&count);
@@ -166,6 +186,221 @@ static void use_context(void) {
   if (current != context) {
     check(cu.ctxSetCurrent(context), "cuCtxSetCurrent");
     current = context;
+  }
+}
+
+/* Calls replayed as CUDA graphs. The host runtime brackets each call of the model with
+ * mfc_device_call_begin (the model and its input shapes) and mfc_device_call_end. With
+ * the same model and shapes the generated code makes the same runtime calls in the same
+ * order (its control flow depends on shapes only; weights are resident after the first
+ * call), so:
+ *  - the first call runs as usual and is recorded: the kind and size of each call, and
+ *    whether a graph can hold it (no managed memory, which host code reads between
+ *    kernels; every copy into host memory after the last kernel);
+ *  - the second is captured into a graph on the stream: inputs travel through pinned
+ *    staging buffers (the host fills them during the call, the graph copies them in),
+ *    results through pinned buffers the host copies out after the graph ran;
+ *  - later calls hand the generated code the captured allocations, fill the staging
+ *    buffers, and launch the graph at the end: one launch instead of one per kernel.
+ * A call that departs from its recording (it cannot, with the same shapes) aborts. */
+enum { OP_ALLOC, OP_FREE, OP_LAUNCH, OP_TO_DEVICE, OP_TO_HOST, OP_ON_DEVICE };
+struct recorded_op {
+  int kind;
+  size_t size;      /* bytes of an allocation or copy */
+  const void *what; /* the kernel, the device pointer freed, copied to or from */
+  void *staging;    /* pinned buffer of a copy to or from host memory */
+};
+enum { GRAPH_SEEN, GRAPH_UNSUPPORTED, GRAPH_READY };
+struct call_graph {
+  const void *model;
+  int64_t *shape; /* the input dims, all inputs in order */
+  size_t shape_size;
+  int state;
+  CUgraphExec exec;
+  struct recorded_op *ops;
+  size_t num_ops, capacity;
+};
+enum { MAX_GRAPHS = 64 };
+static struct call_graph graphs[MAX_GRAPHS];
+static size_t num_graphs;
+static pthread_mutex_t call_lock = PTHREAD_MUTEX_INITIALIZER;
+
+enum { CALL_PLAIN, CALL_RECORD, CALL_CAPTURE, CALL_REPLAY };
+static __thread struct {
+  int mode;
+  struct call_graph *graph;
+  size_t next;       /* index of the next op in the recording */
+  int after_to_host; /* a copy into host memory happened */
+  int unsupported;
+  void **to_host;    /* this call's destinations of copies into host memory */
+  size_t num_to_host, to_host_capacity;
+} call;
+
+static void *grow(void *array, size_t *capacity, size_t count, size_t item) {
+  if (count < *capacity)
+    return array;
+  *capacity = *capacity ? 2 * *capacity : 64;
+  array = realloc(array, *capacity * item);
+  if (!array) {
+    fprintf(stderr, "mfc CUDA runtime: out of host memory\n");
+    abort();
+  }
+  return array;
+}
+
+static void diverged(const char *what) {
+  fprintf(stderr, "mfc CUDA runtime: a call departed from its recorded graph at %s\n", what);
+  abort();
+}
+
+/* The op this call makes next: appended when recording; checked against the recording
+ * (kind and size, and what it touches once captured) when capturing or replaying. */
+static struct recorded_op *next_op(int kind, size_t size, const void *what) {
+  struct call_graph *g = call.graph;
+  struct recorded_op *op;
+  if (call.mode == CALL_RECORD) {
+    g->ops = grow(g->ops, &g->capacity, g->num_ops, sizeof(*g->ops));
+    op = &g->ops[g->num_ops++];
+    memset(op, 0, sizeof(*op));
+    op->kind = kind;
+    op->size = size;
+    op->what = what;
+    if (call.after_to_host && kind != OP_TO_HOST && kind != OP_FREE)
+      call.unsupported = 1;
+    if (kind == OP_TO_HOST)
+      call.after_to_host = 1;
+    return op;
+  }
+  if (call.next >= g->num_ops)
+    diverged("its end");
+  op = &g->ops[call.next++];
+  if (op->kind != kind || op->size != size)
+    diverged("an operation of another kind or size");
+  if (call.mode == CALL_REPLAY && kind != OP_ALLOC && op->what != what)
+    diverged("an operation on other memory");
+  return op;
+}
+
+static int is_device_pointer(const void *p) {
+  unsigned type = 0;
+  return cu.pointerGetAttribute(&type, CU_POINTER_ATTRIBUTE_MEMORY_TYPE,
+                                (CUdeviceptr)(uintptr_t)p) == CUDA_SUCCESS &&
+         type == CU_MEMORYTYPE_DEVICE;
+}
+
+static void *pinned(size_t size) {
+  void *p = NULL;
+  check(cu.memAllocHost(&p, size), "cuMemAllocHost");
+  return p;
+}
+
+__attribute__((visibility("default"))) void
+mfc_device_call_begin(const void *model, const int64_t *shape, size_t shape_size) {
+  struct call_graph *g = NULL;
+  size_t i;
+  pthread_mutex_lock(&call_lock);
+  use_context();
+  for (i = 0; i < num_graphs && !g; ++i)
+    if (graphs[i].model == model && graphs[i].shape_size == shape_size &&
+        memcmp(graphs[i].shape, shape, shape_size * sizeof(int64_t)) == 0)
+      g = &graphs[i];
+  call.next = 0;
+  call.after_to_host = call.unsupported = 0;
+  call.num_to_host = 0;
+  call.mode = CALL_PLAIN;
+  call.graph = NULL;
+  if (!graphs_enabled)
+    return;
+  if (!g) {
+    if (num_graphs == MAX_GRAPHS || managed_in_use)
+      return;
+    g = &graphs[num_graphs++];
+    memset(g, 0, sizeof(*g));
+    g->model = model;
+    g->shape = malloc((shape_size ? shape_size : 1) * sizeof(int64_t));
+    if (!g->shape) {
+      --num_graphs;
+      return;
+    }
+    memcpy(g->shape, shape, shape_size * sizeof(int64_t));
+    g->shape_size = shape_size;
+    call.mode = CALL_RECORD;
+  } else if (g->state == GRAPH_SEEN && !managed_in_use) {
+    call.mode = CALL_CAPTURE;
+    check(cu.streamBeginCapture(stream, CU_STREAM_CAPTURE_MODE_RELAXED),
+          "cuStreamBeginCapture");
+  } else if (g->state == GRAPH_READY) {
+    call.mode = CALL_REPLAY;
+  }
+  call.graph = g;
+}
+
+__attribute__((visibility("default"))) void mfc_device_call_end(void) {
+  struct call_graph *g = call.graph;
+  size_t i, to_host = 0;
+  if (call.mode == CALL_RECORD)
+    g->state = call.unsupported || managed_in_use ? GRAPH_UNSUPPORTED : GRAPH_SEEN;
+  if (call.mode == CALL_CAPTURE) {
+    CUgraph graph;
+    if (call.next != g->num_ops)
+      diverged("its end");
+    check(cu.streamEndCapture(stream, &graph), "cuStreamEndCapture");
+    check(cu.graphInstantiate(&g->exec, graph, 0), "cuGraphInstantiate");
+    check(cu.graphDestroy(graph), "cuGraphDestroy");
+    g->state = GRAPH_READY;
+  }
+  if (call.mode == CALL_CAPTURE || call.mode == CALL_REPLAY) {
+    if (call.next != g->num_ops)
+      diverged("its end");
+    check(cu.graphLaunch(g->exec, stream), "cuGraphLaunch");
+    check(cu.streamSynchronize(stream), "cuStreamSynchronize");
+    for (i = 0; i < g->num_ops; ++i)
+      if (g->ops[i].kind == OP_TO_HOST)
+        memcpy(call.to_host[to_host++], g->ops[i].staging, g->ops[i].size);
+  }
+  call.mode = CALL_PLAIN;
+  call.graph = NULL;
+  pthread_mutex_unlock(&call_lock);
+}
+
+/* What mgpuMemcpy does in a captured or replayed call. */
+static void graph_copy(void *dst, void *src, size_t size) {
+  struct recorded_op *op;
+  if (call.next >= call.graph->num_ops)
+    diverged("its end");
+  switch (call.graph->ops[call.next].kind) {
+  case OP_TO_DEVICE:
+    op = next_op(OP_TO_DEVICE, size, dst);
+    if (call.mode == CALL_CAPTURE) {
+      op->what = dst;
+      op->staging = pinned(size);
+    }
+    memcpy(op->staging, src, size);
+    if (call.mode == CALL_CAPTURE)
+      check(cu.memcpyAsync((CUdeviceptr)(uintptr_t)dst, (CUdeviceptr)(uintptr_t)op->staging,
+                           size, stream),
+            "cuMemcpyAsync");
+    break;
+  case OP_TO_HOST:
+    op = next_op(OP_TO_HOST, size, src);
+    if (call.mode == CALL_CAPTURE) {
+      op->what = src;
+      op->staging = pinned(size);
+      check(cu.memcpyAsync((CUdeviceptr)(uintptr_t)op->staging, (CUdeviceptr)(uintptr_t)src,
+                           size, stream),
+            "cuMemcpyAsync");
+    }
+    call.to_host = grow(call.to_host, &call.to_host_capacity, call.num_to_host, sizeof(void *));
+    call.to_host[call.num_to_host++] = dst;
+    break;
+  default:
+    op = next_op(OP_ON_DEVICE, size, dst);
+    if (call.mode == CALL_CAPTURE) {
+      op->what = dst;
+      check(cu.memcpyAsync((CUdeviceptr)(uintptr_t)dst, (CUdeviceptr)(uintptr_t)src, size,
+                           stream),
+            "cuMemcpyAsync");
+    }
   }
 }
 
@@ -222,6 +457,12 @@ void mgpuLaunchKernel(void *function, intptr_t grid_x, intptr_t grid_y, intptr_t
                       size_t num_params) {
   (void)num_params;
   use_context();
+  if (call.mode != CALL_PLAIN) {
+    struct recorded_op *op = next_op(OP_LAUNCH, 0, function);
+    if (call.mode == CALL_REPLAY)
+      return;
+    op->what = function;
+  }
   check(cu.launchKernel((CUfunction)function, (unsigned)grid_x, (unsigned)grid_y,
                         (unsigned)grid_z, (unsigned)block_x, (unsigned)block_y,
                         (unsigned)block_z, (unsigned)shared_bytes, (CUstream)launch_stream,
@@ -247,6 +488,8 @@ void *mgpuMemAlloc(uint64_t size, void *s, int8_t host_shared) {
   if (size == 0)
     return NULL;
   use_context();
+  if (call.mode == CALL_REPLAY)
+    return (void *)next_op(OP_ALLOC, size, NULL)->what;
   if (host_shared) {
     /* Host code may read it after kernels wrote it: from now on, wait when asked. */
     check(cu.streamSynchronize(stream), "cuStreamSynchronize");
@@ -255,6 +498,8 @@ void *mgpuMemAlloc(uint64_t size, void *s, int8_t host_shared) {
   } else {
     check(cu.memAllocAsync(&ptr, size, stream), "cuMemAllocAsync");
   }
+  if (call.mode != CALL_PLAIN)
+    next_op(OP_ALLOC, size, NULL)->what = (void *)(uintptr_t)ptr;
   return (void *)(uintptr_t)ptr;
 }
 
@@ -265,6 +510,16 @@ void mgpuMemFree(void *p, void *s) {
   if (!p)
     return;
   use_context();
+  if (call.mode != CALL_PLAIN) {
+    struct recorded_op *op = next_op(OP_FREE, 0, p);
+    if (call.mode == CALL_REPLAY)
+      return;
+    op->what = p;
+    if (call.mode == CALL_CAPTURE) { /* graph memory: its VA is no allocation to query */
+      check(cu.memFreeAsync(ptr, stream), "cuMemFreeAsync");
+      return;
+    }
+  }
   check(cu.pointerGetAttribute(&managed, CU_POINTER_ATTRIBUTE_IS_MANAGED, ptr),
         "cuPointerGetAttribute");
   if (managed) {
@@ -283,6 +538,16 @@ void mgpuMemcpy(void *dst, void *src, size_t size, void *s) {
   if (size == 0)
     return;
   use_context();
+  if (call.mode == CALL_CAPTURE || call.mode == CALL_REPLAY) {
+    graph_copy(dst, src, size);
+    return;
+  }
+  if (call.mode == CALL_RECORD) {
+    int from_device = is_device_pointer(src), to_device = is_device_pointer(dst);
+    if (!from_device && !to_device)
+      call.unsupported = 1;
+    next_op(from_device ? (to_device ? OP_ON_DEVICE : OP_TO_HOST) : OP_TO_DEVICE, size, NULL);
+  }
   check(cu.memcpyAsync((CUdeviceptr)(uintptr_t)dst, (CUdeviceptr)(uintptr_t)src, size, stream),
         "cuMemcpyAsync");
   /* Pageable host memory is no CUDA pointer: the query fails for it. */
@@ -313,6 +578,8 @@ static void *resident_copy(const void *host, int64_t bytes) {
     if (resident[i].host == host)
       device = resident[i].device;
   if (!device && bytes > 0) {
+    if (call.mode == CALL_CAPTURE)
+      diverged("a weight the recorded call did not use");
     if (num_resident == MAX_RESIDENT) {
       fprintf(stderr, "mfc CUDA runtime: more than %d weights\n", MAX_RESIDENT);
       abort();
