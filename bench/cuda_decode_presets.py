@@ -72,10 +72,11 @@ def prepare(presets) -> None:
         workdir = Path("/tmp/mfc-bench-cuda-presets")
         workdir.mkdir(parents=True, exist_ok=True)
         onnx_path, built = workdir / f"{name}_decode.onnx", workdir / f"{name}_decode.cuda.so"
-        log(f"{name}: exporting (hidden {config.hidden_size}, {config.num_hidden_layers} layers)")
-        export_onnx(repeating_weights(config), str(onnx_path), form="decode",
-                    weight_format="fakequant", external_data="always",
-                    progress=lambda done, total: log(f"  layer {done}/{total}"))
+        if not onnx_path.exists():
+            log(f"{name}: exporting (hidden {config.hidden_size}, {config.num_hidden_layers} layers)")
+            export_onnx(repeating_weights(config), str(onnx_path), form="decode",
+                        weight_format="fakequant", external_data="always",
+                        progress=lambda done, total: log(f"  layer {done}/{total}"))
         start = time.perf_counter()
         compile(onnx_path, built, target="cuda")
         size = built.stat().st_size
@@ -105,7 +106,7 @@ def mfc_decode(name: str, config, steps: int, torch, profile: bool):
     reference = ReferenceModel(repeating_weights(config))
     ref_states = reference.init_states(1)
     token, tokens, times, worst = 17, [], [], 0.0
-    same_tokens = True
+    same_tokens, flip = True, None
     for step in range(steps):
         ids = np.array([[token]], np.int64)
         start = time.perf_counter()
@@ -116,7 +117,15 @@ def mfc_decode(name: str, config, steps: int, torch, profile: bool):
             ref = ref_logits.reshape(-1)
             rel = float(np.linalg.norm(logits.reshape(-1) - ref) / np.linalg.norm(ref))
             worst = max(worst, rel)
-            same_tokens &= int(np.argmax(ref)) == int(np.argmax(logits))
+            # The vocabulary rows repeat, so the reference has exact ties: mfc's greedy
+            # token must be one of its maxima.
+            if ref[int(np.argmax(logits))] != ref.max() and same_tokens:
+                # A flip between near-equal logits (int8 rounding of float sums in
+                # another order) or a real difference: the reference's top-2 gap says.
+                top2 = np.sort(ref)[-2:]
+                flip = {"step": step, "reference_top2_gap": float(top2[1] - top2[0]),
+                        "max_abs_logit_diff": float(np.max(np.abs(logits.reshape(-1) - ref)))}
+                same_tokens = False
         token = int(np.argmax(logits))
         tokens.append(token)
     used = gpu_used_bytes(torch) - before
@@ -125,7 +134,8 @@ def mfc_decode(name: str, config, steps: int, torch, profile: bool):
     return {"ms_per_token": float(np.median(times[1:])) * 1e3, "first_call_ms": times[0] * 1e3,
             "gpu_memory_bytes_after_decode": used, "library_bytes": path.stat().st_size,
             "reference_steps": CONFORMANCE_STEPS, "reference_max_normwise_rel_diff": worst,
-            "reference_greedy_tokens_equal": same_tokens, "tokens": tokens}
+            "reference_greedy_tokens_equal": same_tokens, "reference_first_argmax_flip": flip,
+            "tokens": tokens}
 
 
 def print_kernel_profile(torch, step, calls: int = 4) -> None:
@@ -192,7 +202,8 @@ def run(out: Path, presets, steps: int, profile: bool, peers: bool) -> None:
         log(f"{name} mfc: {m['ms_per_token']:.3f} ms/token, GPU memory {m['gpu_memory_bytes_after_decode'] / 2**20:.0f} MiB "
             f"(library {m['library_bytes'] / 2**20:.0f} MiB); numpy reference: max rel diff "
             f"{m['reference_max_normwise_rel_diff']:.1e} over {CONFORMANCE_STEPS} steps, "
-            f"greedy tokens equal: {m['reference_greedy_tokens_equal']}")
+            f"greedy token a reference argmax: {m['reference_greedy_tokens_equal']}"
+            + (f" (first flip {m['reference_first_argmax_flip']})" if m['reference_first_argmax_flip'] else ""))
         for label, compiled in (("llama_fp16_static_cuda_graphs", True),
                                 ("llama_fp16_eager", False)) if peers else ():
             try:

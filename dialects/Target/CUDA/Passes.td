@@ -145,7 +145,9 @@ def CUDAFuseElementwise : Pass<"mfc-cuda-fuse-elementwise", "mlir::func::FuncOp"
     ```
     linalg-fuse-elementwise-ops with a control that fuses producers with several uses too,
     as well as its reshape propagation: the producer is recomputed in each consumer (and
-    disappears once the last one takes it). On a GPU at batch 1 an element-wise kernel
+    disappears once the last one takes it), as long as the fused op reads at most 6
+    inputs (a residual stream is a chain of additions: recomputing all of it would make
+    each kernel read every earlier layer's output). On a GPU at batch 1 an element-wise kernel
     costs its launch, not its arithmetic, so recomputing a few flops per element beats
     a kernel and a round trip through memory; this is what folds a norm's scaling and an
     activation quantization into the ops that read them.

@@ -18,13 +18,30 @@ namespace mfc::cuda {
 using namespace mlir;
 
 namespace {
+/// Inputs a fused kernel may reach by recomputing shared producers: a residual stream
+/// is a chain of additions, and recomputing all of it in every consumer would make
+/// kernels read every earlier layer's output (and exceed the kernel parameter space).
+constexpr unsigned kMaxRecomputedInputs = 6;
+
+/// Fuse a producer with one use always; one with several uses (recomputed) while the
+/// fused op's inputs stay few.
+bool shouldFuse(OpOperand *fused) {
+  Operation *producer = fused->get().getDefiningOp();
+  if (!producer || producer->hasOneUse())
+    return true;
+  auto consumer = dyn_cast<linalg::LinalgOp>(fused->getOwner());
+  auto producerOp = dyn_cast<linalg::LinalgOp>(producer);
+  return consumer && producerOp &&
+         consumer.getNumDpsInputs() - 1 + producerOp.getNumDpsInputs() <= kMaxRecomputedInputs;
+}
+
 struct CUDAFuseElementwise
     : public mfc::cuda::impl::CUDAFuseElementwiseBase<CUDAFuseElementwise> {
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
-    linalg::ControlFusionFn always = [](OpOperand *) { return true; };
-    linalg::populateElementwiseOpsFusionPatterns(patterns, always);
-    linalg::populateFoldReshapeOpsByExpansionPatterns(patterns, always);
+    linalg::populateElementwiseOpsFusionPatterns(patterns, shouldFuse);
+    linalg::populateFoldReshapeOpsByExpansionPatterns(patterns,
+                                                      [](OpOperand *) { return true; });
     linalg::FillOp::getCanonicalizationPatterns(patterns, &getContext());
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       return signalPassFailure();
