@@ -7,6 +7,8 @@
 #include "mfc/Dialect/Tern/TernDialect.h"
 #include "mfc/Target/CUDA/Passes.h"
 
+#include "KernelIndexing.h"
+
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/IR/ImplicitLocOpBuilder.h"
@@ -89,11 +91,7 @@ private:
     Type f = cast<MemRefType>(x.getType()).getElementType();
     auto fconst = [&](double v) { return arith::ConstantOp::create(b, b.getFloatAttr(f, v)); };
     SmallVector<Value> token(leadSizes.size());
-    Value rest = launch.getBlockIds().x;
-    for (int64_t d = leadSizes.size() - 1; d >= 0; --d) {
-      token[d] = arith::RemUIOp::create(b, rest, leadSizes[d]);
-      rest = arith::DivUIOp::create(b, rest, leadSizes[d]);
-    }
+    mfc::cuda::delinearize(b, b.getLoc(), launch.getBlockIds().x, leadSizes, token);
     auto at = [&](Value kIndex) {
       SmallVector<Value> indices(token);
       indices.push_back(kIndex);

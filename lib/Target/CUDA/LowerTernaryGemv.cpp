@@ -7,7 +7,8 @@
 #include "mfc/Dialect/Tern/TernDialect.h"
 #include "mfc/Target/CUDA/Passes.h"
 
-#include "mlir/Dialect/Affine/IR/AffineOps.h"
+#include "KernelIndexing.h"
+
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/ImplicitLocOpBuilder.h"
@@ -246,25 +247,20 @@ void storeThroughEpilogue(ImplicitLocOpBuilder &b, linalg::GenericOp epilogue, V
                           Value token, Value row, Value sum) {
   Value out = epilogue.getDpsInitOperand(0)->get();
   int64_t rank = cast<MemRefType>(out.getType()).getRank();
-  SmallVector<Value> indices(rank);
+  SmallVector<Value> indices(rank), leadSizes;
   indices.back() = row;
-  for (int64_t d = rank - 2; d >= 0; --d) {
-    Value size = memref::DimOp::create(b, out, d);
-    indices[d] = arith::RemUIOp::create(b, token, size);
-    token = arith::DivUIOp::create(b, token, size);
-  }
-  auto indicesOf = [&](AffineMap map) {
-    return llvm::map_to_vector(map.getResults(), [&](AffineExpr expr) -> Value {
-      return affine::AffineApplyOp::create(b, AffineMap::get(rank, 0, expr), indices);
-    });
-  };
+  for (int64_t d = 0; d + 1 < rank; ++d)
+    leadSizes.push_back(memref::DimOp::create(b, out, d));
+  mfc::cuda::delinearize(b, b.getLoc(), token, leadSizes, indices);
   Block &body = epilogue.getRegion().front();
   IRMapping mapping;
   for (OpOperand *input : epilogue.getDpsInputOperands()) {
     Value value = input->get() == acc
                       ? sum
                       : memref::LoadOp::create(
-                            b, input->get(), indicesOf(epilogue.getMatchingIndexingMap(input)))
+                            b, input->get(),
+                            mfc::cuda::applyMap(b, b.getLoc(),
+                                                epilogue.getMatchingIndexingMap(input), indices))
                             .getResult();
     mapping.map(body.getArgument(input->getOperandNumber()), value);
   }

@@ -6,7 +6,8 @@
 //===----------------------------------------------------------------------===//
 #include "mfc/Target/CUDA/Passes.h"
 
-#include "mlir/Dialect/Affine/IR/AffineOps.h"
+#include "KernelIndexing.h"
+
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/IR/IRMapping.h"
 #include "llvm/ADT/TypeSwitch.h"
@@ -113,14 +114,9 @@ private:
     b.setInsertionPointToStart(&launch.getBody().front());
 
     // The block's output: its linear id split over the parallel dims, innermost last.
-    SmallVector<Value> indices(sizes.size());
-    Value rest = launch.getBlockIds().x;
-    for (int64_t dim = sizes.size() - 1; dim >= 0; --dim) {
-      if (dim == int64_t(reduction.reducedDim))
-        continue;
-      indices[dim] = arith::RemUIOp::create(b, loc, rest, sizes[dim]);
-      rest = arith::DivUIOp::create(b, loc, rest, sizes[dim]);
-    }
+    SmallVector<Value> indices(sizes.size()), parallelSizes(sizes);
+    parallelSizes[reduction.reducedDim] = nullptr;
+    mfc::cuda::delinearize(b, loc, launch.getBlockIds().x, parallelSizes, indices);
     Block &body = op.getRegion().front();
     BlockArgument acc = body.getArguments().back();
     Value neutral = arith::ConstantOp::create(b, loc, *arith::getNeutralElement(reduction.combiner));
@@ -180,11 +176,7 @@ private:
   /// The operand's indices at loop point `indices`, through its indexing map.
   static SmallVector<Value> indicesOf(OpBuilder &b, Location loc, linalg::GenericOp op,
                                       OpOperand *operand, ArrayRef<Value> indices) {
-    AffineMap map = op.getMatchingIndexingMap(operand);
-    return llvm::map_to_vector(map.getResults(), [&](AffineExpr expr) -> Value {
-      return affine::AffineApplyOp::create(
-          b, loc, AffineMap::get(map.getNumDims(), 0, expr), indices);
-    });
+    return mfc::cuda::applyMap(b, loc, op.getMatchingIndexingMap(operand), indices);
   }
 
   static Value load(OpBuilder &b, Location loc, linalg::GenericOp op, OpOperand *operand,
