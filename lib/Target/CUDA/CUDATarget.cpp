@@ -73,7 +73,9 @@ void mfc::buildCUDALoweringPipeline(OpPassManager &pm, const CUDAPipelineOptions
   pm.addPass(createCanonicalizerPass());
   gpu::GPUToNVVMPipelineOptions nvvm;
   nvvm.cubinChip = options.chip;
-  nvvm.cubinFeatures = "+ptx80";
+  // PTX ISA 8.1: kernel parameters up to 32 KiB (8.0 stops at 4 KiB, which a fused
+  // kernel reading many buffers passes); drivers from CUDA 12.1 on JIT it.
+  nvvm.cubinFeatures = "+ptx81";
   nvvm.cubinFormat = "isa"; // PTX, JIT-compiled by the driver for the GPU it runs on
   nvvm.optLevel = options.optLevel;
   gpu::buildLowerToNVVMPassPipeline(pm, nvvm);
