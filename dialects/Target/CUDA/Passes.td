@@ -147,7 +147,9 @@ def CUDAFuseElementwise : Pass<"mfc-cuda-fuse-elementwise", "mlir::func::FuncOp"
     as well as its reshape propagation: the producer is recomputed in each consumer (and
     disappears once the last one takes it), as long as the fused op reads at most 6
     inputs (a residual stream is a chain of additions: recomputing all of it would make
-    each kernel read every earlier layer's output). On a GPU at batch 1 an element-wise kernel
+    each kernel read every earlier layer's output). A linalg.fill with several users is
+    cloned per user, so that each fills its own buffer in place after bufferization
+    (which mfc-cuda-reduction-kernels folds away) instead of copying a shared one. On a GPU at batch 1 an element-wise kernel
     costs its launch, not its arithmetic, so recomputing a few flops per element beats
     a kernel and a round trip through memory; this is what folds a norm's scaling and an
     activation quantization into the ops that read them.

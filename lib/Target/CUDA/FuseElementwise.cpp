@@ -35,6 +35,25 @@ bool shouldFuse(OpOperand *fused) {
          consumer.getNumDpsInputs() - 1 + producerOp.getNumDpsInputs() <= kMaxRecomputedInputs;
 }
 
+/// A fill of a tensor with several users becomes one fill per user: after
+/// bufferization each user then fills its own buffer in place (a kernel the reduction
+/// kernels fold away) instead of copying one shared filled buffer.
+struct FillPerUse : public OpRewritePattern<linalg::FillOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(linalg::FillOp fill, PatternRewriter &rewriter) const override {
+    if (!fill.hasPureTensorSemantics() || fill->hasOneUse() || fill->use_empty())
+      return failure();
+    SmallVector<OpOperand *> uses = llvm::map_to_vector(
+        llvm::drop_begin(fill->getResult(0).getUses()), [](OpOperand &use) { return &use; });
+    for (OpOperand *use : uses) {
+      rewriter.setInsertionPoint(use->getOwner());
+      Operation *clone = rewriter.clone(*fill);
+      rewriter.modifyOpInPlace(use->getOwner(), [&] { use->set(clone->getResult(0)); });
+    }
+    return success();
+  }
+};
+
 struct CUDAFuseElementwise
     : public mfc::cuda::impl::CUDAFuseElementwiseBase<CUDAFuseElementwise> {
   void runOnOperation() override {
@@ -43,6 +62,7 @@ struct CUDAFuseElementwise
     linalg::populateFoldReshapeOpsByExpansionPatterns(patterns,
                                                       [](OpOperand *) { return true; });
     linalg::FillOp::getCanonicalizationPatterns(patterns, &getContext());
+    patterns.add<FillPerUse>(&getContext());
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       return signalPassFailure();
   }

@@ -116,3 +116,32 @@ func.func @residual_chain(%x0: tensor<8xf32>, %x1: tensor<8xf32>, %x2: tensor<8x
   } -> tensor<8xf32>
   return %h1, %h2, %h3, %h4, %h5, %h6, %h7 : tensor<8xf32>, tensor<8xf32>, tensor<8xf32>, tensor<8xf32>, tensor<8xf32>, tensor<8xf32>, tensor<8xf32>
 }
+
+// -----
+
+// A fill with two users becomes a fill per user.
+// CHECK-LABEL: func.func @fill_per_use
+// CHECK: %[[F1:.+]] = linalg.fill
+// CHECK: %[[F2:.+]] = linalg.fill
+// CHECK: linalg.generic {{.+}} outs(%[[F2]] : tensor<4xf32>)
+// CHECK: linalg.generic {{.+}} outs(%[[F1]] : tensor<4xf32>)
+func.func @fill_per_use(%x: tensor<4x8xf32>, %y: tensor<4x8xf32>) -> (tensor<4xf32>, tensor<4xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<4xf32>
+  %f = linalg.fill ins(%zero : f32) outs(%e : tensor<4xf32>) -> tensor<4xf32>
+  %a = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0)>],
+                       iterator_types = ["parallel", "reduction"]}
+      ins(%x : tensor<4x8xf32>) outs(%f : tensor<4xf32>) {
+  ^bb0(%v: f32, %acc: f32):
+    %s = arith.addf %v, %acc : f32
+    linalg.yield %s : f32
+  } -> tensor<4xf32>
+  %b = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0)>],
+                       iterator_types = ["parallel", "reduction"]}
+      ins(%y : tensor<4x8xf32>) outs(%f : tensor<4xf32>) {
+  ^bb0(%v: f32, %acc: f32):
+    %m = arith.maximumf %v, %acc : f32
+    linalg.yield %m : f32
+  } -> tensor<4xf32>
+  return %a, %b : tensor<4xf32>, tensor<4xf32>
+}
