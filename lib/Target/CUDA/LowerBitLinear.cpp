@@ -7,7 +7,7 @@
 #include "mfc/Dialect/Tern/TernDialect.h"
 #include "mfc/Target/CUDA/Passes.h"
 
-#include "KernelIndexing.h"
+#include "KernelBuilding.h"
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
@@ -100,24 +100,17 @@ private:
     Value thread = launch.getThreadIds().x;
     Value kSize = arith::ConstantIndexOp::create(b, k);
     Value stride = arith::ConstantIndexOp::create(b, threads);
-    // Folds `step(k, acc)` over this thread's share of k, from `init`.
-    auto strided = [&](Value init, function_ref<Value(Value, Value)> step) {
-      auto loop = scf::ForOp::create(b, thread, kSize, stride, ValueRange{init});
-      OpBuilder::InsertionGuard guard(b);
-      b.setInsertionPointToStart(loop.getBody());
-      scf::YieldOp::create(b, step(loop.getInductionVar(), loop.getRegionIterArgs()[0]));
-      return loop.getResult(0);
-    };
-    auto blockSum = [&](Value partial, gpu::AllReduceOperation kind) {
-      return gpu::AllReduceOp::create(
-          b, partial, gpu::AllReduceOperationAttr::get(b.getContext(), kind), /*uniform=*/true);
+    // Folds `step(k, acc)` over the row, the threads sharing it.
+    auto rowReduce = [&](gpu::AllReduceOperation kind,
+                         function_ref<Value(Value, Value)> step) {
+      return mfc::cuda::blockReduce(b, b.getLoc(), thread, kSize, stride, fconst(0.0), kind,
+                                    [&](OpBuilder &, Value kk, Value acc) { return step(kk, acc); });
     };
 
-    Value sumSquares = blockSum(strided(fconst(0.0), [&](Value kk, Value sum) {
-                                  Value v = memref::LoadOp::create(b, x, at(kk));
-                                  return arith::AddFOp::create(b, arith::MulFOp::create(b, v, v), sum);
-                                }),
-                                gpu::AllReduceOperation::ADD);
+    Value sumSquares = rowReduce(gpu::AllReduceOperation::ADD, [&](Value kk, Value sum) {
+      Value v = memref::LoadOp::create(b, x, at(kk));
+      return arith::AddFOp::create(b, arith::MulFOp::create(b, v, v), sum);
+    });
     Value mean = arith::DivFOp::create(b, sumSquares, fconst(double(k)));
     Value rms = math::SqrtOp::create(
         b, arith::AddFOp::create(b, mean, fconst(op.getEps().convertToDouble())));
@@ -126,10 +119,9 @@ private:
       Value weight = memref::LoadOp::create(b, norm, ValueRange{kk});
       return arith::MulFOp::create(b, arith::DivFOp::create(b, v, rms), weight);
     };
-    Value absmax = blockSum(strided(fconst(0.0), [&](Value kk, Value max) {
-                              return arith::MaximumFOp::create(b, math::AbsFOp::create(b, normed(kk)), max);
-                            }),
-                            gpu::AllReduceOperation::MAXIMUMF);
+    Value absmax = rowReduce(gpu::AllReduceOperation::MAXIMUMF, [&](Value kk, Value max) {
+      return arith::MaximumFOp::create(b, math::AbsFOp::create(b, normed(kk)), max);
+    });
     Value tokenScale = arith::DivFOp::create(
         b, fconst(127.0),
         arith::MaximumFOp::create(b, absmax, fconst(op.getActEps().convertToDouble())));

@@ -7,7 +7,7 @@
 #include "mfc/Dialect/Tern/TernDialect.h"
 #include "mfc/Target/CUDA/Passes.h"
 
-#include "KernelIndexing.h"
+#include "KernelBuilding.h"
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/IR/IRMapping.h"

@@ -6,7 +6,7 @@
 //===----------------------------------------------------------------------===//
 #include "mfc/Target/CUDA/Passes.h"
 
-#include "KernelIndexing.h"
+#include "KernelBuilding.h"
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/IR/IRMapping.h"
@@ -121,33 +121,28 @@ private:
     BlockArgument acc = body.getArguments().back();
     Value neutral = arith::ConstantOp::create(b, loc, *arith::getNeutralElement(reduction.combiner));
     // Each thread folds a strided share of the reduced dim.
-    auto loop = scf::ForOp::create(b, loc, launch.getThreadIds().x,
-                                   sizes[reduction.reducedDim], blockSize, ValueRange{neutral});
-    {
-      OpBuilder::InsertionGuard guard(b);
-      b.setInsertionPointToStart(loop.getBody());
-      indices[reduction.reducedDim] = loop.getInductionVar();
-      IRMapping mapping;
-      for (OpOperand *input : op.getDpsInputOperands())
-        mapping.map(body.getArgument(input->getOperandNumber()),
-                    load(b, loc, op, input, indices));
-      for (Operation &bodyOp : body.without_terminator()) {
-        if (&bodyOp == reduction.combiner)
-          continue;
-        if (auto index = dyn_cast<linalg::IndexOp>(bodyOp)) {
-          mapping.map(index.getResult(), indices[index.getDim()]);
-          continue;
-        }
-        b.clone(bodyOp, mapping);
-      }
-      mapping.map(acc, loop.getRegionIterArgs()[0]);
-      scf::YieldOp::create(b, loc, b.clone(*reduction.combiner, mapping)->getResult(0));
-    }
+    Value total = mfc::cuda::blockReduce(
+        b, loc, launch.getThreadIds().x, sizes[reduction.reducedDim], blockSize, neutral,
+        reduction.kind, [&](OpBuilder &lb, Value r, Value partial) {
+          indices[reduction.reducedDim] = r;
+          IRMapping mapping;
+          for (OpOperand *input : op.getDpsInputOperands())
+            mapping.map(body.getArgument(input->getOperandNumber()),
+                        load(lb, loc, op, input, indices));
+          for (Operation &bodyOp : body.without_terminator()) {
+            if (&bodyOp == reduction.combiner)
+              continue;
+            if (auto index = dyn_cast<linalg::IndexOp>(bodyOp)) {
+              mapping.map(index.getResult(), indices[index.getDim()]);
+              continue;
+            }
+            lb.clone(bodyOp, mapping);
+          }
+          mapping.map(acc, partial);
+          return lb.clone(*reduction.combiner, mapping)->getResult(0);
+        });
     // The output's map does not read the reduced dim; the loop's index is out of scope.
     indices[reduction.reducedDim] = arith::ConstantIndexOp::create(b, loc, 0);
-    Value total = gpu::AllReduceOp::create(
-        b, loc, loop.getResult(0),
-        gpu::AllReduceOperationAttr::get(b.getContext(), reduction.kind), /*uniform=*/true);
     Value isFirst = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
                                           launch.getThreadIds().x,
                                           arith::ConstantIndexOp::create(b, loc, 0));
