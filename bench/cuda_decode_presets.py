@@ -32,6 +32,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "python"))
 from mfc import ModelWeights, preset  # noqa: E402
 
+import device_bench  # noqa: E402
+
 ARTIFACTS = ROOT / "bench" / "cuda-artifacts"
 VOCAB_PERIOD = 1024
 CONFORMANCE_STEPS = 4
@@ -141,18 +143,10 @@ def mfc_decode(name: str, config, steps: int, torch, profile: bool):
 
 def print_kernel_profile(torch, step, calls: int = 4) -> None:
     """GPU time per decode step by kernel (CUPTI through torch.profiler), the largest first."""
-    from torch.profiler import ProfilerActivity, profile
-
-    torch.cuda.synchronize()
-    with profile(activities=[ProfilerActivity.CUDA]) as prof:
-        for _ in range(calls):
-            step()
-        torch.cuda.synchronize()
     totals = {}
-    for e in prof.events():
-        if e.device_type == torch.autograd.DeviceType.CUDA:
-            count, us = totals.get(e.name, (0, 0.0))
-            totals[e.name] = (count + 1, us + e.time_range.elapsed_us())
+    for name, us in device_bench.gpu_operations(torch, step, calls):
+        count, total = totals.get(name, (0, 0.0))
+        totals[name] = (count + 1, total + us)
     launches = sum(c for c, _ in totals.values()) / calls
     gpu_us = sum(us for _, us in totals.values()) / calls
     log(f"  per step: {launches:.0f} GPU operations, {gpu_us:.0f} us of GPU time; the largest:")

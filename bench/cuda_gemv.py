@@ -78,20 +78,11 @@ func.func @main_graph(%x: tensor<?x{k}xi8>, %w: tensor<{n}x{kb}xi8>) -> tensor<?
 
 def kernel_us(torch, step, repeats: int) -> float:
     """GPU time of the kernels `step` launches (memory copies excluded), per call."""
-    from torch.profiler import ProfilerActivity, profile
-
-    step()
-    torch.cuda.synchronize()
-    with profile(activities=[ProfilerActivity.CUDA]) as prof:
-        for _ in range(repeats):
-            step()
-        torch.cuda.synchronize()
-    kernels = [e for e in prof.events()
-               if e.device_type == torch.autograd.DeviceType.CUDA
-               and not e.name.startswith(("Memcpy", "Memset"))]
+    kernels = [us for name, us in device_bench.gpu_operations(torch, step, repeats)
+               if not name.startswith(("Memcpy", "Memset"))]
     if not kernels:
         raise RuntimeError("the profiler recorded no kernels")
-    return sum(e.time_range.elapsed_us() for e in kernels) / repeats
+    return sum(kernels) / repeats
 
 
 def run(out: Path, repeats: int) -> None:

@@ -2,7 +2,7 @@
 `run --out DIR` measures on the machine with the GPU (the `device` tool)."""
 import argparse
 from pathlib import Path
-from typing import Callable
+from typing import Callable, List, Tuple
 
 
 def main(doc: str, prepare: Callable[[], None], run: Callable[[Path, int], None],
@@ -19,3 +19,19 @@ def main(doc: str, prepare: Callable[[], None], run: Callable[[Path, int], None]
     else:
         run(args.out, getattr(args, count_flag))
     return 0
+
+
+def gpu_operations(torch, step: Callable[[], object], calls: int) -> List[Tuple[str, float]]:
+    """(name, µs) of every GPU operation (kernels, copies) that `calls` calls of step()
+    ran, as the CUDA profiler (CUPTI, through torch.profiler) recorded them; one
+    unrecorded call first, so that first-use work stays out."""
+    from torch.profiler import ProfilerActivity, profile
+
+    step()
+    torch.cuda.synchronize()
+    with profile(activities=[ProfilerActivity.CUDA]) as prof:
+        for _ in range(calls):
+            step()
+        torch.cuda.synchronize()
+    return [(e.name, e.time_range.elapsed_us()) for e in prof.events()
+            if e.device_type == torch.autograd.DeviceType.CUDA]
