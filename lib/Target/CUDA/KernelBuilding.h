@@ -32,6 +32,15 @@ inline llvm::SmallVector<mlir::Value> applyMap(mlir::OpBuilder &b, mlir::Locatio
   });
 }
 
+/// Fails, with an error on `op`, unless `threads` can be a CUDA block size (1..1024).
+inline mlir::LogicalResult checkThreadsPerBlock(mlir::Operation *op, llvm::StringRef pass,
+                                                int64_t threads) {
+  if (threads >= 1 && threads <= 1024)
+    return mlir::success();
+  return op->emitError() << pass << ": threads must be 1..1024 (a CUDA block), got "
+                         << threads;
+}
+
 /// Inside a gpu.launch: every thread folds `step(b, k, acc)` from `neutral` over
 /// k = thread, thread + stride, ... < size, then the block combines the partial results
 /// with `kind` (gpu.all_reduce); every thread gets the total.

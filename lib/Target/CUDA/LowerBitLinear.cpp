@@ -39,6 +39,8 @@ struct CUDALowerBitLinear
   using Base::Base;
 
   void runOnOperation() override {
+    if (failed(mfc::cuda::checkThreadsPerBlock(getOperation(), "mfc-cuda-lower-bitlinear", threads)))
+      return signalPassFailure();
     SmallVector<BitLinearOp> ops;
     getOperation().walk([&](BitLinearOp op) {
       if (op.hasPureBufferSemantics())

@@ -83,6 +83,8 @@ struct CUDAReductionKernels
   using Base::Base;
 
   void runOnOperation() override {
+    if (failed(mfc::cuda::checkThreadsPerBlock(getOperation(), "mfc-cuda-reduction-kernels", threads)))
+      return signalPassFailure();
     SmallVector<std::pair<linalg::GenericOp, Reduction>> reductions;
     getOperation().walk([&](linalg::GenericOp op) {
       if (std::optional<Reduction> reduction = matchReduction(op))

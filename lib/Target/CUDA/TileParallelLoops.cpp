@@ -5,6 +5,8 @@
 //===----------------------------------------------------------------------===//
 #include "mfc/Target/CUDA/Passes.h"
 
+#include "KernelBuilding.h"
+
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/GPU/Transforms/ParallelLoopMapper.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -36,10 +38,9 @@ struct CUDATileParallelLoops
   using Base::Base;
 
   void runOnOperation() override {
-    if (threads < 1) {
-      getOperation().emitError("threads must be positive");
+    if (failed(mfc::cuda::checkThreadsPerBlock(getOperation(), "mfc-cuda-tile-parallel-loops",
+                                               threads)))
       return signalPassFailure();
-    }
     SmallVector<scf::ParallelOp> outermost;
     getOperation().walk([&](scf::ParallelOp loop) {
       if (!loop->getParentOfType<scf::ParallelOp>())

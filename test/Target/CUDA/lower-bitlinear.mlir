@@ -68,3 +68,12 @@ func.func @tensors(%x: tensor<2x128xf32>, %n: tensor<128xf32>, %w: tensor<16x32x
                       outs(%y : tensor<2x16xf32>) -> tensor<2x16xf32>
   return %r : tensor<2x16xf32>
 }
+
+// -----
+
+// RUN: not mfc-opt %s --split-input-file --mfc-cuda-lower-bitlinear=threads=2048 2>&1 | FileCheck %s --check-prefix=BAD
+// BAD: error: mfc-cuda-lower-bitlinear: threads must be 1..1024 (a CUDA block), got 2048
+// CHECK-LABEL: func.func @bad_threads
+func.func @bad_threads() {
+  return
+}

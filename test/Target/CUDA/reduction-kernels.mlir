@@ -147,3 +147,12 @@ func.func @fill_kept(%x: memref<2x64xf32>, %out: memref<2xf32>, %init: f32, %i: 
   }
   return
 }
+
+// -----
+
+// RUN: not mfc-opt %s --split-input-file --mfc-cuda-reduction-kernels=threads=0 2>&1 | FileCheck %s --check-prefix=BAD
+// BAD: error: mfc-cuda-reduction-kernels: threads must be 1..1024 (a CUDA block), got 0
+// CHECK-LABEL: func.func @bad_threads
+func.func @bad_threads() {
+  return
+}

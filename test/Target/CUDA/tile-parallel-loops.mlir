@@ -57,3 +57,12 @@ func.func @one_iteration(%out: memref<1x64xf32>) {
   }
   return
 }
+
+// -----
+
+// RUN: not mfc-opt %s --split-input-file --mfc-cuda-tile-parallel-loops=threads=0 2>&1 | FileCheck %s --check-prefix=BAD
+// BAD: error: mfc-cuda-tile-parallel-loops: threads must be 1..1024 (a CUDA block), got 0
+// CHECK-LABEL: func.func @bad_threads
+func.func @bad_threads() {
+  return
+}
