@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Batch-1 greedy decode of models compiled for an NVIDIA GPU (`mfc --target=cuda`)
 against the same models compiled for the CPU, side by side in one run: conformance
-(per-step logits, greedy tokens) and ms/token of each.
+(per-step logits, greedy tokens) and ms/token of each; and a prefill graph's outputs
+(logits and final states of a prompt) on both.
 
 The libraries are built on a machine with mfc (LLVM 22) and run on one with a GPU:
 
@@ -31,11 +32,15 @@ MODELS = {
     "shakespeare": ROOT / "examples" / "shakespeare" / "decode.onnx",
     "hgrn_bit_ref": ROOT / "test" / "models" / "hgrn_bit_ref" / "torchscript_decode.onnx",
 }
+# Prefill models: input_ids [1, seq] -> (logits, final states...).
+PREFILL_MODELS = {
+    "hgrn_bit_ref_prefill": ROOT / "test" / "models" / "hgrn_bit_ref" / "dynamo_prefill.onnx",
+}
 
 
 def prepare() -> None:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    for name, model in MODELS.items():
+    for name, model in {**MODELS, **PREFILL_MODELS}.items():
         for target in ("cpu", "cuda"):
             start = time.perf_counter()
             out = compile(model, ARTIFACTS / f"{name}.{target}.so", target=target)
@@ -83,6 +88,20 @@ def run(out: Path, steps: int) -> None:
         print(f"{name:<14} {row['cpu_ms_per_token']:>10.3f} {row['cuda_ms_per_token']:>11.3f} "
               f"{row['cuda_first_call_ms']:>10.1f} {diff:>12.3e} {rel:>9.2e} "
               f"{str(row['tokens_equal']):>12}", flush=True)
+    for name in PREFILL_MODELS:
+        cpu = load(ARTIFACTS / f"{name}.cpu.so")
+        cuda = load(ARTIFACTS / f"{name}.cuda.so")
+        seq = cpu.inputs[0].dims[1]
+        prompt = np.random.default_rng(0).integers(0, 256, (1, seq))
+        outputs = list(zip(cpu(prompt), cuda(prompt)))
+        diffs = [float(np.linalg.norm(a - b) / np.linalg.norm(a)) for a, b in outputs]
+        row = {"prompt_tokens": int(seq), "normwise_relative_diff_per_output": diffs,
+               "argmax_equal": bool(np.array_equal(np.argmax(outputs[0][0], -1),
+                                                   np.argmax(outputs[0][1], -1)))}
+        results["models"][name] = row
+        print(f"{name}: {seq}-token prompt, outputs' relative diff (logits, states...) "
+              f"{', '.join(f'{d:.1e}' for d in diffs)}; argmax equal {row['argmax_equal']}",
+              flush=True)
     (out / "cuda_decode.json").write_text(json.dumps(results, indent=2))
 
 

@@ -186,4 +186,33 @@ def CUDALowerBitLinear : Pass<"mfc-cuda-lower-bitlinear", "mlir::func::FuncOp"> 
                            "mfc::tern::TernDialect"];
 }
 
+def CUDALowerMLGRUScan : Pass<"mfc-cuda-lower-mlgru-scan", "mlir::func::FuncOp"> {
+  let summary = "Lower tern.mlgru_scan over a sequence to a loop in time per (batch, feature) thread";
+  let description = [{
+    ```
+    %hs, %last = tern.mlgru_scan %i, %f, %h0 lower_bound %lb
+      => %hs, %last = scf.forall (%b, %h) in (B, H) shared_outs(%hs0, %last0) {
+           h = %h0[%b, %h]
+           scf.for %t = 0 to S (unrolled by `unroll`):
+             h = step(%i[%b, %t, %h], %f[%b, %t, %h], h, %lb[%h]);  %hs0[%b, %t, %h] = h
+           %last0[%b, %h] = h
+         }
+    ```
+    tern-expand-ops writes the scan as a loop over time around an element-wise step,
+    which on a GPU is a kernel launch per token and layer (a 2048-token prefill of 24
+    layers: ~50k launches). Each (batch, feature) recurrence is independent, so here the
+    loop over time runs inside one thread and the scan is one kernel: threads along the
+    features read consecutive addresses at every step, and unrolling lets the loads of
+    later steps (which do not depend on h) be in flight while h is computed. After
+    bufferization scf-forall-to-parallel makes the forall a parallel loop for
+    mfc-cuda-tile-parallel-loops. Scans whose sequence is statically one step (decode)
+    are left to tern-expand-ops, whose step fuses with the element-wise ops around it.
+  }];
+  let options = [
+    Option<"unroll", "unroll", "int64_t", /*default=*/"4", "Time steps per loop iteration">,
+  ];
+  let dependentDialects = ["mlir::scf::SCFDialect", "mlir::tensor::TensorDialect",
+                           "mlir::arith::ArithDialect", "mlir::math::MathDialect"];
+}
+
 #endif // MFC_TARGET_CUDA_PASSES

@@ -15,6 +15,7 @@
 #include "mlir/Dialect/GPU/Pipelines/Passes.h"
 #include "mlir/Dialect/GPU/Transforms/Passes.h"
 #include "mlir/Dialect/Linalg/Passes.h"
+#include "mlir/Dialect/SCF/Transforms/Passes.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Target/LLVMIR/Dialect/All.h"
 #include "mlir/Transforms/Passes.h"
@@ -48,6 +49,8 @@ void mfc::buildCUDALoweringPipeline(OpPassManager &pm, const CUDAPipelineOptions
   pm.addPass(createPrepareEntry({options.entry}));
   // Codes in rows: the lanes sharing an output read consecutive 16 bytes of its row.
   pm.addNestedPass<func::FuncOp>(tern::createTernRepack({tern::PackedOrder::rows}));
+  // A scan over a sequence: one kernel whose threads loop over time.
+  pm.addNestedPass<func::FuncOp>(cuda::createCUDALowerMLGRUScan());
   // tern.bitlinear stays whole for mfc-cuda-lower-bitlinear.
   pm.addNestedPass<func::FuncOp>(tern::createTernExpandOps({/*keepBitLinear=*/true}));
   // One kernel per chain of element-wise ops rather than per op, recomputing shared
@@ -55,6 +58,7 @@ void mfc::buildCUDALoweringPipeline(OpPassManager &pm, const CUDAPipelineOptions
   pm.addNestedPass<func::FuncOp>(cuda::createCUDAFuseElementwise());
   pm.addNestedPass<func::FuncOp>(createCanonicalizerPass());
   buildTernBufferizationPipeline(pm);
+  pm.addNestedPass<func::FuncOp>(createForallToParallelLoopPass());
   // Before the kernels: deallocation does not know the effects of NVVM ops.
   buildBufferDeallocationPasses(pm);
   pm.addNestedPass<func::FuncOp>(cuda::createCUDALowerBitLinear({options.threads}));

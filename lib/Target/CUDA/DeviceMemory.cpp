@@ -49,10 +49,11 @@ bool touchedByHost(Value buffer) {
               memref::ExtractAlignedPointerAsIndexOp, memref::ExtractStridedMetadataOp,
               func::ReturnOp>(user))
         continue;
-      // A load or store in a linalg op's body runs in that op's kernel; anything in a
-      // gpu.launch runs on the GPU.
+      // A load or store in a linalg op's body or a parallel loop runs in that op's
+      // kernel; anything in a gpu.launch runs on the GPU.
       if ((isa<memref::LoadOp, memref::StoreOp>(user) &&
-           user->getParentOfType<linalg::LinalgOp>()) ||
+           (user->getParentOfType<linalg::LinalgOp>() ||
+            user->getParentOfType<scf::ParallelOp>())) ||
           user->getParentOfType<gpu::LaunchOp>())
         continue;
       if (isa<ViewLikeOpInterface, memref::CastOp>(user)) {

@@ -83,3 +83,31 @@ func.func @main_graph(%ids: memref<2xindex>) -> memref<2x4xf32> {
   }
   return %y : memref<2x4xf32>
 }
+
+// -----
+
+// Loads and stores in a parallel loop (a lowered MLGRU scan, looping over time in each
+// thread through a view) run in that loop's kernel: device memory, not managed.
+// CHECK-LABEL: func.func @main_graph
+// CHECK-NOT: host_shared
+// CHECK: %[[H:[^,]+]], %{{.+}} = gpu.alloc async
+// CHECK: scf.parallel
+// CHECK: memref.subview %[[H]]
+// CHECK: scf.for
+// CHECK: memref.store
+func.func @main_graph(%x: memref<3x8xf32>) -> memref<3x8xf32> {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c3 = arith.constant 3 : index
+  %c8 = arith.constant 8 : index
+  %h = memref.alloc() : memref<3x8xf32>
+  scf.parallel (%j) = (%c0) to (%c8) step (%c1) {
+    %column = memref.subview %h[0, %j] [3, 1] [1, 1] : memref<3x8xf32> to memref<3x1xf32, strided<[8, 1], offset: ?>>
+    scf.for %t = %c0 to %c3 step %c1 {
+      %v = memref.load %x[%t, %j] : memref<3x8xf32>
+      memref.store %v, %column[%t, %c0] : memref<3x1xf32, strided<[8, 1], offset: ?>>
+    }
+    scf.reduce
+  }
+  return %h : memref<3x8xf32>
+}

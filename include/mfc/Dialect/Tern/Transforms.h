@@ -41,6 +41,12 @@ mlir::FailureOr<MLGRUScanOp> fuseMLGRUStep(mlir::RewriterBase &rewriter,
                                            mlir::linalg::GenericOp root);
 mlir::FailureOr<MLGRUScanOp> mergeMLGRUScans(mlir::RewriterBase &rewriter, MLGRUScanOp next);
 
+/// One step of tern.mlgru_scan on scalars (or element values in a linalg body):
+/// h_t from candidate_t, forget_t, h_{t-1} and, where not null, the lower bound.
+mlir::Value buildMLGRUStep(mlir::OpBuilder &b, mlir::Location loc, mlir::Value candidate,
+                           mlir::Value forget, mlir::Value state, mlir::Value lowerBound,
+                           bool ungated);
+
 /// The fusions above as patterns, one set per pass, for other drivers.
 void populateFuseQuantizeActPatterns(mlir::RewritePatternSet &patterns);
 void populateFuseBitLinearPatterns(mlir::RewritePatternSet &patterns);

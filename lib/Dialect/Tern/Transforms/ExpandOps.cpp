@@ -6,6 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "mfc/Dialect/Tern/Passes.h"
+#include "mfc/Dialect/Tern/Transforms.h"
 
 #include "Utils.h"
 
@@ -38,6 +39,24 @@ Value silu(OpBuilder &b, Location loc, Value v) {
   return arith::MulFOp::create(b, loc, v, sigmoid(b, loc, v));
 }
 
+} // namespace
+
+Value mfc::tern::buildMLGRUStep(OpBuilder &b, Location loc, Value candidate, Value forget,
+                                Value state, Value lowerBound, bool ungated) {
+  if (ungated) // h = f * h + c
+    return arith::AddFOp::create(b, loc, arith::MulFOp::create(b, loc, forget, state), candidate);
+  Value one = fconst(b, loc, state.getType(), 1.0);
+  Value f = sigmoid(b, loc, forget);
+  if (lowerBound) // lb + (1 - lb) * f
+    f = arith::AddFOp::create(
+        b, loc, lowerBound,
+        arith::MulFOp::create(b, loc, arith::SubFOp::create(b, loc, one, lowerBound), f));
+  Value c = arith::MulFOp::create(b, loc, silu(b, loc, candidate),
+                                  arith::SubFOp::create(b, loc, one, f));
+  return arith::AddFOp::create(b, loc, arith::MulFOp::create(b, loc, f, state), c);
+}
+
+namespace {
 /// sum or max over the last dim of `x`, kept as a size-1 dim.
 Value reduceLastDim(OpBuilder &b, Location loc, Value x, double init, ScalarFn combine) {
   auto type = cast<RankedTensorType>(x.getType());
@@ -178,18 +197,8 @@ struct ExpandMLGRUScan : public OpRewritePattern<MLGRUScanOp> {
               lb, l, stateType, carried[0], inputs, elementwiseMaps(lb.getContext(), 2, kinds),
               {utils::IteratorType::parallel, utils::IteratorType::parallel}, std::nullopt,
               [&](OpBuilder &nb, Location el, ValueRange a) -> Value {
-                if (ungated) // h = f * h + c
-                  return arith::AddFOp::create(nb, el, arith::MulFOp::create(nb, el, a[1], a[2]),
-                                               a[0]);
-                Value c1 = fconst(nb, el, f, 1.0);
-                Value fs = sigmoid(nb, el, a[1]);
-                if (a.size() > 4) // lower bound: lb + (1 - lb) * f
-                  fs = arith::AddFOp::create(
-                      nb, el, a[3],
-                      arith::MulFOp::create(nb, el, arith::SubFOp::create(nb, el, c1, a[3]), fs));
-                Value c = arith::MulFOp::create(nb, el, silu(nb, el, a[0]),
-                                                arith::SubFOp::create(nb, el, c1, fs));
-                return arith::AddFOp::create(nb, el, arith::MulFOp::create(nb, el, fs, a[2]), c);
+                return buildMLGRUStep(nb, el, a[0], a[1], a[2], lowerBound ? a[3] : Value(),
+                                      ungated);
               });
           auto [outOffsets, outSizes, outStrides] = stepSlice(carried[1]);
           Value hs = tensor::InsertSliceOp::create(lb, l, h, carried[1], outOffsets, outSizes, outStrides);
