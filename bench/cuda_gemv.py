@@ -38,7 +38,8 @@ VOCAB = 32000
 # vocabulary head; then the large shape of the issue (28672 x 8192).
 SHAPES = [shape for h, f in HIDDEN_GLU.items()
           for shape in ((h, h), (h, f), (f, h), (h, VOCAB))] + [(8192, 28672)]
-BATCHES = (1, 8)
+BATCHES = (1, 8, 64, 2048)  # 64 and 2048 rows: batched decode and prefill (tensor cores)
+PLOT_BATCHES = (1, 8)  # the GEMV regime, where the weights' bytes bound the time
 HBM_BYTES_PER_S = 4.8e12  # H200
 
 
@@ -93,8 +94,8 @@ def run(out: Path, repeats: int) -> None:
                          capture_output=True, text=True).stdout.strip()
     rows = []
     print(f"GPU: {gpu}; kernel times are means over {repeats} calls (CUPTI)", flush=True)
-    print(f"{'K x N':>13} {'batch':>5} {'mfc us':>8} {'BW frac':>8} {'cuBLAS us':>9} "
-          f"{'BW frac':>8} {'speed-up':>8} {'call us':>8}  exact", flush=True)
+    print(f"{'K x N':>13} {'batch':>5} {'mfc us':>8} {'BW frac':>8} {'TOPS':>6} {'cuBLAS us':>9} "
+          f"{'BW frac':>8} {'TFLOPS':>6} {'speed-up':>8} {'call us':>8}  exact", flush=True)
     for k, n in SHAPES:
         model = load(library(k, n))
         rng = np.random.default_rng(k * 131 + n)
@@ -121,10 +122,13 @@ def run(out: Path, repeats: int) -> None:
                    "mfc_call_us": float(np.median(calls)) * 1e6,
                    "cublas_fp16_us": cublas_us,
                    "cublas_bandwidth_fraction": 2 * n * k / (cublas_us * 1e-6) / HBM_BYTES_PER_S,
+                   "mfc_int8_tops": 2 * batch * n * k / (mfc_us * 1e-6) / 1e12,
+                   "cublas_fp16_tflops": 2 * batch * n * k / (cublas_us * 1e-6) / 1e12,
                    "speedup_over_cublas": cublas_us / mfc_us, "exact": exact}
             rows.append(row)
             print(f"{k:>5} x {n:<6} {batch:>5} {mfc_us:>8.1f} {row['mfc_bandwidth_fraction']:>8.3f} "
-                  f"{cublas_us:>9.1f} {row['cublas_bandwidth_fraction']:>8.3f} "
+                  f"{row['mfc_int8_tops']:>6.1f} {cublas_us:>9.1f} {row['cublas_bandwidth_fraction']:>8.3f} "
+                  f"{row['cublas_fp16_tflops']:>6.1f} "
                   f"{row['speedup_over_cublas']:>7.2f}x {row['mfc_call_us']:>8.0f}  {exact}",
                   flush=True)
         del model
@@ -139,8 +143,8 @@ def plot(results: Path, png: Path) -> None:
     import matplotlib.pyplot as plt
 
     data = json.loads(results.read_text())
-    fig, axes = plt.subplots(1, len(BATCHES), figsize=(13, 4.5), sharey=True)
-    for ax, batch in zip(axes, BATCHES):
+    fig, axes = plt.subplots(1, len(PLOT_BATCHES), figsize=(13, 4.5), sharey=True)
+    for ax, batch in zip(axes, PLOT_BATCHES):
         rows = [r for r in data["rows"] if r["batch"] == batch]
         labels = [f"{r['k']}x{r['n']}" for r in rows]
         at = np.arange(len(rows))

@@ -58,7 +58,7 @@ def CUDATileParallelLoops : Pass<"mfc-cuda-tile-parallel-loops", "mlir::func::Fu
 }
 
 def CUDALowerTernaryGemv : Pass<"mfc-cuda-lower-ternary-gemv", "mlir::ModuleOp"> {
-  let summary = "Lower int8 tern.matmul on buffers to a ternary GEMV kernel (dp4a on bit planes)";
+  let summary = "Lower int8 tern.matmul on buffers to a ternary GEMV kernel (dp4a on bit planes) or, for many token rows, an int8 tensor-core kernel";
   let description = [{
     ```
     tern.matmul ins(%x, %w : memref<MxKxi8>, memref<NxK/4xi8>) outs(%y : memref<MxNxi32>)
@@ -82,6 +82,21 @@ def CUDALowerTernaryGemv : Pass<"mfc-cuda-lower-ternary-gemv", "mlir::ModuleOp">
     Token rows are the fastest grid dimension, so the blocks that read the same rows of
     codes run together and all but the first find them in L2.
 
+    Many token rows (M >= `mma-min-tokens`, K a multiple of 128; prefill, batched
+    decode): the GEMV would decode every code once per token, so instead
+    ```
+      => gpu.launch blocks(ceil(N / (16 * warps)), ceil(M / 64), 1) threads(32 * warps, 1, 1)
+           { per warp 64 tokens x 16 outputs: per 128 inputs, 8 bytes of codes per output
+             decoded to int8 by prmt, then 4 x 4 x 2 nvvm.mma.sync m16n8k32 s8 x s8 -> s32 }
+    ```
+    A byte of codes becomes four int8 weights in one `prmt` whose selector is the codes
+    spread to nibbles, indexing the table {0, +1, -2, -1}. The mma's k-blocks gather
+    inputs 32 tig + 8 j + [0, 8) of each lane of a quad (lane = 4 g + tig), which makes
+    a lane's A registers two 128-bit loads of activations and its B bytes one 64-bit load
+    of codes, the same inputs on both sides (a sum over k does not care which inputs form
+    a k-block). Exact in int32 like the GEMV. With M unknown at compile time both kernels
+    are built and an scf.if on M picks one per call.
+
     Epilogue: when the product's buffer is read only by the element-wise linalg.generic
     right after it (at the indices that generic writes; a bitlinear's rescale) and then
     freed, the generic's body runs on each sum in the kernel and writes its output
@@ -94,6 +109,8 @@ def CUDALowerTernaryGemv : Pass<"mfc-cuda-lower-ternary-gemv", "mlir::ModuleOp">
     Option<"rows", "rows", "int64_t", /*default=*/"4",
            "Outputs per lane group (fewer when the grid would not fill the GPU)">,
     Option<"warps", "warps", "int64_t", /*default=*/"4", "Warps per block">,
+    Option<"mmaMinTokens", "mma-min-tokens", "int64_t", /*default=*/"8",
+           "Token rows from which a product runs on tensor cores (0: never)">,
   ];
   let dependentDialects = ["mlir::gpu::GPUDialect", "mlir::NVVM::NVVMDialect",
                            "mlir::LLVM::LLVMDialect", "mlir::vector::VectorDialect",
@@ -213,6 +230,22 @@ def CUDALowerMLGRUScan : Pass<"mfc-cuda-lower-mlgru-scan", "mlir::func::FuncOp">
   ];
   let dependentDialects = ["mlir::scf::SCFDialect", "mlir::tensor::TensorDialect",
                            "mlir::arith::ArithDialect", "mlir::math::MathDialect"];
+}
+
+def CUDANameKernels : Pass<"mfc-cuda-name-kernels", "mlir::func::FuncOp"> {
+  let summary = "Name the kernels of parallel loops for what their threads do";
+  let description = [{
+    ```
+    gpu.launch ... { no loop }              => gpu.launch ... { } {function = @elementwise}
+    gpu.launch ... { scf.for ... }          => gpu.launch ... { } {function = @thread_loop}
+    ```
+    The kernels built by the other CUDA passes carry their own names (ternary_gemv,
+    ternary_mma, bitlinear_prologue, block_reduction); convert-parallel-loops-to-gpu
+    leaves the rest unnamed, and outlining would call them all `<func>_kernel`. With a
+    name the profilers (CUPTI, ncu) tell an element-wise kernel from one whose threads
+    loop (an MLGRU scan over time, say), which is what a per-kernel profile is read for.
+  }];
+  let dependentDialects = ["mlir::gpu::GPUDialect"];
 }
 
 #endif // MFC_TARGET_CUDA_PASSES

@@ -32,6 +32,11 @@ inline llvm::SmallVector<mlir::Value> applyMap(mlir::OpBuilder &b, mlir::Locatio
   });
 }
 
+/// Names the kernel `launch` becomes (what profilers show; outlining keeps it).
+inline void nameKernel(mlir::gpu::LaunchOp launch, llvm::StringRef name) {
+  launch.setFunctionAttr(mlir::FlatSymbolRefAttr::get(launch.getContext(), name));
+}
+
 /// Fails, with an error on `op`, unless `threads` can be a CUDA block size (1..1024).
 inline mlir::LogicalResult checkThreadsPerBlock(mlir::Operation *op, llvm::StringRef pass,
                                                 int64_t threads) {

@@ -71,6 +71,7 @@ private:
     Value one = arith::ConstantIndexOp::create(b, 1);
     Value blockSize = arith::ConstantIndexOp::create(b, threads);
     auto launch = gpu::LaunchOp::create(b, tokens, one, one, blockSize, one, one);
+    mfc::cuda::nameKernel(launch, "bitlinear_prologue");
     {
       OpBuilder::InsertionGuard guard(b);
       b.setInsertionPointToStart(&launch.getBody().front());

@@ -113,6 +113,7 @@ private:
         blocks = arith::MulIOp::create(b, loc, blocks, size);
     Value blockSize = arith::ConstantIndexOp::create(b, loc, threads);
     auto launch = gpu::LaunchOp::create(b, loc, blocks, one, one, blockSize, one, one);
+    mfc::cuda::nameKernel(launch, "block_reduction");
     b.setInsertionPointToStart(&launch.getBody().front());
 
     // The block's output: its linear id split over the parallel dims, innermost last.

@@ -1,5 +1,6 @@
 // RUN: mfc-opt %s --split-input-file --mfc-cuda-lower-ternary-gemv | FileCheck %s
 // RUN: mfc-opt %s --split-input-file --mfc-cuda-lower-ternary-gemv=rows=2 | FileCheck %s --check-prefix=ROWS2
+// RUN: mfc-opt %s --split-input-file --mfc-cuda-lower-ternary-gemv=mma-min-tokens=0 | FileCheck %s --check-prefix=NOMMA
 
 // K = 256: 4 steps of 64 codes, so groups of 4 lanes; N = 100 leaves the GPU idle with
 // more than one output per group. One block per token row (block x), 32 groups of a
@@ -90,7 +91,7 @@ func.func @not_taken(%xf: memref<2x256xf32>, %wf: memref<100x64xi8>, %yf: memref
 
 // CHECK-LABEL: func.func @bad_option
 // RUN: not mfc-opt %s --split-input-file --mfc-cuda-lower-ternary-gemv=warps=0 2>&1 | FileCheck %s --check-prefix=BAD
-// BAD: error: mfc-cuda-lower-ternary-gemv: rows must be >= 1 and warps 1..32
+// BAD: error: mfc-cuda-lower-ternary-gemv: rows must be >= 1, warps 1..32, mma-min-tokens >= 0
 func.func @bad_option() {
   return
 }
@@ -165,5 +166,68 @@ func.func @no_epilogue(%x: memref<2x256xi8>, %w: memref<100x64xi8>, %y: memref<2
     %f = arith.sitofp %v : i32 to f32
     linalg.yield %f : f32
   }
+  return
+}
+
+// -----
+
+// 64 token rows: the tensor-core kernel. Blocks of 4 warps take 64 outputs (x) by 64
+// tokens (y); each step of 128 inputs loads 8 bytes of codes per output tile, decodes
+// them by prmt and runs 4 k-blocks x 4 token tiles x 2 output tiles of int8 mma.
+// CHECK-LABEL: func.func @mma_static
+// CHECK-SAME: (%[[X:.+]]: memref<64x256xi8>, %[[W:.+]]: memref<96x64xi8>, %[[Y:.+]]: memref<64x96xi32>)
+// CHECK-NOT: scf.if
+// CHECK: gpu.launch blocks(%{{.+}}, %{{.+}}, %{{.+}}) in (%{{.+}} = %c2{{.*}}, %{{.+}} = %{{.+}}, %{{.+}} = %c1{{.*}}) threads(%{{.+}}, %{{.+}}, %{{.+}}) in (%{{.+}} = %c128{{.*}}, %{{.+}} = %c1{{.*}}, %{{.+}} = %c1{{.*}})
+// Rows past the ends read the last output and the last token.
+// CHECK: arith.minui %{{.+}}, %c95
+// CHECK: scf.for %{{.+}} = %c0{{.*}} to %c2{{.*}} step %c1{{.*}} iter_args
+// CHECK: vector.load %[[W]][%{{.+}}, %{{.+}}] {alignment = 8 : i64} : memref<96x64xi8>, vector<8xi8>
+// CHECK: nvvm.prmt
+// CHECK: vector.load %{{.+}}[%{{.+}}, %{{.+}}] {alignment = 16 : i64} : memref<?x256xi8>, vector<16xi8>
+// CHECK-COUNT-32: nvvm.mma.sync {{.+}} {intOverflowBehavior = #nvvm.mma_int_overflow<wrapped>, layoutA = #nvvm.mma_layout<row>, layoutB = #nvvm.mma_layout<col>, multiplicandAPtxType = #nvvm.mma_type<s8>, multiplicandBPtxType = #nvvm.mma_type<s8>, shape = #nvvm.shape<m = 16, n = 8, k = 32>}
+// CHECK: scf.yield
+// Each of the 32 sums a lane holds is stored where its token and output exist.
+// CHECK-COUNT-32: memref.store %{{.+}}, %{{.+}}[%{{.+}}, %{{.+}}] : memref<?x96xi32>
+// CHECK: gpu.terminator
+// CHECK-NOT: tern.matmul
+func.func @mma_static(%x: memref<64x256xi8>, %w: memref<96x64xi8>, %y: memref<64x96xi32>) {
+  tern.matmul ins(%x, %w : memref<64x256xi8>, memref<96x64xi8>) outs(%y : memref<64x96xi32>)
+      {layout = #tern.packed<bits = 2, order = rows>}
+  return
+}
+
+// -----
+
+// An unknown number of token rows: the kernel is chosen per call. Without tensor cores
+// (mma-min-tokens=0) only the GEMV remains.
+// CHECK-LABEL: func.func @mma_or_gemv
+// CHECK: %[[TOKENS:.+]] = memref.dim
+// CHECK: %[[MANY:.+]] = arith.cmpi uge, %[[TOKENS]], %c8
+// CHECK: scf.if %[[MANY]]
+// CHECK: gpu.launch
+// CHECK: nvvm.mma.sync
+// CHECK: } else {
+// CHECK: gpu.launch
+// CHECK: nvvm.dot.accumulate.4way
+// NOMMA-LABEL: func.func @mma_or_gemv
+// NOMMA-NOT: scf.if
+// NOMMA-NOT: nvvm.mma.sync
+// NOMMA: nvvm.dot.accumulate.4way
+func.func @mma_or_gemv(%x: memref<?x256xi8>, %w: memref<96x64xi8>, %y: memref<?x96xi32>) {
+  tern.matmul ins(%x, %w : memref<?x256xi8>, memref<96x64xi8>) outs(%y : memref<?x96xi32>)
+      {layout = #tern.packed<bits = 2, order = rows>}
+  return
+}
+
+// -----
+
+// K = 192 is no whole number of 128-input steps: the GEMV serves every token count.
+// CHECK-LABEL: func.func @gemv_only_k
+// CHECK-NOT: scf.if
+// CHECK-NOT: nvvm.mma.sync
+// CHECK: nvvm.dot.accumulate.4way
+func.func @gemv_only_k(%x: memref<?x192xi8>, %w: memref<96x48xi8>, %y: memref<?x96xi32>) {
+  tern.matmul ins(%x, %w : memref<?x192xi8>, memref<96x48xi8>) outs(%y : memref<?x96xi32>)
+      {layout = #tern.packed<bits = 2, order = rows>}
   return
 }
