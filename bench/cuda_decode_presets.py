@@ -41,7 +41,7 @@ import device_bench  # noqa: E402
 ARTIFACTS = ROOT / "bench" / "cuda-artifacts"
 VOCAB_PERIOD = 1024
 CONFORMANCE_STEPS = 4
-CONFORMANCE_PROMPT = 32
+CONFORMANCE_PROMPT = 160  # 2.5 chunks of the CUDA scan (64 steps each)
 FORMS = ("decode", "prefill")
 
 

@@ -204,29 +204,43 @@ def CUDALowerBitLinear : Pass<"mfc-cuda-lower-bitlinear", "mlir::func::FuncOp"> 
 }
 
 def CUDALowerMLGRUScan : Pass<"mfc-cuda-lower-mlgru-scan", "mlir::func::FuncOp"> {
-  let summary = "Lower tern.mlgru_scan over a sequence to a loop in time per (batch, feature) thread";
+  let summary = "Lower tern.mlgru_scan over a sequence to loops in time per (batch, feature) thread";
   let description = [{
     ```
     %hs, %last = tern.mlgru_scan %i, %f, %h0 lower_bound %lb
       => %hs, %last = scf.forall (%b, %h) in (B, H) shared_outs(%hs0, %last0) {
            h = %h0[%b, %h]
-           scf.for %t = 0 to S (unrolled by `unroll`):
-             h = step(%i[%b, %t, %h], %f[%b, %t, %h], h, %lb[%h]);  %hs0[%b, %t, %h] = h
+           scf.for %t = 0 to S:
+             (f, c) = gates(%i[%b, %t, %h], %f[%b, %t, %h], %lb[%h]);  h = f * h + c
+             %hs0[%b, %t, %h] = h
            %last0[%b, %h] = h
          }
     ```
-    tern-expand-ops writes the scan as a loop over time around an element-wise step,
-    which on a GPU is a kernel launch per token and layer (a 2048-token prefill of 24
-    layers: ~50k launches). Each (batch, feature) recurrence is independent, so here the
-    loop over time runs inside one thread and the scan is one kernel: threads along the
-    features read consecutive addresses at every step, and unrolling lets the loads of
-    later steps (which do not depend on h) be in flight while h is computed. After
-    bufferization scf-forall-to-parallel makes the forall a parallel loop for
+    when S is known and at most `chunk`; otherwise over chunks of `chunk` steps, since
+    the recurrence is affine in h (a chunk maps its entering state e to P * e + Y):
+    ```
+      => %P, %Y = scf.forall (%b, %c, %h): P = prod f_t, Y = scan from 0 over chunk c
+         %E, %last = scf.forall (%b, %h): e = %h0; for c: E[c] = e; e = P[c] * e + Y[c]
+         %hs = scf.forall (%b, %c, %h): the scan of chunk c from E[c], written
+    ```
+    Loops over time are unrolled by `unroll`. tern-expand-ops writes the scan as a loop
+    over time around an element-wise step, which on a GPU is a kernel launch per token
+    and layer (a 2048-token prefill of 24 layers: ~50k launches). Each (batch, feature)
+    recurrence is independent, so here a thread loops over time: threads along the
+    features read consecutive addresses at every step, and unrolling puts the loads of
+    later steps (which do not depend on h) in flight while h is computed. One thread
+    per (batch, feature) alone is too little parallelism for a long sequence (1024
+    threads for 2048 dependent steps at batch 1); chunks multiply it by S / chunk at the
+    cost of reading the gates twice. Chunk boundaries reassociate the float arithmetic
+    (P * e + Y instead of step by step), within rounding. After bufferization
+    scf-forall-to-parallel makes the foralls parallel loops for
     mfc-cuda-tile-parallel-loops. Scans whose sequence is statically one step (decode)
     are left to tern-expand-ops, whose step fuses with the element-wise ops around it.
   }];
   let options = [
     Option<"unroll", "unroll", "int64_t", /*default=*/"4", "Time steps per loop iteration">,
+    Option<"chunk", "chunk", "int64_t", /*default=*/"64",
+           "Steps per chunk of a long or unknown sequence (0: one thread runs all)">,
   ];
   let dependentDialects = ["mlir::scf::SCFDialect", "mlir::tensor::TensorDialect",
                            "mlir::arith::ArithDialect", "mlir::math::MathDialect"];

@@ -41,6 +41,12 @@ mlir::FailureOr<MLGRUScanOp> fuseMLGRUStep(mlir::RewriterBase &rewriter,
                                            mlir::linalg::GenericOp root);
 mlir::FailureOr<MLGRUScanOp> mergeMLGRUScans(mlir::RewriterBase &rewriter, MLGRUScanOp next);
 
+/// The gates of one step of tern.mlgru_scan on scalars (or element values): (f, c) with
+/// h_t = f * h_{t-1} + c, from candidate_t, forget_t and, where not null, the lower bound.
+std::pair<mlir::Value, mlir::Value> buildMLGRUGates(mlir::OpBuilder &b, mlir::Location loc,
+                                                    mlir::Value candidate, mlir::Value forget,
+                                                    mlir::Value lowerBound, bool ungated);
+
 /// One step of tern.mlgru_scan on scalars (or element values in a linalg body):
 /// h_t from candidate_t, forget_t, h_{t-1} and, where not null, the lower bound.
 mlir::Value buildMLGRUStep(mlir::OpBuilder &b, mlir::Location loc, mlir::Value candidate,

@@ -41,11 +41,11 @@ Value silu(OpBuilder &b, Location loc, Value v) {
 
 } // namespace
 
-Value mfc::tern::buildMLGRUStep(OpBuilder &b, Location loc, Value candidate, Value forget,
-                                Value state, Value lowerBound, bool ungated) {
+std::pair<Value, Value> mfc::tern::buildMLGRUGates(OpBuilder &b, Location loc, Value candidate,
+                                                   Value forget, Value lowerBound, bool ungated) {
   if (ungated) // h = f * h + c
-    return arith::AddFOp::create(b, loc, arith::MulFOp::create(b, loc, forget, state), candidate);
-  Value one = fconst(b, loc, state.getType(), 1.0);
+    return {forget, candidate};
+  Value one = fconst(b, loc, candidate.getType(), 1.0);
   Value f = sigmoid(b, loc, forget);
   if (lowerBound) // lb + (1 - lb) * f
     f = arith::AddFOp::create(
@@ -53,6 +53,12 @@ Value mfc::tern::buildMLGRUStep(OpBuilder &b, Location loc, Value candidate, Val
         arith::MulFOp::create(b, loc, arith::SubFOp::create(b, loc, one, lowerBound), f));
   Value c = arith::MulFOp::create(b, loc, silu(b, loc, candidate),
                                   arith::SubFOp::create(b, loc, one, f));
+  return {f, c};
+}
+
+Value mfc::tern::buildMLGRUStep(OpBuilder &b, Location loc, Value candidate, Value forget,
+                                Value state, Value lowerBound, bool ungated) {
+  auto [f, c] = buildMLGRUGates(b, loc, candidate, forget, lowerBound, ungated);
   return arith::AddFOp::create(b, loc, arith::MulFOp::create(b, loc, f, state), c);
 }
 
