@@ -41,7 +41,7 @@ import device_bench  # noqa: E402
 ARTIFACTS = ROOT / "bench" / "cuda-artifacts"
 VOCAB_PERIOD = 1024
 CONFORMANCE_STEPS = 4
-CONFORMANCE_PROMPT = 160  # 2.5 chunks of the CUDA scan (64 steps each)
+CONFORMANCE_PROMPT = 160  # 2.5 chunks of the CUDA scan (64 steps each); --conformance-prompt
 FORMS = ("decode", "prefill")
 
 
@@ -147,7 +147,8 @@ def mfc_decode(name: str, config, steps: int, torch, profile: bool):
         tokens.append(token)
     used = gpu_used_bytes(torch) - before
     if profile:
-        print_kernel_profile(torch, lambda: model(np.array([[token]], np.int64), *states))
+        print_kernel_profile(device_bench.gpu_operations(
+            torch, lambda: model(np.array([[token]], np.int64), *states), 4), calls=4)
     return {"ms_per_token": float(np.median(times[1:])) * 1e3, "first_call_ms": times[0] * 1e3,
             "gpu_memory_bytes_after_decode": used, "library_bytes": path.stat().st_size,
             "reference_steps": CONFORMANCE_STEPS, "reference_max_normwise_rel_diff": worst,
@@ -155,10 +156,10 @@ def mfc_decode(name: str, config, steps: int, torch, profile: bool):
             "tokens": tokens}
 
 
-def print_kernel_profile(torch, step, calls: int = 4) -> None:
-    """GPU time per decode step by kernel (CUPTI through torch.profiler), the largest first."""
+def print_kernel_profile(operations, calls: int) -> None:
+    """GPU time per call by kernel, the largest first, from `calls` calls' operations."""
     totals = {}
-    for name, us in device_bench.gpu_operations(torch, step, calls):
+    for name, us in operations:
         count, total = totals.get(name, (0, 0.0))
         totals[name] = (count + 1, total + us)
     launches = sum(c for c, _ in totals.values()) / calls
@@ -185,7 +186,7 @@ def mfc_batched_decode(name: str, batch: int, steps: int):
     return {"batch": batch, "ms_per_step": step * 1e3, "tokens_per_s": batch / step}
 
 
-def mfc_prefill(name: str, config, length: int, torch, profile: bool):
+def mfc_prefill(name: str, config, length: int, reference_length: int, torch, profile: bool):
     """A `length`-token prompt through the prefill library: ms per call; logits and final
     states of a short prompt against the numpy reference."""
     from mfc.compiled import load
@@ -193,7 +194,7 @@ def mfc_prefill(name: str, config, length: int, torch, profile: bool):
 
     model = load(unpack(name, "prefill"))
     rng = np.random.default_rng(1)
-    prompt = rng.integers(0, config.vocab_size, (1, CONFORMANCE_PROMPT))
+    prompt = rng.integers(0, config.vocab_size, (1, reference_length))
     logits, *states = model(prompt)
     ref_logits, ref_states = ReferenceModel(repeating_weights(config)).prefill(prompt)
     rel = float(np.linalg.norm(logits - ref_logits) / np.linalg.norm(ref_logits))
@@ -209,10 +210,14 @@ def mfc_prefill(name: str, config, length: int, torch, profile: bool):
         start = time.perf_counter()
         model(ids)
         times.append(time.perf_counter() - start)
+    operations = device_bench.gpu_operations(torch, lambda: model(ids), 1)
     if profile:
-        print_kernel_profile(torch, lambda: model(ids), calls=1)
+        print_kernel_profile(operations, calls=1)
     return {"prompt_tokens": length, "ms": float(np.median(times[2:])) * 1e3,
-            "first_call_ms": times[0] * 1e3, "reference_prompt_tokens": CONFORMANCE_PROMPT,
+            "first_call_ms": times[0] * 1e3,
+            "gpu_ms": sum(us for _, us in operations) / 1e3,
+            "gpu_kernel_ms": sum(us for name, us in operations if not name.startswith("Memcpy")) / 1e3,
+            "reference_prompt_tokens": reference_length,
             "reference_logits_normwise_rel_diff": rel,
             "reference_states_max_normwise_rel_diff": state_rel,
             "reference_argmax_worst_gap": float(below.max())}
@@ -277,7 +282,8 @@ def peer(label: str, name: str, row: dict, measure) -> Optional[dict]:
     return row[label]
 
 
-def run(out: Path, presets, steps: int, batch: int, prompt: int, profile: bool, peers: bool) -> None:
+def run(out: Path, presets, steps: int, batch: int, prompt: int, reference_prompt: int,
+        decode: bool, profile: bool, peers: bool) -> None:
     import torch
 
     out.mkdir(parents=True, exist_ok=True)
@@ -290,20 +296,21 @@ def run(out: Path, presets, steps: int, batch: int, prompt: int, profile: bool, 
         + (f", batch {batch}" if batch else "") + (f"; prefill of {prompt} tokens" if prompt else ""))
     for name in presets:
         config = preset(name)
-        row = {"mfc": mfc_decode(name, config, steps, torch, profile)}
-        m = row["mfc"]
-        log(f"{name} mfc: {m['ms_per_token']:.3f} ms/token, GPU memory {m['gpu_memory_bytes_after_decode'] / 2**20:.0f} MiB "
-            f"(library {m['library_bytes'] / 2**20:.0f} MiB); numpy reference: max rel diff "
-            f"{m['reference_max_normwise_rel_diff']:.1e} over {CONFORMANCE_STEPS} steps, "
-            f"greedy token a reference argmax: {m['reference_greedy_tokens_equal']}"
-            + (f" (first flip {m['reference_first_argmax_flip']})" if m['reference_first_argmax_flip'] else ""))
+        row = {}
+        if decode:
+            m = row["mfc"] = mfc_decode(name, config, steps, torch, profile)
+            log(f"{name} mfc: {m['ms_per_token']:.3f} ms/token, GPU memory {m['gpu_memory_bytes_after_decode'] / 2**20:.0f} MiB "
+                f"(library {m['library_bytes'] / 2**20:.0f} MiB); numpy reference: max rel diff "
+                f"{m['reference_max_normwise_rel_diff']:.1e} over {CONFORMANCE_STEPS} steps, "
+                f"greedy token a reference argmax: {m['reference_greedy_tokens_equal']}"
+                + (f" (first flip {m['reference_first_argmax_flip']})" if m['reference_first_argmax_flip'] else ""))
         for label, compiled in (("llama_fp16_static_cuda_graphs", True),
-                                ("llama_fp16_eager", False)) if peers else ():
+                                ("llama_fp16_eager", False)) if peers and decode else ():
             p = peer(label, name, row, lambda: llama_decode(config, steps, torch, compiled))
             if p:
                 log(f"{name} {label}: {p['ms_per_token']:.3f} ms/token, peak {p['peak_gpu_memory_bytes'] / 2**20:.0f} MiB; "
                     f"mfc speed-up {p['ms_per_token'] / m['ms_per_token']:.2f}x")
-        if batch:
+        if batch and decode:
             b = row[f"mfc_batch{batch}"] = mfc_batched_decode(name, batch, steps)
             log(f"{name} mfc batch {batch}: {b['tokens_per_s']:.0f} tokens/s ({b['ms_per_step']:.2f} ms/step)")
             label = f"llama_fp16_static_cuda_graphs_batch{batch}"
@@ -312,9 +319,11 @@ def run(out: Path, presets, steps: int, batch: int, prompt: int, profile: bool, 
                 log(f"{name} {label}: {p['tokens_per_s']:.0f} tokens/s; mfc ratio "
                     f"{b['tokens_per_s'] / p['tokens_per_s']:.2f}x")
         if prompt:
-            f = row[f"mfc_prefill{prompt}"] = mfc_prefill(name, config, prompt, torch, profile)
-            log(f"{name} mfc prefill {prompt}: {f['ms']:.1f} ms (first call {f['first_call_ms']:.0f} ms); "
-                f"numpy reference on {CONFORMANCE_PROMPT} tokens: logits rel diff "
+            f = row[f"mfc_prefill{prompt}"] = mfc_prefill(name, config, prompt, reference_prompt,
+                                                          torch, profile)
+            log(f"{name} mfc prefill {prompt}: {f['ms']:.1f} ms (GPU {f['gpu_ms']:.1f} ms, kernels "
+                f"{f['gpu_kernel_ms']:.1f}; first call {f['first_call_ms']:.0f} ms); "
+                f"numpy reference on {reference_prompt} tokens: logits rel diff "
                 f"{f['reference_logits_normwise_rel_diff']:.1e}, states "
                 f"{f['reference_states_max_normwise_rel_diff']:.1e}, argmax gap {f['reference_argmax_worst_gap']:.1e}")
             label = f"llama_fp16_prefill{prompt}"
@@ -334,13 +343,18 @@ def main() -> int:
     parser.add_argument("--steps", type=int, default=32)
     parser.add_argument("--batch", type=int, default=64, help="batched decode (0: not run)")
     parser.add_argument("--prefill", type=int, default=2048, help="prompt tokens (0: not run)")
+    parser.add_argument("--conformance-prompt", type=int, default=CONFORMANCE_PROMPT,
+                        help="prompt tokens of the prefill's numpy-reference check")
+    parser.add_argument("--no-decode", dest="decode", action="store_false",
+                        help="prefill only (the decode library is not needed)")
     parser.add_argument("--profile", action="store_true", help="print GPU time per kernel")
     parser.add_argument("--no-peers", dest="peers", action="store_false")
     args = parser.parse_args()
     if args.command == "prepare":
         prepare(args.presets)
     else:
-        run(args.out, args.presets, args.steps, args.batch, args.prefill, args.profile, args.peers)
+        run(args.out, args.presets, args.steps, args.batch, args.prefill, args.conformance_prompt,
+            args.decode, args.profile, args.peers)
     return 0
 
 
