@@ -11,10 +11,14 @@ def StridedCopyToLoops : Pass<"mfc-strided-copy-to-loops", "mlir::func::FuncOp">
     memref.copy %src, %dst   (either side with a non-identity layout)
       => linalg.copy ins(%src) outs(%dst)   (then loops, with the other linalg ops)
     ```
-    Copies between contiguous buffers stay `memref.copy` and become `llvm.memcpy`.
-    The strided case would otherwise become a call to `memrefCopy` from MLIR's
-    runner-utils library, which a compiled model must not depend on.
+    Copies between contiguous buffers stay `memref.copy` and become `llvm.memcpy`,
+    unless `all` is set (a target without memcpy: HLS C++, where a copy is a loop the
+    tool pipelines). The strided case would otherwise become a call to `memrefCopy`
+    from MLIR's runner-utils library, which a compiled model must not depend on.
   }];
+  let options = [
+    Option<"all", "all", "bool", /*default=*/"false", "Contiguous copies too">,
+  ];
   let dependentDialects = ["mlir::linalg::LinalgDialect"];
 }
 

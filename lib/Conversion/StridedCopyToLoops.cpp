@@ -14,24 +14,29 @@ using namespace mlir;
 
 namespace {
 struct StridedCopyPattern : public OpRewritePattern<memref::CopyOp> {
-  using OpRewritePattern::OpRewritePattern;
+  StridedCopyPattern(MLIRContext *context, bool all)
+      : OpRewritePattern(context), all(all) {}
 
   LogicalResult matchAndRewrite(memref::CopyOp op, PatternRewriter &rewriter) const override {
     auto contiguous = [](Value v) {
       auto type = dyn_cast<MemRefType>(v.getType());
       return type && type.getLayout().isIdentity();
     };
-    if (contiguous(op.getSource()) && contiguous(op.getTarget()))
+    if (!all && contiguous(op.getSource()) && contiguous(op.getTarget()))
       return rewriter.notifyMatchFailure(op, "both sides are contiguous: memcpy");
     rewriter.replaceOpWithNewOp<linalg::CopyOp>(op, op.getSource(), op.getTarget());
     return success();
   }
+
+  bool all;
 };
 
 struct StridedCopyToLoops : public mfc::impl::StridedCopyToLoopsBase<StridedCopyToLoops> {
+  using Base::Base;
+
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
-    patterns.add<StridedCopyPattern>(&getContext());
+    patterns.add<StridedCopyPattern>(&getContext(), all);
     walkAndApplyPatterns(getOperation(), std::move(patterns));
   }
 };

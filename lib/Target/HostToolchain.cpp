@@ -138,8 +138,7 @@ static LogicalResult runCC(ArrayRef<StringRef> args, StringRef what, std::string
   return success();
 }
 
-/// The bytes of a constant's value as they lie in memory, if it has a flat layout.
-static std::optional<ArrayRef<char>> rawBytes(Attribute value) {
+std::optional<ArrayRef<char>> mfc::constantBytes(Attribute value) {
   if (auto resource = dyn_cast<DenseResourceElementsAttr>(value)) {
     if (AsmResourceBlob *blob = resource.getRawHandle().getBlob())
       return blob->getData();
@@ -169,7 +168,7 @@ FailureOr<std::string> mfc::externalizeWeights(ModuleOp module, StringRef workDi
   for (auto global : module.getOps<LLVM::GlobalOp>()) {
     std::optional<ArrayRef<char>> bytes;
     if (!global.getConstant() || !global.getValueAttr() ||
-        !(bytes = rawBytes(global.getValueAttr())) || bytes->size() < thresholdBytes)
+        !(bytes = constantBytes(global.getValueAttr())) || bytes->size() < thresholdBytes)
       continue;
     SmallString<256> binPath(workDir);
     llvm::sys::path::append(binPath, "weight" + std::to_string(count++) + ".bin");

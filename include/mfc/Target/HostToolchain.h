@@ -16,6 +16,10 @@
 
 namespace mfc {
 
+/// The bytes of a constant's value as they lie in memory, if it has a flat layout (not a
+/// splat, not i1).
+std::optional<llvm::ArrayRef<char>> constantBytes(mlir::Attribute value);
+
 /// A target machine for `triple` (empty: the host) and `cpu` ("native": the host's,
 /// with its features).
 mlir::FailureOr<std::unique_ptr<llvm::TargetMachine>>

@@ -55,8 +55,7 @@ public:
   virtual llvm::StringRef getDescription() const = 0;
 
   /// The stages after `tern`, in pipeline order; the first is the lowered MLIR (printed
-  /// by the driver), the others are written by serialize. Empty while the back end is
-  /// only registered (see isImplemented).
+  /// by the driver), the others are written by serialize.
   virtual llvm::ArrayRef<TargetStage> getStages() const = 0;
   /// The stage `mfc` stops at when --emit is not given.
   llvm::StringRef getDefaultStage() const;
@@ -79,27 +78,6 @@ public:
 
   /// Registers the target's passes and named pipelines (for mfc-opt).
   virtual void registerPasses() const {}
-};
-
-/// A target that is registered (so that --target and --help know it) before its back
-/// end exists: it offers no stages, and the driver says why before doing any work.
-class PlaceholderTarget final : public Target {
-public:
-  PlaceholderTarget(llvm::StringRef name, llvm::StringRef description,
-                    llvm::StringRef unavailableReason)
-      : name(name), description(description), unavailableReason(unavailableReason) {}
-  llvm::StringRef getName() const override { return name; }
-  llvm::StringRef getDescription() const override { return description; }
-  llvm::ArrayRef<TargetStage> getStages() const override { return {}; }
-  llvm::StringRef getUnavailableReason() const override { return unavailableReason; }
-  void buildLoweringPipeline(mlir::OpPassManager &, const TargetOptions &) const override {}
-  mlir::LogicalResult serialize(mlir::ModuleOp module, llvm::StringRef, llvm::StringRef,
-                                const TargetOptions &) const override {
-    return module.emitError(unavailableReason);
-  }
-
-private:
-  std::string name, description, unavailableReason;
 };
 
 /// Adds `target` to the registry; its name must be new.

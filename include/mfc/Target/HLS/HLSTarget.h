@@ -1,4 +1,4 @@
-//===- HLSTarget.h - the HLS back end (registered, not implemented) -*- C++ -*-===//
+//===- HLSTarget.h - the HLS back end ------------------------*- C++ -*-===//
 #ifndef MFC_TARGET_HLS_HLSTARGET_H
 #define MFC_TARGET_HLS_HLSTARGET_H
 

@@ -1,0 +1,94 @@
+//===- Passes.td - the HLS target's passes -----------------*- tablegen -*-===//
+#ifndef MFC_TARGET_HLS_PASSES
+#define MFC_TARGET_HLS_PASSES
+
+include "mlir/Pass/PassBase.td"
+
+def HLSSpecializeShapes : Pass<"mfc-hls-specialize-shapes", "mlir::ModuleOp"> {
+  let summary = "Give the entry's dynamic dims a fixed size and propagate the static shapes";
+  let description = [{
+    ```
+    func @entry(%x: tensor<?x8xf32>) -> tensor<?x4xf32>
+      => func @entry(%x': tensor<1x8xf32>) -> tensor<1x4xf32>
+         (%x = tensor.cast %x'; canonicalization folds the casts into the ops; the results
+          take the static type their values have)
+    ```
+    A hardware design has fixed sizes: the HLS top function is one decode step of
+    `dim-size` tokens (batch and sequence dims of the ONNX graph, whatever they are
+    named). A result that stays dynamic after canonicalization is an error naming it.
+  }];
+  let options = [
+    Option<"entry", "entry", "std::string", /*default=*/"\"main_graph\"",
+           "The model's entry function">,
+    Option<"dimSize", "dim-size", "int64_t", /*default=*/"1",
+           "The size every dynamic dim of the entry's inputs takes">,
+  ];
+  let dependentDialects = ["mlir::tensor::TensorDialect"];
+}
+
+def HLSExternalizeWeights : Pass<"mfc-hls-externalize-weights", "mlir::ModuleOp"> {
+  let summary = "Turn constant globals into arguments of the entry (weights read over m_axi)";
+  let description = [{
+    ```
+    memref.global "private" constant @w : memref<4x2xi8> = dense<...>
+    func @entry(%x, %y) { %w = memref.get_global @w ... }
+      => func @entry(%x, %y, %w: memref<4x2xi8> {hls.weight = "w", hls.weight_data = dense<...>})
+    ```
+    On an FPGA card the packed weights live in DDR/HBM and stream into the kernel through
+    AXI master ports; the top function takes them as arguments and the project ships
+    their data (written from `hls.weight_data` by the serializer) for the testbench.
+    A 0-d constant (an epsilon) is no port: its loads become arith.constant.
+  }];
+  let options = [
+    Option<"entry", "entry", "std::string", /*default=*/"\"main_graph\"",
+           "The model's entry function">,
+  ];
+  let dependentDialects = ["mlir::memref::MemRefDialect", "mlir::arith::ArithDialect"];
+}
+
+def HLSPrepareEmission : Pass<"mfc-hls-prepare-emission", "mlir::ModuleOp"> {
+  let summary = "Make what EmitC has no conversion for expressible: math calls, unaligned arrays";
+  let description = [{
+    ```
+    %y = math.sqrt %x : f32           => %y = emitc.call_opaque "mfc_sqrt"(%x)
+    %m = arith.maximumf %a, %b : f32  => %m = emitc.call_opaque "mfc_maximumf"(%a, %b)
+    ```
+    for math.sqrt, rsqrt, exp, log, tanh, absf, roundeven, floor, ceil and
+    arith.maximumf/minimumf/maxnumf/minnumf. The project's `mfc_hls_math.h` defines each
+    with the op's semantics (NaN propagation of maximumf, round-half-even of roundeven)
+    on the C math library, which Vitis HLS maps to its `hls_math` cores. And
+    ```
+    memref.alloca() {alignment = 64} : memref<1x8xf32>  => memref.alloca() : memref<1x8xf32>
+    ```
+    (a C array declaration carries no alignment; memref-to-emitc rejects one that does).
+    Runs last before convert-to-emitc.
+  }];
+  let dependentDialects = ["mlir::emitc::EmitCDialect"];
+}
+
+def HLSDirectives : Pass<"mfc-hls-directives", "mlir::ModuleOp"> {
+  let summary = "Place HLS pragmas: pipelined innermost loops, AXI interfaces on the top function";
+  let description = [{
+    ```
+    scf.for ... { (no loop inside) }   => scf.for ... { emitc.verbatim "#pragma HLS PIPELINE II=1" ... }
+    func @entry(%x: memref<1x8xf32>, ..., %w: memref<4x2xi8> {hls.weight})
+      => emitc.verbatim "#pragma HLS INTERFACE m_axi port=w offset=slave bundle=weights depth=8"
+         emitc.verbatim "#pragma HLS INTERFACE m_axi port=x offset=slave bundle=io depth=8"
+         emitc.verbatim "#pragma HLS INTERFACE s_axilite port=return"
+    ```
+    Ports are named after the C++ emitter's argument names (v1, v2, ...: the order of the
+    entry's arguments), which the directives pass fixes by naming them itself
+    (`port=` uses the same scheme). `depth=` is the element count, which cosimulation
+    needs for unsized pointers. Innermost loops (the accumulation over a row of packed
+    codes, element-wise loops) get II=1. The ports, in order, are recorded on the module
+    as `hls.ports` (name, role input/output/weight, buffer type, a weight's data): what
+    the project writer makes the header, the testbench and the weight files from.
+  }];
+  let options = [
+    Option<"entry", "entry", "std::string", /*default=*/"\"main_graph\"",
+           "The model's entry function">,
+  ];
+  let dependentDialects = ["mlir::emitc::EmitCDialect"];
+}
+
+#endif // MFC_TARGET_HLS_PASSES

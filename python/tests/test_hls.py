@@ -1,0 +1,89 @@
+"""The HLS back end: `mfc --target=hls` writes a project whose C simulation (the Makefile's
+csim target: g++ on the generated C++ and testbench) reproduces the CPU library's outputs
+on the same inputs. Models: a BitLinear and a complete MatMul-free LM decode step
+(BitLinear, MLGRU, GLU; two layers) exported by PyTorch (not by mfc)."""
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mfc.compiled import compile, load
+
+ROOT = Path(__file__).resolve().parents[2]
+MODELS = {
+    "bitlinear": ROOT / "test" / "Dialect" / "Tern" / "pipeline-bitlinear.onnxtxt",
+    "hgrn_bit_ref_decode": ROOT / "test" / "models" / "hgrn_bit_ref" / "torchscript_decode.onnx",
+}
+
+
+def random_inputs(model, seed: int = 0):
+    """Inputs of batch 1 (the HLS design's fixed size): token ids below 256, floats N(0, 1)."""
+    rng = np.random.default_rng(seed)
+    inputs = []
+    for port in model.inputs:
+        shape = [1 if d < 0 else d for d in port.dims]
+        if port.dtype.kind == "i":
+            inputs.append(rng.integers(0, 256, shape).astype(port.dtype))
+        else:
+            inputs.append(rng.standard_normal(shape).astype(port.dtype))
+    return inputs
+
+
+def project_and_goldens(name: str, tmp_path: Path):
+    """The HLS project of MODELS[name], with inputs and the CPU library's outputs in data/;
+    returns the project and csim's arguments."""
+    project = compile(MODELS[name], tmp_path / "prj", target="hls")
+    cpu = load(compile(MODELS[name], tmp_path / "model.so"))
+    inputs = random_inputs(cpu)
+    outputs = cpu(*inputs)
+    args = []
+    for port, value in zip(cpu.inputs, inputs):
+        np.save(project / "data" / f"{port.name}.npy", value)
+        args += ["--input", f"{port.name}=data/{port.name}.npy"]
+    for port, value in zip(cpu.outputs, outputs):
+        np.save(project / "data" / f"{port.name}_expected.npy", value)
+        args += ["--expect", f"{port.name}=data/{port.name}_expected.npy"]
+    return project, args
+
+
+def csim(project: Path, args) -> subprocess.CompletedProcess:
+    assert shutil.which("g++"), "the csim target needs g++"
+    return subprocess.run(["make", "-s", "-C", str(project), "csim", "ARGS=" + " ".join(args)],
+                          capture_output=True, text=True)
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_csim_matches_cpu_library(tmp_path, name):
+    project, args = project_and_goldens(name, tmp_path)
+    run = csim(project, args + ["--rtol", "1e-4", "--atol", "1e-5"])
+    assert run.returncode == 0 and "PASS" in run.stdout, run.stdout + run.stderr
+
+
+def test_csim_reports_a_mismatch(tmp_path):
+    project, args = project_and_goldens("bitlinear", tmp_path)
+    expected = project / "data" / "y_expected.npy"
+    np.save(expected, np.load(expected) + 0.5)
+    run = csim(project, args)
+    assert run.returncode != 0 and "FAIL" in run.stdout, run.stdout + run.stderr
+
+
+def test_csim_rejects_a_wrong_input(tmp_path):
+    project, args = project_and_goldens("bitlinear", tmp_path)
+    np.save(project / "data" / "x.npy", np.zeros((1, 9), np.float32))
+    run = csim(project, args)
+    assert run.returncode != 0 and "does not hold exactly 8 elements" in run.stderr, run.stderr
+
+
+def test_project_files_and_pragmas(tmp_path):
+    project = compile(MODELS["hgrn_bit_ref_decode"], tmp_path / "prj", target="hls")
+    for name in ("kernel.cpp", "kernel.h", "tb.cpp", "Makefile", "run_hls.tcl",
+                 "mfc_npy.h", "mfc_hls_math.h"):
+        assert (project / name).is_file(), name
+    assert len(list((project / "weights").glob("*.npy"))) > 10
+    kernel = (project / "kernel.cpp").read_text()
+    assert "#pragma HLS PIPELINE II=1" in kernel
+    assert "#pragma HLS INTERFACE m_axi port=v1 offset=slave bundle=io" in kernel
+    assert "bundle=weights" in kernel and "#pragma HLS INTERFACE s_axilite port=return" in kernel
+    assert "set_top mfc_kernel" in (project / "run_hls.tcl").read_text()
