@@ -190,6 +190,11 @@ def Tern_GLUOp : Tern_Op<"glu", [Pure, AllTypesMatch<["gate", "value", "result"]
   let arguments = (ins Tern_FloatTensor:$gate, Tern_FloatTensor:$value);
   let results = (outs Tern_FloatTensor:$result);
   let assemblyFormat = "$gate `,` $value attr-dict `:` type($result)";
+  let hasCanonicalizer = 1;
+  let extraClassDeclaration = [{
+    /// The result types of the op on `operands` when they are static, else none.
+    static ::llvm::SmallVector<::mlir::Type> staticResultTypes(::mlir::ArrayRef<::mlir::Value> operands);
+  }];
 }
 
 //===----------------------------------------------------------------------===//
@@ -232,6 +237,11 @@ def Tern_MLGRUScanOp : Tern_Op<"mlgru_scan", [Pure,
     functional-type(operands, results)
   }];
   let hasVerifier = 1;
+  let hasCanonicalizer = 1;
+  let extraClassDeclaration = [{
+    /// The result types of the op on `operands` when they are static, else none.
+    static ::llvm::SmallVector<::mlir::Type> staticResultTypes(::mlir::ArrayRef<::mlir::Value> operands);
+  }];
 }
 
 #endif // TERN_OPS

@@ -1,7 +1,8 @@
 """The HLS back end: `mfc --target=hls` writes a project whose C simulation (the Makefile's
 csim target: g++ on the generated C++ and testbench) reproduces the CPU library's outputs
-on the same inputs. Models: a BitLinear and a complete MatMul-free LM decode step
-(BitLinear, MLGRU, GLU; two layers) exported by PyTorch (not by mfc)."""
+on the same inputs. Models: a BitLinear, a complete MatMul-free LM decode step (BitLinear,
+MLGRU, GLU; two layers) exported by PyTorch (not by mfc), and the bundled model's decode
+step (four layers, mfc's exporter)."""
 import shutil
 import subprocess
 from pathlib import Path
@@ -15,6 +16,7 @@ ROOT = Path(__file__).resolve().parents[2]
 MODELS = {
     "bitlinear": ROOT / "test" / "Dialect" / "Tern" / "pipeline-bitlinear.onnxtxt",
     "hgrn_bit_ref_decode": ROOT / "test" / "models" / "hgrn_bit_ref" / "torchscript_decode.onnx",
+    "bundled_decode": ROOT / "examples" / "shakespeare" / "decode.onnx",
 }
 
 

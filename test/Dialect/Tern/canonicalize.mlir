@@ -76,3 +76,36 @@ func.func @fold_zero_weights_float(%x: tensor<3x8xf32>) -> tensor<3x16xf32> {
   %0 = tern.matmul ins(%x, %w : tensor<3x8xf32>, tensor<16x2xi8>) outs(%init_0 : tensor<3x16xf32>) -> tensor<3x16xf32>
   return %0 : tensor<3x16xf32>
 }
+
+// -----
+
+// Casts that only erase static sizes fold into tern.glu and tern.mlgru_scan, whose
+// results become static (a cast back keeps the old types for the users).
+// CHECK-LABEL: func.func @static_through_casts
+// CHECK-SAME: (%[[G:.+]]: tensor<1x1x8xf32>, %[[V:.+]]: tensor<1x1x8xf32>, %[[H0:.+]]: tensor<1x8xf32>)
+// CHECK: %[[Y:.+]] = tern.glu %[[G]], %[[V]] : tensor<1x1x8xf32>
+// CHECK: %[[HS:.+]], %[[LAST:.+]] = tern.mlgru_scan %[[Y]], %[[V]], %[[H0]] : (tensor<1x1x8xf32>, tensor<1x1x8xf32>, tensor<1x8xf32>) -> (tensor<1x1x8xf32>, tensor<1x8xf32>)
+// CHECK: %[[C:.+]] = tensor.cast %[[LAST]] : tensor<1x8xf32> to tensor<?x8xf32>
+// CHECK: return %{{.+}}, %[[C]]
+func.func @static_through_casts(%g: tensor<1x1x8xf32>, %v: tensor<1x1x8xf32>, %h0: tensor<1x8xf32>)
+    -> (tensor<?x1x8xf32>, tensor<?x8xf32>) {
+  %gd = tensor.cast %g : tensor<1x1x8xf32> to tensor<?x1x8xf32>
+  %vd = tensor.cast %v : tensor<1x1x8xf32> to tensor<?x1x8xf32>
+  %hd = tensor.cast %h0 : tensor<1x8xf32> to tensor<?x8xf32>
+  %y = tern.glu %gd, %vd : tensor<?x1x8xf32>
+  %hs, %last = tern.mlgru_scan %y, %vd, %hd
+      : (tensor<?x1x8xf32>, tensor<?x1x8xf32>, tensor<?x8xf32>) -> (tensor<?x1x8xf32>, tensor<?x8xf32>)
+  return %hs, %last : tensor<?x1x8xf32>, tensor<?x8xf32>
+}
+
+// -----
+
+// A cast from an operand that stays dynamic is kept.
+// CHECK-LABEL: func.func @dynamic_stays
+// CHECK: tensor.cast
+// CHECK: tern.glu %{{.+}}, %{{.+}} : tensor<?x8xf32>
+func.func @dynamic_stays(%g: tensor<1x8xf32>, %v: tensor<?x8xf32>) -> tensor<?x8xf32> {
+  %gd = tensor.cast %g : tensor<1x8xf32> to tensor<?x8xf32>
+  %y = tern.glu %gd, %v : tensor<?x8xf32>
+  return %y : tensor<?x8xf32>
+}

@@ -491,4 +491,71 @@ LogicalResult MLGRUScanOp::reifyResultShapes(OpBuilder &b,
 }
 
 #define GET_OP_CLASSES
+//===----------------------------------------------------------------------===//
+// Static shapes through tensor.cast (GLU, MLGRU scan)
+//===----------------------------------------------------------------------===//
+
+namespace {
+/// The source of `value` when it is a tensor.cast that only erases static information.
+Value staticSource(Value value) {
+  auto cast = value.getDefiningOp<tensor::CastOp>();
+  return cast && tensor::canFoldIntoConsumerOp(cast) ? cast.getSource() : value;
+}
+
+/// op(tensor.cast(%static), ...) => tensor.cast(op(%static, ...)) when every tensor
+/// operand that decides a result's type is static after folding, so that static shapes
+/// reach the ops after it (as the products' DPS folding does for them).
+template <typename OpTy>
+struct FoldStaticCasts : public OpRewritePattern<OpTy> {
+  using OpRewritePattern<OpTy>::OpRewritePattern;
+  LogicalResult matchAndRewrite(OpTy op, PatternRewriter &rewriter) const override {
+    SmallVector<Value> operands;
+    bool changed = false;
+    for (Value operand : op->getOperands()) {
+      operands.push_back(staticSource(operand));
+      changed |= operands.back() != operand;
+    }
+    if (!changed)
+      return rewriter.notifyMatchFailure(op, "no cast to fold");
+    SmallVector<Type> resultTypes = OpTy::staticResultTypes(operands);
+    if (resultTypes.empty())
+      return rewriter.notifyMatchFailure(op, "results would not be static");
+    auto folded = OpTy::create(rewriter, op.getLoc(), resultTypes, operands, op->getAttrs());
+    SmallVector<Value> results;
+    for (auto [old, now] : llvm::zip(op->getResults(), folded->getResults()))
+      results.push_back(old.getType() == now.getType()
+                            ? Value(now)
+                            : Value(tensor::CastOp::create(rewriter, op.getLoc(), old.getType(), now)));
+    rewriter.replaceOp(op, results);
+    return success();
+  }
+};
+
+bool allStatic(ArrayRef<Value> values) {
+  return llvm::all_of(values, [](Value v) { return cast<ShapedType>(v.getType()).hasStaticShape(); });
+}
+} // namespace
+
+SmallVector<Type> GLUOp::staticResultTypes(ArrayRef<Value> operands) {
+  if (!allStatic(operands) || operands[0].getType() != operands[1].getType())
+    return {};
+  return {operands[0].getType()};
+}
+
+SmallVector<Type> MLGRUScanOp::staticResultTypes(ArrayRef<Value> operands) {
+  // candidate, forget and the initial state decide hidden and final_state.
+  if (!allStatic(operands.take_front(3)) || operands[0].getType() != operands[1].getType())
+    return {};
+  return {operands[0].getType(), operands[2].getType()};
+}
+
+void GLUOp::getCanonicalizationPatterns(RewritePatternSet &patterns, MLIRContext *context) {
+  patterns.add<FoldStaticCasts<GLUOp>>(context);
+}
+
+void MLGRUScanOp::getCanonicalizationPatterns(RewritePatternSet &patterns,
+                                              MLIRContext *context) {
+  patterns.add<FoldStaticCasts<MLGRUScanOp>>(context);
+}
+
 #include "Tern/TernOps.cpp.inc"
