@@ -1,13 +1,15 @@
 """The HLS back end: `mfc --target=hls` writes a project whose C simulation (the Makefile's
 csim target: g++ on the generated C++ and testbench) reproduces the CPU library's outputs
-on the same inputs. Models: a BitLinear, a complete MatMul-free LM decode step (BitLinear,
-MLGRU, GLU; two layers) exported by PyTorch (not by mfc), and the bundled model's decode
-step (four layers, mfc's exporter)."""
+on the same inputs. Models: a BitLinear, an MLGRU token mixer decode step and a GLU channel
+mixer (written with onnx.helper by test/Target/HLS/Inputs/make_layer_models.py), a complete
+MatMul-free LM decode step (BitLinear, MLGRU, GLU; two layers) exported by PyTorch (not by
+mfc), and the bundled model's decode step (four layers, mfc's exporter)."""
 import shutil
 import subprocess
 from pathlib import Path
 
 import numpy as np
+import onnxruntime as ort
 import pytest
 
 from mfc.compiled import compile, load
@@ -15,6 +17,8 @@ from mfc.compiled import compile, load
 ROOT = Path(__file__).resolve().parents[2]
 MODELS = {
     "bitlinear": ROOT / "test" / "Dialect" / "Tern" / "pipeline-bitlinear.onnxtxt",
+    "mlgru_decode": ROOT / "test" / "Target" / "HLS" / "Inputs" / "mlgru_decode.onnx",
+    "glu": ROOT / "test" / "Target" / "HLS" / "Inputs" / "glu.onnx",
     "hgrn_bit_ref_decode": ROOT / "test" / "models" / "hgrn_bit_ref" / "torchscript_decode.onnx",
     "bundled_decode": ROOT / "examples" / "shakespeare" / "decode.onnx",
 }
@@ -61,6 +65,18 @@ def test_csim_matches_cpu_library(tmp_path, name):
     project, args = project_and_goldens(name, tmp_path)
     run = csim(project, args + ["--rtol", "1e-4", "--atol", "1e-5"])
     assert run.returncode == 0 and "PASS" in run.stdout, run.stdout + run.stderr
+
+
+@pytest.mark.parametrize("name", ["mlgru_decode", "glu"])
+def test_layer_models_compute_what_onnxruntime_computes(tmp_path, name):
+    """The layer models are ours to write, so their CPU-library goldens are checked against
+    onnxruntime first (up to int8 rounding ties: a tolerance, not bit equality)."""
+    cpu = load(compile(MODELS[name], tmp_path / "model.so"))
+    inputs = random_inputs(cpu)
+    session = ort.InferenceSession(str(MODELS[name]), providers=["CPUExecutionProvider"])
+    want = session.run(None, {port.name: value for port, value in zip(cpu.inputs, inputs)})
+    for got, expected in zip(cpu(*inputs), want):
+        np.testing.assert_allclose(got, expected, rtol=1e-3, atol=1e-4)
 
 
 def test_csim_reports_a_mismatch(tmp_path):

@@ -227,21 +227,21 @@ int main(int argc, char **argv) {
     if (failed(pm.run(*module)))
       return 1;
   }
-  if (report) {
-    mfc::printTernaryReport(*module, contractions, notConverted, llvm::outs());
-    return 0;
-  }
-  if (stageName == "tern")
-    return writeText([&](llvm::raw_ostream &os) { module->print(os); }) ? 0 : 1;
-
-  if (optLevel > 3)
-    return fail("-O" + llvm::Twine(optLevel) + " is not an optimization level (0 to 3)");
   mfc::TargetOptions options;
   options.entry = entryName;
   options.triple = mtriple;
   options.cpu = mcpu;
   options.optLevel = optLevel;
   options.installPrefix = installPrefix(argv[0]);
+  if (report) {
+    mfc::printTernaryReport(*module, contractions, notConverted, llvm::outs());
+    return failed(target->printReport(*module, options, llvm::outs())) ? 1 : 0;
+  }
+  if (stageName == "tern")
+    return writeText([&](llvm::raw_ostream &os) { module->print(os); }) ? 0 : 1;
+
+  if (optLevel > 3)
+    return fail("-O" + llvm::Twine(optLevel) + " is not an optimization level (0 to 3)");
   {
     mlir::PassManager pm(&context);
     if (failed(mlir::applyPassManagerCLOptions(pm)))

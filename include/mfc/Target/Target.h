@@ -76,6 +76,14 @@ public:
                                         llvm::StringRef outputPath,
                                         const TargetOptions &options) const = 0;
 
+  /// What `--report` adds for this target after the ternary report, from the tern IR
+  /// (`ternModule`): estimates, labelled as such. Nothing by default; errors (an
+  /// unknown part, say) are diagnostics on the module.
+  virtual mlir::LogicalResult printReport(mlir::ModuleOp ternModule,
+                                          const TargetOptions &options,
+                                          llvm::raw_ostream &os) const {
+    return mlir::success();
+  }
   /// Registers the target's passes and named pipelines (for mfc-opt).
   virtual void registerPasses() const {}
 };

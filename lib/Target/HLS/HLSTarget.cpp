@@ -7,6 +7,8 @@
 //===----------------------------------------------------------------------===//
 #include "mfc/Target/HLS/HLSTarget.h"
 
+#include "Estimate.h"
+
 #include "mfc/Conversion/Passes.h"
 #include "mfc/Dialect/Tern/Passes.h"
 #include "mfc/Pipeline/TernPipeline.h"
@@ -373,7 +375,10 @@ exit
 class HLSTarget final : public mfc::Target {
 public:
   StringRef getName() const override { return "hls"; }
-  StringRef getDescription() const override { return "FPGAs via HLS C++ (EmitC)"; }
+  StringRef getDescription() const override {
+    return "FPGAs via HLS C++ (EmitC; -mcpu: the part of --report's estimate, u280, u55c or "
+           "kv260)";
+  }
 
   ArrayRef<mfc::TargetStage> getStages() const override {
     static const mfc::TargetStage stages[] = {
@@ -454,6 +459,12 @@ public:
         failed(writeFile("run_hls.tcl", [&](raw_ostream &os) { os << tclScript(*ports); })))
       return fail(error);
     return success();
+  }
+
+  LogicalResult printReport(ModuleOp ternModule, const mfc::TargetOptions &options,
+                            raw_ostream &os) const override {
+    return mfc::hls::printEstimate(ternModule, options.cpu == "native" ? "u280" : options.cpu,
+                                   os);
   }
 
   void registerPasses() const override {

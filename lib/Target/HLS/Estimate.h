@@ -1,0 +1,16 @@
+//===- Estimate.h - the HLS target's --report -------------------*- C++ -*-===//
+#ifndef MFC_LIB_TARGET_HLS_ESTIMATE_H
+#define MFC_LIB_TARGET_HLS_ESTIMATE_H
+
+#include "mlir/IR/BuiltinOps.h"
+#include "llvm/Support/raw_ostream.h"
+
+namespace mfc::hls {
+
+/// Prints the estimate of the design for `ternModule` on `part` (u280, u55c, kv260);
+/// fails, with an error on the module, for another part.
+mlir::LogicalResult printEstimate(mlir::ModuleOp ternModule, llvm::StringRef part, llvm::raw_ostream &os);
+
+} // namespace mfc::hls
+
+#endif // MFC_LIB_TARGET_HLS_ESTIMATE_H
