@@ -24,6 +24,7 @@ static void model_release(mfc_model *m) {
     dlclose(m->handle);
   m->handle = NULL;
   m->entry = NULL;
+  m->take_run_error = NULL;
 }
 
 mfc_status mfc_model_load(const char *path, mfc_model **model) {
@@ -106,6 +107,10 @@ mfc_status mfc_model_load(const char *path, mfc_model **model) {
       return MFC_ERR_LOAD;
     }
   }
+
+  sym = dlsym(m->handle, "mfc_take_run_error");
+  if (sym)
+    memcpy(&m->take_run_error, &sym, sizeof(sym));
 
   /* ... and may replay calls with the same input shapes (CUDA graphs). */
   sym = dlsym(m->handle, "mfc_device_call_begin");

@@ -372,6 +372,13 @@ mfc_status mfc_session_run(mfc_session *session, const mfc_tensor *inputs,
   m->entry(args);
   if (bracketed)
     m->call_end();
+  if (m->take_run_error) {
+    char reason[MFC_ERROR_SIZE - 8];
+    if (m->take_run_error(reason, sizeof(reason))) {
+      mfc_set_error(session->error, "run: %s", reason);
+      rc = MFC_ERR_INVALID_ARGUMENT;
+    }
+  }
 
   /* Decode the output descriptors. */
   for (k = 0; k < m->n_out; ++k) {

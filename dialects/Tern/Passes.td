@@ -302,4 +302,28 @@ def TernExpandOps : Pass<"tern-expand-ops", "mlir::func::FuncOp"> {
                            "mlir::scf::SCFDialect"];
 }
 
+def TernLowerCheckedIndex : Pass<"tern-lower-checked-index", "mlir::ModuleOp"> {
+  let summary = "Lower tern.checked_index to arith, reporting out-of-range indices";
+  let description = [{
+    ```
+    %i = tern.checked_index %raw, %size {what = W}
+      => %w = %raw < 0 ? %raw + %size : %raw
+         %ok = %w ult %size
+         scf.if !%ok { func.call @mfc_index_error(@W's bytes, %raw, %size) }  // report
+         %i = %ok ? %w : 0                                                      // report, clamp
+    ```
+    `mode=report` (host code) calls `mfc_index_error` (runtime/kernels, C interface),
+    which records the first error of the run for `mfc_session_run` to return; the message
+    is a constant global per distinct `what`. `mode=clamp` (device code, which cannot call
+    the host) only keeps the access inside the buffer. `mode=unchecked` keeps ONNX's
+    wrap-around and nothing else (`mfc --unchecked-indices`).
+  }];
+  let options = [
+    Option<"mode", "mode", "std::string", /*default=*/"\"report\"",
+           "report | clamp | unchecked">,
+  ];
+  let dependentDialects = ["mlir::arith::ArithDialect", "mlir::func::FuncDialect",
+                           "mlir::memref::MemRefDialect", "mlir::scf::SCFDialect"];
+}
+
 #endif // TERN_PASSES

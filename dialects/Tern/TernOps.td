@@ -244,4 +244,30 @@ def Tern_MLGRUScanOp : Tern_Op<"mlgru_scan", [Pure,
   }];
 }
 
+//===----------------------------------------------------------------------===//
+// tern.checked_index
+//===----------------------------------------------------------------------===//
+
+def Tern_CheckedIndexOp : Tern_Op<"checked_index", [NoMemoryEffect]> {
+  let summary = "an index read from data, counted from the end when negative, checked";
+  let description = [{
+    ONNX's rule for a data-dependent index (Gather, ScatterND): `-size <= index < size`,
+    a negative index counting from the end. The result is the index in `[0, size)`. An
+    index out of that range is a run-time error: the result is then 0 (so that no access
+    leaves the buffer, for `size > 0`) and, as `tern-lower-checked-index` lowers it, the
+    run reports `what` with the value and `size`.
+
+    It has no memory effect (it may be CSE'd or dropped with its users) but is not
+    speculatable: hoisted out of a condition, it could report an index never used.
+
+    ```mlir
+    %i = tern.checked_index %raw, %size {what = "Gather 'embed' (indices 'ids')"} : i64
+    ```
+  }];
+  let arguments = (ins AnySignlessIntegerOrIndex:$index, Index:$size, StrAttr:$what);
+  let results = (outs Index:$result);
+  let assemblyFormat = "$index `,` $size attr-dict `:` type($index)";
+  let hasFolder = 1;
+}
+
 #endif // TERN_OPS

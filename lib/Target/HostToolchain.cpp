@@ -6,7 +6,6 @@
 
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
-#include "mlir/Support/FileUtilities.h"
 #include "mlir/ExecutionEngine/OptUtils.h"
 #include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/GPU/GPUToLLVMIRTranslation.h"
@@ -19,7 +18,6 @@
 #include "llvm/Support/Path.h"
 #include "llvm/Support/Program.h"
 #include "llvm/Support/TargetSelect.h"
-#include "llvm/Support/ToolOutputFile.h"
 #include "llvm/TargetParser/Host.h"
 #include "llvm/TargetParser/SubtargetFeature.h"
 
@@ -91,32 +89,72 @@ std::unique_ptr<llvm::Module> mfc::translateToLLVMIR(ModuleOp module, llvm::LLVM
   return llvmModule;
 }
 
+LogicalResult mfc::replaceFile(
+    StringRef path, function_ref<LogicalResult(StringRef, llvm::raw_pwrite_stream &)> produce,
+    std::string &error) {
+  auto fail = [&](const Twine &why) {
+    error = ("cannot write '" + path + "': " + why).str();
+    return failure();
+  };
+  llvm::Expected<llvm::sys::fs::TempFile> temp =
+      llvm::sys::fs::TempFile::create(path + ".tmp-%%%%%%");
+  if (!temp)
+    return fail(llvm::toString(temp.takeError()));
+  LogicalResult produced = failure();
+  {
+    llvm::raw_fd_ostream os(temp->FD, /*shouldClose=*/false);
+    produced = produce(temp->TmpName, os);
+    os.flush();
+    if (os.has_error()) {
+      if (succeeded(produced))
+        (void)fail(os.error().message());
+      produced = failure();
+      os.clear_error(); // an uncleared stream error is fatal when the stream is destroyed
+    }
+  }
+  if (failed(produced)) {
+    llvm::consumeError(temp->discard());
+    return failure();
+  }
+  if (llvm::Error renameError = temp->keep(path))
+    return fail(llvm::toString(std::move(renameError)));
+  return success();
+}
+
 LogicalResult mfc::writeTextFile(StringRef path, function_ref<void(raw_ostream &)> print,
                                  std::string &error) {
-  std::unique_ptr<llvm::ToolOutputFile> output = openOutputFile(path, &error);
-  if (!output)
+  if (path == "-") {
+    print(llvm::outs());
+    llvm::outs().flush();
+    if (!llvm::outs().has_error())
+      return success();
+    error = "cannot write to stdout: " + llvm::outs().error().message();
+    llvm::outs().clear_error();
     return failure();
-  print(output->os());
-  output->keep();
-  return success();
+  }
+  return replaceFile(
+      path,
+      [&](StringRef, llvm::raw_pwrite_stream &os) {
+        print(os);
+        return success();
+      },
+      error);
 }
 
 LogicalResult mfc::emitObjectFile(llvm::Module &module, llvm::TargetMachine &machine,
                                   StringRef path, std::string &error) {
-  std::error_code ec;
-  llvm::ToolOutputFile out(path, ec, llvm::sys::fs::OF_None);
-  if (ec) {
-    error = "cannot write '" + path.str() + "': " + ec.message();
-    return failure();
-  }
-  llvm::legacy::PassManager pm;
-  if (machine.addPassesToEmitFile(pm, out.os(), nullptr, llvm::CodeGenFileType::ObjectFile)) {
-    error = "the target cannot emit object files";
-    return failure();
-  }
-  pm.run(module);
-  out.keep();
-  return success();
+  return replaceFile(
+      path,
+      [&](StringRef, llvm::raw_pwrite_stream &os) -> LogicalResult {
+        llvm::legacy::PassManager pm;
+        if (machine.addPassesToEmitFile(pm, os, nullptr, llvm::CodeGenFileType::ObjectFile)) {
+          error = "the target cannot emit object files";
+          return failure();
+        }
+        pm.run(module);
+        return success();
+      },
+      error);
 }
 
 /// Runs `cc` with `args` (after the program name); describes a failure in `error`.
@@ -155,15 +193,10 @@ FailureOr<std::string> mfc::externalizeWeights(ModuleOp module, StringRef workDi
   SmallString<256> asmPath(workDir), objectPath(workDir);
   llvm::sys::path::append(asmPath, "weights.s");
   llvm::sys::path::append(objectPath, "weights.o");
-  std::error_code ec;
-  llvm::raw_fd_ostream asmFile(asmPath, ec);
-  if (ec) {
-    error = "cannot write '" + asmPath.str().str() + "': " + ec.message();
-    return failure();
-  }
   // No executable stack; weights in a read-only data section.
-  asmFile << "\t.section .note.GNU-stack,\"\",@progbits\n"
-          << "\t.section .rodata.mfc_weights,\"a\"\n";
+  std::string assembly = "\t.section .note.GNU-stack,\"\",@progbits\n"
+                         "\t.section .rodata.mfc_weights,\"a\"\n";
+  llvm::raw_string_ostream asmText(assembly);
   unsigned count = 0;
   for (auto global : module.getOps<LLVM::GlobalOp>()) {
     std::optional<ArrayRef<char>> bytes;
@@ -172,21 +205,19 @@ FailureOr<std::string> mfc::externalizeWeights(ModuleOp module, StringRef workDi
       continue;
     SmallString<256> binPath(workDir);
     llvm::sys::path::append(binPath, "weight" + std::to_string(count++) + ".bin");
-    llvm::raw_fd_ostream bin(binPath, ec);
-    if (ec) {
-      error = "cannot write '" + binPath.str().str() + "': " + ec.message();
+    if (failed(writeTextFile(
+            binPath, [&](raw_ostream &os) { os.write(bytes->data(), bytes->size()); }, error)))
       return failure();
-    }
-    bin.write(bytes->data(), bytes->size());
     StringRef name = global.getSymName();
-    asmFile << "\t.globl " << name << "\n\t.hidden " << name << "\n\t.p2align 6\n"
+    asmText << "\t.globl " << name << "\n\t.hidden " << name << "\n\t.p2align 6\n"
             << name << ":\n\t.incbin \"" << binPath << "\"\n\t.size " << name << ", "
             << bytes->size() << "\n";
     global.removeValueAttr();
     global.setLinkage(LLVM::Linkage::External);
     global.setVisibility_(LLVM::Visibility::Hidden);
   }
-  asmFile.close();
+  if (failed(writeTextFile(asmPath, [&](raw_ostream &os) { os << assembly; }, error)))
+    return failure();
   if (failed(runCC({"-c", asmPath, "-o", objectPath}, "assembling the weights", error)))
     return failure();
   return objectPath.str().str();
@@ -194,7 +225,7 @@ FailureOr<std::string> mfc::externalizeWeights(ModuleOp module, StringRef workDi
 
 LogicalResult mfc::linkSharedLibrary(ArrayRef<std::string> objectPaths, StringRef libraryPath,
                                 ArrayRef<std::string> libraries, ArrayRef<StringRef> flags,
-                                std::string &error) {
+                                std::string &error, StringRef reportedPath) {
   for (const std::string &library : libraries)
     if (!llvm::sys::fs::exists(library)) {
       error = "the run-time library '" + library + "' is missing";
@@ -204,7 +235,8 @@ LogicalResult mfc::linkSharedLibrary(ArrayRef<std::string> objectPaths, StringRe
   args.append(objectPaths.begin(), objectPaths.end());
   args.append(libraries.begin(), libraries.end());
   args.append(flags.begin(), flags.end());
-  return runCC(args, "linking '" + libraryPath.str() + "'", error);
+  return runCC(args, "linking '" + (reportedPath.empty() ? libraryPath : reportedPath).str() + "'",
+               error);
 }
 
 LogicalResult mfc::buildModelLibrary(llvm::Module &module, llvm::TargetMachine &machine,
@@ -218,11 +250,23 @@ LogicalResult mfc::buildModelLibrary(llvm::Module &module, llvm::TargetMachine &
   llvm::sys::path::append(archive, "lib", runtimeArchive);
   SmallVector<std::string> objects{codeObject.str().str()};
   objects.append(extraObjects.begin(), extraObjects.end());
-  if (failed(emitObjectFile(module, machine, codeObject, error)) ||
-      failed(linkSharedLibrary(objects, libraryPath, {archive.str().str()}, flags, error)))
+  if (failed(emitObjectFile(module, machine, codeObject, error)))
     return failure();
   // model.so comes with model.h: its signature and the tensor indices for the C API.
   SmallString<256> headerPath(libraryPath);
   llvm::sys::path::replace_extension(headerPath, ".h");
-  return writeModelHeader(headerPath, signature, llvm::sys::path::stem(libraryPath), error);
+  return replaceFile(
+      libraryPath,
+      [&](StringRef tempPath, llvm::raw_pwrite_stream &) {
+        if (failed(linkSharedLibrary(objects, tempPath, {archive.str().str()}, flags, error,
+                                     libraryPath)))
+          return failure();
+        return writeTextFile(
+            headerPath,
+            [&](raw_ostream &os) {
+              printModelHeader(os, signature, llvm::sys::path::stem(libraryPath));
+            },
+            error);
+      },
+      error);
 }

@@ -74,6 +74,11 @@ cl::opt<unsigned> optLevel("O",
                            cl::desc("LLVM optimization level of the generated code (0-3); the "
                                     "ternary kernels are optimized either way"),
                            cl::Prefix, cl::init(2), cl::cat(mfcCategory));
+cl::opt<bool> uncheckedIndices(
+    "unchecked-indices",
+    cl::desc("Do not check data-dependent indices (Gather, ScatterND) at run time: faster, "
+             "but an index out of range reads or writes outside a buffer"),
+    cl::cat(mfcCategory));
 cl::opt<std::string> mtriple("mtriple", cl::desc("Target triple (default: the host)"),
                              cl::cat(mfcCategory));
 } // namespace
@@ -233,6 +238,7 @@ int main(int argc, char **argv) {
   options.cpu = mcpu;
   options.optLevel = optLevel;
   options.installPrefix = installPrefix(argv[0]);
+  options.checkIndices = !uncheckedIndices;
   if (report) {
     mfc::printTernaryReport(*module, contractions, notConverted, llvm::outs());
     return failed(target->printReport(*module, options, llvm::outs())) ? 1 : 0;

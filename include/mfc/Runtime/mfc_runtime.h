@@ -247,8 +247,12 @@ MFC_RUNTIME_API const char *mfc_session_last_error(const mfc_session *session);
  *
  * On MFC_ERR_CAPACITY the rank and dims of every output are nevertheless
  * filled in, so the caller can grow its buffers and run again; the message
- * names the output and the bytes it needs. On any failure, the session state
- * is left as it was before the call (a decode step is not half-taken). */
+ * names the output and the bytes it needs. A value that indexes out of range
+ * (a token id past the vocabulary, read by a Gather) fails the run with
+ * MFC_ERR_INVALID_ARGUMENT, naming the node, its input and the value; no
+ * access leaves a buffer (unless compiled with `mfc --unchecked-indices`).
+ * On any failure, the session state is left as it was before the call (a
+ * decode step is not half-taken). */
 MFC_RUNTIME_API mfc_status mfc_session_run(mfc_session *session,
                                            const mfc_tensor *inputs,
                                            size_t n_inputs,

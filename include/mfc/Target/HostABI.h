@@ -36,10 +36,10 @@ mlir::FailureOr<llvm::StringRef> recordedSignature(mlir::ModuleOp module);
 mlir::LogicalResult addModelABI(llvm::Module &module, llvm::StringRef entry,
                                 llvm::StringRef signature, std::string &error);
 
-/// Writes the C header that goes with a compiled library: the signature as comments
+/// Prints the C header that goes with a compiled library: the signature as comments
 /// and the input/output indices as named constants `<prefix>_input_<name>`, ...
-mlir::LogicalResult writeModelHeader(llvm::StringRef headerPath, llvm::StringRef signature,
-                                     llvm::StringRef modelName, std::string &error);
+void printModelHeader(llvm::raw_ostream &os, llvm::StringRef signature,
+                      llvm::StringRef modelName);
 
 } // namespace mfc
 

@@ -41,22 +41,34 @@ std::unique_ptr<llvm::Module> translateToLLVMIR(mlir::ModuleOp module, llvm::LLV
                                                 llvm::TargetMachine &machine,
                                                 unsigned optLevel);
 
-/// Writes what `print` prints to `path` ("-": stdout), only if it can be opened.
+/// Produces `path` through a temporary file next to it: `produce` writes the temporary
+/// (named `tempPath`, open as `os`), which replaces `path` (a rename) only when `produce`
+/// succeeds and every byte was written. Otherwise the temporary is removed and an older
+/// `path` stays as it was: a full disk or a failing tool leaves no partial artifact.
+mlir::LogicalResult replaceFile(
+    llvm::StringRef path,
+    llvm::function_ref<mlir::LogicalResult(llvm::StringRef tempPath, llvm::raw_pwrite_stream &os)>
+        produce,
+    std::string &error);
+
+/// Writes what `print` prints to `path` ("-": stdout), through replaceFile.
 mlir::LogicalResult writeTextFile(llvm::StringRef path,
                                   llvm::function_ref<void(llvm::raw_ostream &)> print,
                                   std::string &error);
 
-/// Writes `module` as an object file.
+/// Writes `module` as an object file, through replaceFile.
 mlir::LogicalResult emitObjectFile(llvm::Module &module, llvm::TargetMachine &machine,
                                    llvm::StringRef path, std::string &error);
 
 /// Links object files and `libraries` (static archives the target ships, each of which
 /// must exist) into a shared library with the system C compiler driver, passing it
-/// `flags` too (-fopenmp, -ldl).
+/// `flags` too (-fopenmp, -ldl). Errors name `reportedPath` (default: `libraryPath`),
+/// the artifact a temporary `libraryPath` becomes.
 mlir::LogicalResult linkSharedLibrary(llvm::ArrayRef<std::string> objectPaths,
                                       llvm::StringRef libraryPath,
                                       llvm::ArrayRef<std::string> libraries,
-                                      llvm::ArrayRef<llvm::StringRef> flags, std::string &error);
+                                      llvm::ArrayRef<llvm::StringRef> flags, std::string &error,
+                                      llvm::StringRef reportedPath = {});
 
 /// The `lib` stage of a host-loaded target: `module`'s object (written in `workDir`)
 /// linked with `extraObjects` and the run-time archive `lib/<runtimeArchive>` under

@@ -35,6 +35,9 @@ struct TargetOptions {
   /// The installation prefix (the directory above bin/), where a target finds the
   /// run-time pieces it links in (lib/libmfc_kernels.a for the CPU).
   std::string installPrefix;
+  /// Data-dependent indices (Gather, ScatterND) out of range are errors of the run
+  /// (false: `--unchecked-indices`, which drops the checks and keeps ONNX's wrap-around).
+  bool checkIndices = true;
 };
 
 /// A `--emit` stage a target offers after `tern`.

@@ -7,6 +7,8 @@
 //===----------------------------------------------------------------------===//
 #include "../Importer.h"
 
+#include "mfc/Dialect/Tern/TernDialect.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Arith/Utils/Utils.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -48,6 +50,15 @@ Value wrapNegative(OpBuilder &b, Location loc, Value idx, Value size) {
   Value negative = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, idx,
                                          arith::ConstantIndexOp::create(b, loc, 0));
   return arith::SelectOp::create(b, loc, negative, arith::AddIOp::create(b, loc, idx, size), idx);
+}
+
+/// Index `raw`, read from `node`'s input `input`, into a dim of `size`: counted from the end
+/// when negative, and out of range a run-time error naming the node and the input.
+Value checkedIndex(OpBuilder &b, Location loc, const Node &node, size_t input, Value raw,
+                   Value size) {
+  std::string what = node.opType() + " node '" + node.displayName + "' (input '" +
+                     node.proto.input(input) + "')";
+  return mfc::tern::CheckedIndexOp::create(b, loc, raw, size, b.getStringAttr(what));
 }
 
 /// Input `i`, a 1-D int tensor of static length, as one index per element: constants
@@ -602,10 +613,8 @@ Results convertGather(GraphImporter &im, const Node &node) {
   if (failed(axis))
     return failure();
   Value axisSize = tensor::DimOp::create(b, loc, data, *axis);
-  // Negative indices count from the end of the axis.
   auto normalize = [&](OpBuilder &nb, Location l, Value index) -> Value {
-    return wrapNegative(nb, l, arith::IndexCastOp::create(nb, l, nb.getIndexType(), index),
-                        axisSize);
+    return checkedIndex(nb, l, node, 1, index, axisSize);
   };
   if (indexType.getRank() == 0) {
     // One index: the slice data[..., idx, ...] without the axis, which later passes see
@@ -767,8 +776,7 @@ Results scatterNDAtRunTime(GraphImporter &im, const Node &node) {
         for (int64_t d = 0; d < q; ++d) {
           Value raw = tensor::ExtractOp::create(
               lb, l, tuples, ValueRange{i, arith::ConstantIndexOp::create(lb, l, d)});
-          Value idx = arith::IndexCastOp::create(lb, l, lb.getIndexType(), raw);
-          offsets[d] = wrapNegative(lb, l, idx, tensor::DimOp::create(lb, l, out, d));
+          offsets[d] = checkedIndex(lb, l, node, 1, raw, tensor::DimOp::create(lb, l, out, d));
           sizes[d] = lb.getIndexAttr(1);
         }
         // Row i of the updates, without its leading dim.

@@ -27,6 +27,7 @@ void mfc::buildCPULoweringPipeline(OpPassManager &pm, const CPUPipelineOptions &
   pm.addNestedPass<func::FuncOp>(tern::createTernRepack({tern::PackedOrder::rows}));
   buildTernExpansionPipeline(pm);
   buildTernBufferizationPipeline(pm);
+  pm.addPass(tern::createTernLowerCheckedIndex({options.checkIndices ? "report" : "unchecked"}));
   // Ternary products on buffers: int8 ones to the micro-kernel, the rest to loops.
   if (options.ukernels)
     pm.addPass(cpu::createCPULowerToUkernels());
@@ -70,6 +71,7 @@ public:
                              const mfc::TargetOptions &options) const override {
     mfc::CPUPipelineOptions cpu;
     cpu.entry = options.entry;
+    cpu.checkIndices = options.checkIndices;
     mfc::buildCPULoweringPipeline(pm, cpu);
   }
 

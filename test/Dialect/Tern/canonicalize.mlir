@@ -109,3 +109,41 @@ func.func @dynamic_stays(%g: tensor<1x8xf32>, %v: tensor<?x8xf32>) -> tensor<?x8
   %y = tern.glu %gd, %v : tensor<?x8xf32>
   return %y : tensor<?x8xf32>
 }
+
+// -----
+
+// A constant index in range of a constant size folds to the index it names (a negative
+// one counted from the end); one out of range stays, to be reported when it runs.
+// CHECK-LABEL: func.func @fold_checked_index
+// CHECK-DAG: %[[LAST:.+]] = arith.constant 255 : index
+// CHECK-DAG: %[[FIRST:.+]] = arith.constant 0 : index
+// CHECK-DAG: %[[BIG:.+]] = arith.constant 1000000000 : i64
+// CHECK: %[[KEPT:.+]] = tern.checked_index %[[BIG]], %{{.+}} {what = "c"} : i64
+// CHECK: %[[DYN:.+]] = tern.checked_index %{{.+}}, %{{.+}} {what = "d"} : i64
+// CHECK: return %[[LAST]], %[[FIRST]], %[[KEPT]], %[[DYN]]
+func.func @fold_checked_index(%raw: i64) -> (index, index, index, index) {
+  %size = arith.constant 256 : index
+  %minus_one = arith.constant -1 : i64
+  %zero = arith.constant 0 : i64
+  %big = arith.constant 1000000000 : i64
+  %0 = tern.checked_index %minus_one, %size {what = "a"} : i64
+  %1 = tern.checked_index %zero, %size {what = "b"} : i64
+  %2 = tern.checked_index %big, %size {what = "c"} : i64
+  %3 = tern.checked_index %raw, %size {what = "d"} : i64
+  return %0, %1, %2, %3 : index, index, index, index
+}
+
+// -----
+
+// An index widened from `index` is checked as that index.
+// CHECK-LABEL: func.func @checked_index_through_cast
+// CHECK-SAME: (%[[I:.+]]: index, %[[N:.+]]: index)
+// CHECK-NOT: arith.index_cast
+// CHECK: %[[R:.+]] = tern.checked_index %[[I]], %[[N]] {what = "w"} : index
+// CHECK: return %[[R]]
+func.func @checked_index_through_cast(%i: index, %size: index) -> index {
+  %wide = arith.index_cast %i : index to i64
+  %0 = tern.checked_index %wide, %size {what = "w"} : i64
+  return %0 : index
+}
+

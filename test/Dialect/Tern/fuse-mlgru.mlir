@@ -417,7 +417,7 @@ func.func @unrolled_two_steps(%i: tensor<2x2x8xf32>, %fp: tensor<2x2x8xf32>, %h0
 #id2 = affine_map<(d0, d1) -> (d0, d1)>
 
 // An imported ONNX Loop: a while loop counting t from 0 to the sequence length, the
-// state read with Gather (t normalized as an index), states stacked as Loop scan outputs
+// state read with Gather (t checked as an index), states stacked as Loop scan outputs
 // and transposed back. The transpose of the stacked states is the scan's hidden.
 // CHECK-LABEL: func.func @onnx_loop
 // CHECK-SAME: (%[[I:.+]]: tensor<2x4x8xf32>, %[[FP:.+]]: tensor<2x4x8xf32>, %[[H0:.+]]: tensor<2x8xf32>)
@@ -460,9 +460,7 @@ func.func @onnx_loop(%i: tensor<2x4x8xf32>, %fp: tensor<2x4x8xf32>, %h0: tensor<
     scf.condition(%more) %t, %h, %ys : index, tensor<2x8xf32>, tensor<4x2x8xf32>
   } do {
   ^bb0(%t: index, %h: tensor<2x8xf32>, %ys: tensor<4x2x8xf32>):
-    %neg = arith.cmpi slt, %t, %c0 : index
-    %wrap = arith.addi %t, %c4 : index
-    %idx = arith.select %neg, %wrap, %t : index
+    %idx = tern.checked_index %t, %c4 {what = "Gather node 'g' (input 't')"} : index
     %ft = tensor.extract_slice %f[0, %idx, 0] [2, 1, 8] [1, 1, 1] : tensor<2x4x8xf32> to tensor<2x8xf32>
     %ct = tensor.extract_slice %c[0, %idx, 0] [2, 1, 8] [1, 1, 1] : tensor<2x4x8xf32> to tensor<2x8xf32>
     %e2 = tensor.empty() : tensor<2x8xf32>
@@ -529,9 +527,7 @@ func.func @loop_stops_early(%i: tensor<2x4x8xf32>, %fp: tensor<2x4x8xf32>, %h0: 
     scf.condition(%more) %t, %h, %ys : index, tensor<2x8xf32>, tensor<4x2x8xf32>
   } do {
   ^bb0(%t: index, %h: tensor<2x8xf32>, %ys: tensor<4x2x8xf32>):
-    %neg = arith.cmpi slt, %t, %c0 : index
-    %wrap = arith.addi %t, %c4 : index
-    %idx = arith.select %neg, %wrap, %t : index
+    %idx = tern.checked_index %t, %c4 {what = "Gather node 'g' (input 't')"} : index
     %ft = tensor.extract_slice %f[0, %idx, 0] [2, 1, 8] [1, 1, 1] : tensor<2x4x8xf32> to tensor<2x8xf32>
     %ct = tensor.extract_slice %c[0, %idx, 0] [2, 1, 8] [1, 1, 1] : tensor<2x4x8xf32> to tensor<2x8xf32>
     %e2 = tensor.empty() : tensor<2x8xf32>

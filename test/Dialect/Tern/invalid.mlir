@@ -281,3 +281,11 @@ func.func @bitlinear_mixed_float_types(%x: tensor<2x8xf16>, %n: tensor<8xf32>, %
   %0 = tern.bitlinear ins(%x, %n, %w, %a : tensor<2x8xf16>, tensor<8xf32>, tensor<4x2xi8>, tensor<1xf16>) outs(%init : tensor<2x4xf16>) -> tensor<2x4xf16>
   return %0 : tensor<2x4xf16>
 }
+
+// -----
+
+func.func @checked_index_of_float(%f: f32, %size: index) -> index {
+  // expected-error @+1 {{operand #0 must be signless integer or index, but got 'f32'}}
+  %0 = tern.checked_index %f, %size {what = "x"} : f32
+  return %0 : index
+}

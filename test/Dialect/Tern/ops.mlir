@@ -170,3 +170,14 @@ func.func @half_precision(%x: tensor<?x32xbf16>, %n: tensor<32xbf16>, %w: tensor
   %hs, %last = tern.mlgru_scan %i, %i, %s : (tensor<1x?x32xf16>, tensor<1x?x32xf16>, tensor<1x32xf16>) -> (tensor<1x?x32xf16>, tensor<1x32xf16>)
   return
 }
+
+// -----
+
+// CHECK-LABEL: func.func @checked_index
+// CHECK: tern.checked_index %{{.+}}, %{{.+}} {what = "Gather node 'g' (input 'ids')"} : i64
+// CHECK: tern.checked_index %{{.+}}, %{{.+}} {what = "w"} : index
+func.func @checked_index(%raw: i64, %i: index, %size: index) -> (index, index) {
+  %0 = tern.checked_index %raw, %size {what = "Gather node 'g' (input 'ids')"} : i64
+  %1 = tern.checked_index %i, %size {what = "w"} : index
+  return %0, %1 : index, index
+}

@@ -22,6 +22,10 @@ struct CPUPipelineOptions : public mlir::PassPipelineOptions<CPUPipelineOptions>
                         llvm::cl::desc("Call libmfc_kernels' micro-kernel for int8 ternary "
                                        "products (else: loops)"),
                         llvm::cl::init(true)};
+  Option<bool> checkIndices{*this, "check-indices",
+                            llvm::cl::desc("Report data-dependent indices out of range as "
+                                           "errors of the run (else: unchecked)"),
+                            llvm::cl::init(true)};
 };
 
 /// tern IR (tensors) to the LLVM dialect.

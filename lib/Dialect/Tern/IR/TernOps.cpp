@@ -254,6 +254,30 @@ LogicalResult MatmulOp::reifyResultShapes(OpBuilder &b,
 }
 
 //===----------------------------------------------------------------------===//
+// CheckedIndexOp
+//===----------------------------------------------------------------------===//
+
+OpFoldResult CheckedIndexOp::fold(FoldAdaptor adaptor) {
+  // An index widened from `index` is checked as that index (one cast less, and loop
+  // counters stay recognizable).
+  if (auto cast = getIndex().getDefiningOp<arith::IndexCastOp>();
+      cast && cast.getIn().getType().isIndex()) {
+    getIndexMutable().assign(cast.getIn());
+    return getResult();
+  }
+  // A constant index in range of a constant size is that index; one out of range stays,
+  // to be reported when it runs.
+  auto index = dyn_cast_or_null<IntegerAttr>(adaptor.getIndex());
+  auto size = dyn_cast_or_null<IntegerAttr>(adaptor.getSize());
+  if (!index || !size)
+    return {};
+  int64_t value = index.getValue().getSExtValue(), bound = size.getInt();
+  if (value < -bound || value >= bound)
+    return {};
+  return IntegerAttr::get(IndexType::get(getContext()), value < 0 ? value + bound : value);
+}
+
+//===----------------------------------------------------------------------===//
 // QuantizeActOp
 //===----------------------------------------------------------------------===//
 

@@ -186,20 +186,15 @@ OpFoldResult stepOffset(tensor::ExtractSliceOp extract) {
   return window && isOneInteger(window->length) ? window->offset : OpFoldResult();
 }
 
-/// `offset` is the loop counter t, or t normalized as a Gather index
-/// (t < 0 ? t + size : t), which is t for a counter that starts at 0 and counts up.
+/// `offset` is the loop counter t, or t checked as a Gather index (tern.checked_index),
+/// which is t for a counter that starts at 0 and counts up to the sequence's length (the
+/// callers prove the trip count).
 bool isCounter(OpFoldResult offset, Value t) {
   if (offset == getAsOpFoldResult(t))
     return true;
   auto value = dyn_cast_if_present<Value>(offset);
-  auto select = value ? value.getDefiningOp<arith::SelectOp>() : arith::SelectOp();
-  if (!select || select.getFalseValue() != t)
-    return false;
-  auto negative = select.getCondition().getDefiningOp<arith::CmpIOp>();
-  auto wrapped = select.getTrueValue().getDefiningOp<arith::AddIOp>();
-  return negative && negative.getPredicate() == arith::CmpIPredicate::slt &&
-         negative.getLhs() == t && matchPattern(negative.getRhs(), m_Zero()) && wrapped &&
-         (wrapped.getLhs() == t || wrapped.getRhs() == t);
+  auto checked = value ? value.getDefiningOp<CheckedIndexOp>() : CheckedIndexOp();
+  return checked && checked.getIndex() == t;
 }
 
 /// x[t, :, :] of a [seq, batch, hidden] x as [batch, hidden] (whole rows): t, or null.
