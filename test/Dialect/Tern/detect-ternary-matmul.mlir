@@ -269,6 +269,51 @@ func.func @shared_weight(%x: tensor<3x4xf32>, %x2: tensor<3x4xf32>) -> (tensor<3
 
 // -----
 
+// Negative: an infinite weight is not a scale (it would pass any relative tolerance
+// against the column's other magnitudes).
+// CHECK-LABEL: func.func @infinite_weight
+// CHECK-NOT: tern.matmul
+// CHECK: linalg.generic
+// REMARK: remark: not rewritten to tern.matmul: weight column 1 holds inf (row 3); a ternary weight is finite
+func.func @infinite_weight(%x: tensor<2x4xf32>) -> tensor<2x2xf32> {
+  %w = arith.constant dense<[[0.5, 0.5], [-0.5, 0.0], [0.0, 0.5], [0.5, 0x7F800000]]> : tensor<4x2xf32>
+  %e = tensor.empty() : tensor<2x2xf32>
+  %zero = arith.constant 0.0 : f32
+  %init = linalg.fill ins(%zero : f32) outs(%e : tensor<2x2xf32>) -> tensor<2x2xf32>
+  %y = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d2)>, affine_map<(d0, d1, d2) -> (d2, d1)>, affine_map<(d0, d1, d2) -> (d0, d1)>], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %w : tensor<2x4xf32>, tensor<4x2xf32>) outs(%init : tensor<2x2xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  } -> tensor<2x2xf32>
+  return %y : tensor<2x2xf32>
+}
+
+// -----
+
+// Negative: nor is NaN, wherever it stands in the column.
+// CHECK-LABEL: func.func @nan_weight
+// CHECK-NOT: tern.matmul
+// CHECK: linalg.generic
+// REMARK: remark: not rewritten to tern.matmul: weight column 0 holds NaN (row 0); a ternary weight is finite
+func.func @nan_weight(%x: tensor<2x4xf32>) -> tensor<2x2xf32> {
+  %w = arith.constant dense<[[0x7FC00000, 0.5], [-0.5, 0.0], [0.0, 0.5], [0.5, -0.5]]> : tensor<4x2xf32>
+  %e = tensor.empty() : tensor<2x2xf32>
+  %zero = arith.constant 0.0 : f32
+  %init = linalg.fill ins(%zero : f32) outs(%e : tensor<2x2xf32>) -> tensor<2x2xf32>
+  %y = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d2)>, affine_map<(d0, d1, d2) -> (d2, d1)>, affine_map<(d0, d1, d2) -> (d0, d1)>], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %w : tensor<2x4xf32>, tensor<4x2xf32>) outs(%init : tensor<2x2xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  } -> tensor<2x2xf32>
+  return %y : tensor<2x2xf32>
+}
+
+// -----
+
 #x = affine_map<(d0, d1, d2) -> (d0, d2)>
 #w = affine_map<(d0, d1, d2) -> (d2, d1)>
 #y = affine_map<(d0, d1, d2) -> (d0, d1)>

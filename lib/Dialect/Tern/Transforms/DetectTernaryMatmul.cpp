@@ -59,6 +59,12 @@ Matched<TernaryWeight> ternarize(ArrayRef<double> w, int64_t K, int64_t N, int64
       double v = std::fabs(w[k * kStride + n * nStride]);
       if (v == 0.0)
         continue;
+      // An infinite magnitude would pass any relative tolerance; NaN would compare unequal
+      // only by accident of order. Neither is a scale of a ternary weight.
+      if (!std::isfinite(v))
+        return Mismatch{("weight column " + Twine(n) + " holds " + (std::isnan(v) ? "NaN" : "inf") +
+                         " (row " + Twine(k) + "); a ternary weight is finite")
+                            .str()};
       if (magnitude[n] == 0.0) {
         magnitude[n] = v;
       } else if (!sameMagnitude(v, magnitude[n])) {
