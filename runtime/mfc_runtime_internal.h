@@ -47,8 +47,9 @@ struct mfc_model {
   /* Device libraries: brackets around each call (the model and its input dims). */
   void (*call_begin)(const void *model, const int64_t *dims, size_t n_dims);
   void (*call_end)(void);
-  /* Libraries whose code checks indices: the run's first index error, if any. */
-  int (*take_run_error)(char *buf, size_t n);
+  /* Libraries whose code checks indices and shapes run through this, which returns 1
+   * with the message when a check abandoned the run (runtime/kernels/run_errors.c). */
+  int (*run_guarded)(mfc_entry_fn entry, void **args, char *buf, size_t n);
   size_t n_in, n_out;
   mfc_port *in, *out;
   char error[MFC_ERROR_SIZE];

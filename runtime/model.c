@@ -24,7 +24,7 @@ static void model_release(mfc_model *m) {
     dlclose(m->handle);
   m->handle = NULL;
   m->entry = NULL;
-  m->take_run_error = NULL;
+  m->run_guarded = NULL;
 }
 
 mfc_status mfc_model_load(const char *path, mfc_model **model) {
@@ -68,6 +68,9 @@ mfc_status mfc_model_load(const char *path, mfc_model **model) {
               err ? err : "unknown dlopen error");
     return MFC_ERR_LOAD;
   }
+  /* A CPU library brings libgomp, whose worker threads outlive a parallel region:
+   * unloaded with the last model closed, it would pull their code from under them. */
+  dlopen("libgomp.so.1", RTLD_NOW | RTLD_NOLOAD | RTLD_NODELETE);
 
   dlerror();
   sym = dlsym(m->handle, "mfc_signature");
@@ -108,9 +111,9 @@ mfc_status mfc_model_load(const char *path, mfc_model **model) {
     }
   }
 
-  sym = dlsym(m->handle, "mfc_take_run_error");
+  sym = dlsym(m->handle, "mfc_run_guarded");
   if (sym)
-    memcpy(&m->take_run_error, &sym, sizeof(sym));
+    memcpy(&m->run_guarded, &sym, sizeof(sym));
 
   /* ... and may replay calls with the same input shapes (CUDA graphs). */
   sym = dlsym(m->handle, "mfc_device_call_begin");

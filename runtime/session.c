@@ -369,16 +369,21 @@ mfc_status mfc_session_run(mfc_session *session, const mfc_tensor *inputs,
     if (bracketed)
       m->call_begin((const void *)m, dims, n_dims);
   }
-  m->entry(args);
-  if (bracketed)
-    m->call_end();
-  if (m->take_run_error) {
+  if (m->run_guarded) {
     char reason[MFC_ERROR_SIZE - 8];
-    if (m->take_run_error(reason, sizeof(reason))) {
+    if (m->run_guarded(m->entry, args, reason, sizeof(reason))) {
+      /* Abandoned by a check: no outputs, the run's buffers are freed already. */
+      if (bracketed)
+        m->call_end();
       mfc_set_error(session->error, "run: %s", reason);
       rc = MFC_ERR_INVALID_ARGUMENT;
+      goto done;
     }
+  } else {
+    m->entry(args);
   }
+  if (bracketed)
+    m->call_end();
 
   /* Decode the output descriptors. */
   for (k = 0; k < m->n_out; ++k) {

@@ -302,8 +302,8 @@ def TernExpandOps : Pass<"tern-expand-ops", "mlir::func::FuncOp"> {
                            "mlir::scf::SCFDialect"];
 }
 
-def TernLowerCheckedIndex : Pass<"tern-lower-checked-index", "mlir::ModuleOp"> {
-  let summary = "Lower tern.checked_index to arith, reporting out-of-range indices";
+def TernLowerRunTimeChecks : Pass<"tern-lower-run-time-checks", "mlir::ModuleOp"> {
+  let summary = "Lower tern.checked_index and tern.check_equal to arith and a report";
   let description = [{
     ```
     %i = tern.checked_index %raw, %size {what = W}
@@ -311,12 +311,15 @@ def TernLowerCheckedIndex : Pass<"tern-lower-checked-index", "mlir::ModuleOp"> {
          %ok = %w ult %size
          scf.if !%ok { func.call @mfc_index_error(@W's bytes, %raw, %size) }  // report
          %i = %ok ? %w : 0                                                      // report, clamp
+    tern.check_equal %a, %b {what = W}
+      => scf.if %a != %b { func.call @mfc_shape_error(@W's bytes, %a, %b) }   // report
     ```
-    `mode=report` (host code) calls `mfc_index_error` (runtime/kernels, C interface),
-    which records the first error of the run for `mfc_session_run` to return; the message
-    is a constant global per distinct `what`. `mode=clamp` (device code, which cannot call
-    the host) only keeps the access inside the buffer. `mode=unchecked` keeps ONNX's
-    wrap-around and nothing else (`mfc --unchecked-indices`).
+    `mode=report` (host code) calls the runtime (runtime/kernels/run_errors.c, C
+    interface), which abandons the run and makes `mfc_session_run` return the message;
+    each distinct `what` is one constant global. `mode=clamp` (device code, which cannot
+    call the host) only keeps indexed accesses inside their buffer, and drops shape
+    checks. `mode=unchecked` keeps ONNX's wrap-around of negative indices and nothing
+    else (`mfc --unchecked-indices`).
   }];
   let options = [
     Option<"mode", "mode", "std::string", /*default=*/"\"report\"",

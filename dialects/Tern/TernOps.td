@@ -254,7 +254,7 @@ def Tern_CheckedIndexOp : Tern_Op<"checked_index", [NoMemoryEffect]> {
     ONNX's rule for a data-dependent index (Gather, ScatterND): `-size <= index < size`,
     a negative index counting from the end. The result is the index in `[0, size)`. An
     index out of that range is a run-time error: the result is then 0 (so that no access
-    leaves the buffer, for `size > 0`) and, as `tern-lower-checked-index` lowers it, the
+    leaves the buffer, for `size > 0`) and, as `tern-lower-run-time-checks` lowers it, the
     run reports `what` with the value and `size`.
 
     It has no memory effect (it may be CSE'd or dropped with its users) but is not
@@ -268,6 +268,29 @@ def Tern_CheckedIndexOp : Tern_Op<"checked_index", [NoMemoryEffect]> {
   let results = (outs Index:$result);
   let assemblyFormat = "$index `,` $size attr-dict `:` type($index)";
   let hasFolder = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// tern.check_equal
+//===----------------------------------------------------------------------===//
+
+def Tern_CheckEqualOp : Tern_Op<"check_equal", [MemoryEffects<[MemWrite]>]> {
+  let summary = "a size computed at run time must equal another";
+  let description = [{
+    ONNX's shape rules that only run time can check: a Reshape's new shape holds as
+    many elements as its input, an Expand's shape broadcasts with its input. Code after
+    the check relies on it: if `actual != expected`, `tern-lower-run-time-checks`
+    abandons the run, reporting `what` with both values.
+
+    It writes memory (the report), so that it is neither dropped nor moved.
+
+    ```mlir
+    tern.check_equal %count, %total {what = "Reshape node 'r' (input 'shape'): elements"}
+    ```
+  }];
+  let arguments = (ins Index:$actual, Index:$expected, StrAttr:$what);
+  let assemblyFormat = "$actual `,` $expected attr-dict";
+  let hasCanonicalizeMethod = 1;
 }
 
 #endif // TERN_OPS

@@ -61,6 +61,13 @@ Value checkedIndex(OpBuilder &b, Location loc, const Node &node, size_t input, V
   return mfc::tern::CheckedIndexOp::create(b, loc, raw, size, b.getStringAttr(what));
 }
 
+/// `actual` must equal `expected` when the graph runs: a tern.check_equal, unless they
+/// are equal already.
+void checkEqual(OpBuilder &b, Location loc, Value actual, Value expected, const Twine &what) {
+  if (!isEqualConstantIntOrValue(actual, expected))
+    mfc::tern::CheckEqualOp::create(b, loc, actual, expected, b.getStringAttr(what));
+}
+
 /// Input `i`, a 1-D int tensor of static length, as one index per element: constants
 /// where it is constant, values extracted at run time otherwise.
 FailureOr<SmallVector<OpFoldResult>> indexInput(GraphImporter &im, const Node &node, size_t i,
@@ -249,16 +256,30 @@ Results convertReshape(GraphImporter &im, const Node &node) {
     known = b.createOrFold<arith::MulIOp>(
         loc, known, b.createOrFold<arith::SelectOp>(loc, isInferred, arith::ConstantIndexOp::create(b, loc, 1), size));
   }
-  Value inferred = b.createOrFold<arith::DivUIOp>(loc, total, known);
+  // (A product of 0 has nothing to infer from: divided by 1, the count check fails.)
+  Value one = arith::ConstantIndexOp::create(b, loc, 1);
+  Value divisor = b.createOrFold<arith::SelectOp>(
+      loc, b.createOrFold<arith::CmpIOp>(loc, arith::CmpIPredicate::eq, known, zero), one, known);
+  Value inferred = b.createOrFold<arith::DivUIOp>(loc, total, divisor);
   SmallVector<int64_t> shape;
   SmallVector<Value> shapeI64;
+  // The new shape's element count, -1 if a dim is negative: it must be the input's.
+  Value count = one;
+  Value anyNegative = arith::ConstantIntOp::create(b, loc, 0, 1);
   for (Value &size : sizes) {
     Value isInferred = b.createOrFold<arith::CmpIOp>(loc, arith::CmpIPredicate::eq, size, minusOne);
     size = b.createOrFold<arith::SelectOp>(loc, isInferred, inferred, size);
     std::optional<int64_t> c = getConstantIntValue(size);
     shape.push_back(c ? *c : ShapedType::kDynamic);
     shapeI64.push_back(b.createOrFold<arith::IndexCastOp>(loc, b.getI64Type(), size));
+    count = b.createOrFold<arith::MulIOp>(loc, count, size);
+    anyNegative = b.createOrFold<arith::OrIOp>(
+        loc, anyNegative, b.createOrFold<arith::CmpIOp>(loc, arith::CmpIPredicate::slt, size, zero));
   }
+  count = b.createOrFold<arith::SelectOp>(loc, anyNegative, minusOne, count);
+  checkEqual(b, loc, count, total,
+             "Reshape node '" + node.displayName + "' (input '" + node.proto.input(1) +
+                 "'): elements of the new shape (-1: a negative dim) against the input's");
   if (type.hasStaticShape() && !llvm::is_contained(shape, ShapedType::kDynamic) &&
       type.getNumElements() != ShapedType::getNumElements(shape))
     return im.error(node, "cannot reshape ") << type << " (" << type.getNumElements()
@@ -590,6 +611,18 @@ Results convertExpand(GraphImporter &im, const Node &node) {
                                    : tensor::DimOp::create(b, node.loc, x, xd).getResult());
     if (xd >= 0)
       exprs.push_back(broadcasts ? b.getAffineConstantExpr(0) : b.getAffineDimExpr(d));
+    // A dim of x that is not statically 1 is read as it is: the target must be 1 or that
+    // dim (a dynamic dim that is 1 at run time is not broadcast).
+    if (xd >= 0 && !broadcasts) {
+      Value xDim = b.createOrFold<tensor::DimOp>(node.loc, x, xd);
+      Value want = getValueOrCreateConstantIndexOp(b, node.loc, target[d]);
+      Value isOne = b.createOrFold<arith::CmpIOp>(node.loc, arith::CmpIPredicate::eq, want,
+                                                  arith::ConstantIndexOp::create(b, node.loc, 1));
+      checkEqual(b, node.loc, b.createOrFold<arith::SelectOp>(node.loc, isOne, xDim, want), xDim,
+                 "Expand node '" + node.displayName + "' (input '" + node.proto.input(1) +
+                     "'): dim " + Twine(d) + " of the shape, which must be 1 or dim " +
+                     Twine(xd) + " of input '" + node.proto.input(0) + "'");
+    }
   }
   Value init = im.emptyTensor(node.loc, outShape, type.getElementType(), dynDims);
   SmallVector<AffineMap> maps{AffineMap::get(rank, 0, exprs, b.getContext()),

@@ -27,7 +27,7 @@ void mfc::buildCPULoweringPipeline(OpPassManager &pm, const CPUPipelineOptions &
   pm.addNestedPass<func::FuncOp>(tern::createTernRepack({tern::PackedOrder::rows}));
   buildTernExpansionPipeline(pm);
   buildTernBufferizationPipeline(pm);
-  pm.addPass(tern::createTernLowerCheckedIndex({options.checkIndices ? "report" : "unchecked"}));
+  pm.addPass(tern::createTernLowerRunTimeChecks({options.checkIndices ? "report" : "unchecked"}));
   // Ternary products on buffers: int8 ones to the micro-kernel, the rest to loops.
   if (options.ukernels)
     pm.addPass(cpu::createCPULowerToUkernels());
@@ -42,7 +42,11 @@ void mfc::buildCPULoweringPipeline(OpPassManager &pm, const CPUPipelineOptions &
   pm.addPass(createConvertMathToFuncs()); // math.ipowi (integer Pow) as a loop
   pm.addPass(createConvertMathToLLVMPass());
   pm.addPass(createConvertMathToLibmPass());
-  pm.addPass(createFinalizeMemRefToLLVMConversionPass());
+  // Buffers through _mlir_memref_to_llvm_alloc/free (runtime/kernels/run_errors.c),
+  // which free what a run abandoned by a failed check had allocated.
+  FinalizeMemRefToLLVMConversionPassOptions memrefOptions;
+  memrefOptions.useGenericFunctions = true;
+  pm.addPass(createFinalizeMemRefToLLVMConversionPass(memrefOptions));
   pm.addPass(createArithToLLVMConversionPass());
   pm.addPass(createConvertIndexToLLVMPass());
   pm.addPass(createConvertFuncToLLVMPass());

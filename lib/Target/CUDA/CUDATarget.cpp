@@ -49,7 +49,7 @@ void mfc::buildCUDALoweringPipeline(OpPassManager &pm, const CUDAPipelineOptions
   pm.addPass(createPrepareEntry({options.entry}));
   // Device code cannot call the host's error report: an index out of range reads the
   // dim's first element instead (no access outside the buffer).
-  pm.addPass(tern::createTernLowerCheckedIndex({"clamp"}));
+  pm.addPass(tern::createTernLowerRunTimeChecks({"clamp"}));
   // Codes in rows: the lanes sharing an output read consecutive 16 bytes of its row.
   pm.addNestedPass<func::FuncOp>(tern::createTernRepack({tern::PackedOrder::rows}));
   // A scan over a sequence: one kernel whose threads loop over time.

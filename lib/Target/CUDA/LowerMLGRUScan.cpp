@@ -143,7 +143,7 @@ public:
               [&](OpBuilder &lb2, Location ll, Value c, ValueRange carried) {
                 Value written = tensor::InsertOp::create(lb2, ll, carried[0], carried[1],
                                                          ValueRange{zero, c, zero});
-                ValueRange at{batch, c, feature};
+                Value at[] = {batch, c, feature};
                 Value product = tensor::ExtractOp::create(lb2, ll, summary.getResult(0), at);
                 Value fromZero = tensor::ExtractOp::create(lb2, ll, summary.getResult(1), at);
                 Value h = arith::AddFOp::create(
@@ -183,7 +183,7 @@ private:
   }
   std::pair<Value, Value> gatesAt(OpBuilder &b, Location l, Value batch, Value t, Value feature,
                                   Value lowerBound) {
-    ValueRange at{batch, t, feature};
+    Value at[] = {batch, t, feature};
     Value i = tensor::ExtractOp::create(b, l, scan.getCandidate(), at);
     Value f = tensor::ExtractOp::create(b, l, scan.getForget(), at);
     return mfc::tern::buildMLGRUGates(b, l, i, f, lowerBound, scan.getUngated());

@@ -39,7 +39,7 @@ struct HLSPipelineOptions : public PassPipelineOptions<HLSPipelineOptions> {
 void buildHLSLoweringPipeline(OpPassManager &pm, StringRef entry) {
   pm.addPass(mfc::hls::createHLSSpecializeShapes({entry.str(), /*dimSize=*/1}));
   // The kernel has no error channel: an index out of range reads the dim's first element.
-  pm.addPass(mfc::tern::createTernLowerCheckedIndex({"clamp"}));
+  pm.addPass(mfc::tern::createTernLowerRunTimeChecks({"clamp"}));
   pm.addNestedPass<func::FuncOp>(mfc::tern::createTernExpandOps());
   pm.addPass(createCanonicalizerPass());
   mfc::buildTernBufferizationPipeline(pm);

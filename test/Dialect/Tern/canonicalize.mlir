@@ -147,3 +147,25 @@ func.func @checked_index_through_cast(%i: index, %size: index) -> index {
   return %0 : index
 }
 
+
+// -----
+
+// A shape check that holds at compile time is gone; one that fails, or depends on run
+// time, stays.
+// CHECK-LABEL: func.func @fold_check_equal
+// CHECK-SAME: (%[[N:.+]]: index, %[[M:.+]]: index)
+// CHECK-NOT: {what = "same value"}
+// CHECK-NOT: {what = "equal constants"}
+// CHECK: tern.check_equal %{{.+}}, %{{.+}} {what = "unequal constants"}
+// CHECK: tern.check_equal %[[N]], %[[M]] {what = "run time"}
+// CHECK-NEXT: return
+func.func @fold_check_equal(%n: index, %m: index) {
+  %c4 = arith.constant 4 : index
+  %c4b = arith.constant 4 : index
+  %c5 = arith.constant 5 : index
+  tern.check_equal %n, %n {what = "same value"}
+  tern.check_equal %c4, %c4b {what = "equal constants"}
+  tern.check_equal %c4, %c5 {what = "unequal constants"}
+  tern.check_equal %n, %m {what = "run time"}
+  return
+}

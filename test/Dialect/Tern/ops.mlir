@@ -181,3 +181,12 @@ func.func @checked_index(%raw: i64, %i: index, %size: index) -> (index, index) {
   %1 = tern.checked_index %i, %size {what = "w"} : index
   return %0, %1 : index, index
 }
+
+// -----
+
+// CHECK-LABEL: func.func @check_equal
+// CHECK: tern.check_equal %{{.+}}, %{{.+}} {what = "Reshape node 'r' (input 's')"}
+func.func @check_equal(%a: index, %b: index) {
+  tern.check_equal %a, %b {what = "Reshape node 'r' (input 's')"}
+  return
+}

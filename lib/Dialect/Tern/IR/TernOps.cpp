@@ -10,6 +10,7 @@
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/Matchers.h"
 #include "mlir/IR/TypeUtilities.h"
+#include "mlir/Interfaces/ValueBoundsOpInterface.h"
 
 using namespace mlir;
 using namespace mfc::tern;
@@ -275,6 +276,22 @@ OpFoldResult CheckedIndexOp::fold(FoldAdaptor adaptor) {
   if (value < -bound || value >= bound)
     return {};
   return IntegerAttr::get(IndexType::get(getContext()), value < 0 ? value + bound : value);
+}
+
+//===----------------------------------------------------------------------===//
+// CheckEqualOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult CheckEqualOp::canonicalize(CheckEqualOp op, PatternRewriter &rewriter) {
+  // A check that holds at compile time (the same value, or equal as affine expressions
+  // of the same dims: B * 1 * 256 and B * 256) is gone; one that fails stays, to be
+  // reported.
+  FailureOr<bool> equal =
+      ValueBoundsConstraintSet::areEqual(op.getActual(), op.getExpected());
+  if (failed(equal) || !*equal)
+    return failure();
+  rewriter.eraseOp(op);
+  return success();
 }
 
 //===----------------------------------------------------------------------===//

@@ -1,9 +1,9 @@
-// RUN: mfc-opt %s --split-input-file --tern-lower-checked-index | FileCheck %s --check-prefixes=CHECK,REPORT
-// RUN: mfc-opt %s --split-input-file --tern-lower-checked-index=mode=clamp | FileCheck %s --check-prefixes=CHECK,CLAMP
-// RUN: mfc-opt %s --split-input-file --tern-lower-checked-index=mode=unchecked | FileCheck %s --check-prefixes=CHECK,UNCHECKED
-// RUN: not mfc-opt %s --tern-lower-checked-index=mode=wrap 2>&1 | FileCheck %s --check-prefix=BAD-MODE
+// RUN: mfc-opt %s --split-input-file --tern-lower-run-time-checks | FileCheck %s --check-prefixes=CHECK,REPORT
+// RUN: mfc-opt %s --split-input-file --tern-lower-run-time-checks=mode=clamp | FileCheck %s --check-prefixes=CHECK,CLAMP
+// RUN: mfc-opt %s --split-input-file --tern-lower-run-time-checks=mode=unchecked | FileCheck %s --check-prefixes=CHECK,UNCHECKED
+// RUN: not mfc-opt %s --tern-lower-run-time-checks=mode=wrap 2>&1 | FileCheck %s --check-prefix=BAD-MODE
 
-// BAD-MODE: error: tern-lower-checked-index: unknown mode 'wrap' (expected report, clamp or unchecked)
+// BAD-MODE: error: tern-lower-run-time-checks: unknown mode 'wrap' (expected report, clamp or unchecked)
 
 // Every mode wraps a negative index; report and clamp then check it (unsigned, so a still
 // negative one fails too) and select 0 when it is out of range; report also calls the
@@ -63,4 +63,24 @@ func.func @index_typed(%i: index, %j: index, %size: index) -> (index, index, ind
 // CHECK-NOT: mfc_index
 func.func @no_checks(%i: index) -> index {
   return %i : index
+}
+
+// -----
+
+// A shape check: report calls the runtime when the sizes differ; clamp and unchecked
+// drop it (device code cannot report).
+// REPORT: memref.global "private" constant @mfc_index_what : memref<2xi8> = dense<[114, 0]>
+// CHECK-LABEL: func.func @reshape_count
+// CHECK-SAME: (%[[COUNT:.+]]: index, %[[TOTAL:.+]]: index)
+// REPORT:      %[[DIFFER:.+]] = arith.cmpi ne, %[[COUNT]], %[[TOTAL]] : index
+// REPORT-NEXT: scf.if %[[DIFFER]] {
+// REPORT:        func.call @mfc_shape_error(%{{.+}}, %{{.+}}, %{{.+}}) : (memref<?xi8>, i64, i64) -> ()
+// CLAMP-NOT:   scf.if
+// UNCHECKED-NOT: scf.if
+// CHECK-NOT:   tern.check_equal
+// CHECK:       return
+// REPORT:      func.func private @mfc_shape_error(memref<?xi8>, i64, i64) attributes {llvm.emit_c_interface}
+func.func @reshape_count(%count: index, %total: index) {
+  tern.check_equal %count, %total {what = "r"}
+  return
 }

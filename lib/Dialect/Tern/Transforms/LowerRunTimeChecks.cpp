@@ -1,9 +1,12 @@
-//===- LowerCheckedIndex.cpp - tern.checked_index to arith (+ a report) ---===//
+//===- LowerRunTimeChecks.cpp - Run-time checks to arith and a report ----===//
 //
 // tern.checked_index(raw, size) {what}
 //   => w = raw < 0 ? raw + size : raw;  ok = w ult size
 //      [report] scf.if !ok { func.call @mfc_index_error(what, raw, size) }
 //      [report, clamp] ok ? w : 0         [unchecked] w
+// tern.check_equal(a, b) {what}
+//   => [report] scf.if a != b { func.call @mfc_shape_error(what, a, b) }
+//      [clamp, unchecked] nothing
 //
 //===----------------------------------------------------------------------===//
 #include "mfc/Dialect/Tern/Passes.h"
@@ -17,7 +20,7 @@
 #include "llvm/ADT/StringMap.h"
 
 namespace mfc::tern {
-#define GEN_PASS_DEF_TERNLOWERCHECKEDINDEX
+#define GEN_PASS_DEF_TERNLOWERRUNTIMECHECKS
 #include "Tern/Passes.h.inc"
 } // namespace mfc::tern
 
@@ -25,22 +28,55 @@ using namespace mlir;
 using namespace mfc::tern;
 
 namespace {
-constexpr StringLiteral kReportFunction = "mfc_index_error";
+constexpr StringLiteral kIndexReport = "mfc_index_error";
+constexpr StringLiteral kShapeReport = "mfc_shape_error";
 
-struct LowerCheckedIndexPass final
-    : mfc::tern::impl::TernLowerCheckedIndexBase<LowerCheckedIndexPass> {
+struct LowerRunTimeChecksPass final
+    : mfc::tern::impl::TernLowerRunTimeChecksBase<LowerRunTimeChecksPass> {
   using Base::Base;
 
   void runOnOperation() override {
     if (mode != "report" && mode != "clamp" && mode != "unchecked") {
-      getOperation().emitError("tern-lower-checked-index: unknown mode '")
+      getOperation().emitError("tern-lower-run-time-checks: unknown mode '")
           << mode << "' (expected report, clamp or unchecked)";
       return signalPassFailure();
     }
-    SmallVector<CheckedIndexOp> checks;
-    getOperation().walk([&](CheckedIndexOp op) { checks.push_back(op); });
-    for (CheckedIndexOp op : checks)
+    SmallVector<CheckedIndexOp> indexChecks;
+    SmallVector<CheckEqualOp> shapeChecks;
+    getOperation().walk([&](Operation *op) {
+      if (auto check = dyn_cast<CheckedIndexOp>(op))
+        indexChecks.push_back(check);
+      else if (auto check = dyn_cast<CheckEqualOp>(op))
+        shapeChecks.push_back(check);
+    });
+    for (CheckedIndexOp op : indexChecks)
       lower(op);
+    for (CheckEqualOp op : shapeChecks)
+      lower(op);
+  }
+
+  void lower(CheckEqualOp op) {
+    if (mode == "report") {
+      OpBuilder b(op);
+      Value differ = arith::CmpIOp::create(b, op.getLoc(), arith::CmpIPredicate::ne,
+                                           op.getActual(), op.getExpected());
+      report(b, op.getLoc(), differ, kShapeReport, op.getWhat(), op.getActual(),
+             op.getExpected());
+    }
+    op.erase();
+  }
+
+  /// scf.if `failed` { `function`(`what`, `value`, `bound`) }, the values as i64.
+  void report(OpBuilder &b, Location loc, Value failed, StringRef function, StringRef what,
+              Value value, Value bound) {
+    scf::IfOp::create(b, loc, failed, [&](OpBuilder &tb, Location l) {
+      Type i64 = tb.getI64Type();
+      Value message = messageOf(tb, l, what);
+      Value value64 = arith::IndexCastOp::create(tb, l, i64, value);
+      Value bound64 = arith::IndexCastOp::create(tb, l, i64, bound);
+      func::CallOp::create(tb, l, reportFunction(function), ValueRange{message, value64, bound64});
+      scf::YieldOp::create(tb, l);
+    });
   }
 
   void lower(CheckedIndexOp op) {
@@ -64,14 +100,7 @@ struct LowerCheckedIndexPass final
     if (mode == "report") {
       Value outOfRange = arith::XOrIOp::create(
           b, loc, inRange, arith::ConstantOp::create(b, loc, b.getBoolAttr(true)));
-      scf::IfOp::create(b, loc, outOfRange, [&](OpBuilder &tb, Location l) {
-        Type i64 = tb.getI64Type();
-        Value message = messageOf(tb, l, op.getWhat());
-        Value value = arith::IndexCastOp::create(tb, l, i64, index);
-        Value bound = arith::IndexCastOp::create(tb, l, i64, size);
-        func::CallOp::create(tb, l, reportFunction(), ValueRange{message, value, bound});
-        scf::YieldOp::create(tb, l);
-      });
+      report(b, loc, outOfRange, kIndexReport, op.getWhat(), index, size);
     }
     op.replaceAllUsesWith(arith::SelectOp::create(b, loc, inRange, wrapped, zero).getResult());
     op.erase();
@@ -99,15 +128,15 @@ struct LowerCheckedIndexPass final
         b, loc, MemRefType::get({ShapedType::kDynamic}, b.getI8Type()), bytes);
   }
 
-  /// func.func private @mfc_index_error(memref<?xi8>, i64, i64), declared once.
-  func::FuncOp reportFunction() {
+  /// func.func private @`name`(memref<?xi8>, i64, i64), declared once.
+  func::FuncOp reportFunction(StringRef name) {
     ModuleOp module = getOperation();
-    if (auto existing = module.lookupSymbol<func::FuncOp>(kReportFunction))
+    if (auto existing = module.lookupSymbol<func::FuncOp>(name))
       return existing;
     OpBuilder b = OpBuilder::atBlockEnd(module.getBody());
     Type i64 = b.getI64Type();
     auto decl = func::FuncOp::create(
-        b, module.getLoc(), kReportFunction,
+        b, module.getLoc(), name,
         b.getFunctionType({MemRefType::get({ShapedType::kDynamic}, b.getI8Type()), i64, i64}, {}));
     decl.setPrivate();
     decl->setAttr("llvm.emit_c_interface", b.getUnitAttr());
