@@ -96,6 +96,9 @@ def main():
     start = time.perf_counter()
     compile(onnx_path, library)
     compile_seconds = time.perf_counter() - start
+    # The same model without the run-time check of the token index, to measure its cost.
+    unchecked = workdir / f"{name}_unchecked.so"
+    compile(onnx_path, unchecked, extra_args=["--unchecked-indices"])
 
     model = load(library)
     feeds = decode_feeds([p.dims[1] for p in model.inputs[1:]])
@@ -108,14 +111,16 @@ def main():
     log(f"logits: normwise relative difference to onnxruntime {rel:.1e}, same argmax: {same_token}")
 
     log("timing, each runtime in a fresh process")
-    runtimes = [("mfc", 0, f"mfc (compiled, {os.cpu_count()} threads)"),
-                ("onnxruntime", 1, "onnxruntime (1 thread)"),
-                ("onnxruntime", os.cpu_count(), f"onnxruntime ({os.cpu_count()} threads)")]
+    runtimes = [("mfc", 0, library, f"mfc (compiled, {os.cpu_count()} threads)"),
+                ("mfc", 0, unchecked, "mfc --unchecked-indices"),
+                ("onnxruntime", 1, library, "onnxruntime (1 thread)"),
+                ("onnxruntime", os.cpu_count(), library, f"onnxruntime ({os.cpu_count()} threads)")]
     results = []
-    for runtime, threads, label in runtimes:
+    for runtime, threads, runtime_library, label in runtimes:
         out = subprocess.run([sys.executable, __file__, "--time", runtime, "--threads", str(threads),
                               "--tokens", str(args.tokens), "--model", str(onnx_path),
-                              "--library", str(library)], capture_output=True, text=True, check=True)
+                              "--library", str(runtime_library)],
+                             capture_output=True, text=True, check=True)
         results.append((label, float(out.stdout.split()[-1])))
 
     onnx_bytes = sum(f.stat().st_size for f in workdir.glob(f"{name}.onnx*"))
