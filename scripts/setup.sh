@@ -7,7 +7,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 
 packages=(llvm-22-dev llvm-22-tools libmlir-22-dev mlir-22-tools clang-22 lld-22
-          libonnx-dev libonnx-testdata protobuf-compiler libprotobuf-dev
+          libclang-rt-22-dev libonnx-dev libonnx-testdata protobuf-compiler libprotobuf-dev
           cmake ninja-build ccache python3-venv g++)
 
 missing=()

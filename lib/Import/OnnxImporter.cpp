@@ -558,6 +558,53 @@ static int defaultOpset(const onnx::ModelProto &model) {
   return opset;
 }
 
+/// Nodes against their schemas: the number of inputs, a required attribute missing, an
+/// attribute of another type (an INT where the schema has INTS). libonnx's shape
+/// inference functions and our converters do not all check these before they read (Scan's
+/// dereferenced a missing num_scan_inputs, Pow its missing exponent).
+static LogicalResult checkAgainstSchemas(MLIRContext *ctx, const onnx::GraphProto &graph,
+                                         int64_t opset) {
+  bool ok = true;
+  for (const onnx::NodeProto &node : graph.node()) {
+    Location loc = NameLoc::get(StringAttr::get(ctx, node.name()));
+    auto fail = [&]() -> InFlightDiagnostic {
+      ok = false;
+      return emitError(loc) << "node '" << node.name() << "' (" << node.op_type() << ", opset "
+                            << opset << "): ";
+    };
+    const onnx::OpSchema *schema =
+        isDefaultDomain(node.domain())
+            ? onnx::OpSchemaRegistry::Schema(node.op_type(), int(opset), "")
+            : nullptr;
+    for (const onnx::AttributeProto &attr : node.attribute()) {
+      if (attr.has_g() && failed(checkAgainstSchemas(ctx, attr.g(), opset)))
+        ok = false;
+      if (!schema || !attr.ref_attr_name().empty() ||
+          attr.type() == onnx::AttributeProto::UNDEFINED)
+        continue;
+      auto known = schema->attributes().find(attr.name());
+      if (known != schema->attributes().end() && known->second.type != attr.type())
+        fail() << "attribute '" << attr.name() << "' is "
+               << onnx::AttributeProto_AttributeType_Name(attr.type()) << ", the schema says "
+               << onnx::AttributeProto_AttributeType_Name(known->second.type);
+    }
+    if (!schema)
+      continue;
+    if (node.input_size() < schema->min_input() || node.input_size() > schema->max_input())
+      fail() << node.input_size() << " inputs, the schema takes " << schema->min_input()
+             << (schema->max_input() == schema->min_input()
+                     ? std::string()
+                     : " to " + std::to_string(schema->max_input()));
+    for (const auto &entry : schema->attributes())
+      if (entry.second.required &&
+          llvm::none_of(node.attribute(), [&](const onnx::AttributeProto &attr) {
+            return attr.name() == entry.first;
+          }))
+        fail() << "required attribute '" << entry.first << "' is missing";
+  }
+  return success(ok);
+}
+
 LogicalResult GraphImporter::checkModel(const onnx::ModelProto &model) {
   opset = defaultOpset(model);
   return checkGraph(model.graph(), {});
@@ -839,9 +886,19 @@ OwningOpRef<ModuleOp> mfc::importOnnxFile(MLIRContext &ctx, StringRef path,
   onnx::ModelProto model;
   if (isText) {
     onnx::OnnxParser parser((*buffer)->getBufferStart());
-    auto status = parser.Parse(model);
-    if (!status.IsOK()) {
-      emitError(fileLoc) << "cannot parse ONNX text '" << path << "': " << status.ErrorMessage();
+    // The parser reports most errors in its status, but a malformed or out-of-range
+    // number escapes as the exception of the std::sto* call that read it.
+    bool parsed = false;
+    std::string error;
+    try {
+      auto status = parser.Parse(model);
+      parsed = status.IsOK();
+      error = status.ErrorMessage();
+    } catch (const std::exception &e) {
+      error = e.what();
+    }
+    if (!parsed) {
+      emitError(fileLoc) << "cannot parse ONNX text '" << path << "': " << error;
       return nullptr;
     }
   } else if (failed(parseBinaryModel(ctx, path, (*buffer)->getBuffer(), model))) {
@@ -858,7 +915,8 @@ OwningOpRef<ModuleOp> mfc::importOnnxFile(MLIRContext &ctx, StringRef path,
   std::string modelDir = llvm::sys::path::parent_path(path).str();
   GraphImporter importer(ctx, options, modelDir);
   nameUnnamedNodes(*model.mutable_graph());
-  if (failed(importer.checkModel(model)) || failed(adaptToInferenceOpset(ctx, model)))
+  if (failed(importer.checkModel(model)) || failed(adaptToInferenceOpset(ctx, model)) ||
+      failed(checkAgainstSchemas(&ctx, model.graph(), defaultOpset(model))))
     return nullptr;
 
   try {

@@ -27,10 +27,12 @@ struct Tensor {
   std::vector<int64_t> dims;
   std::vector<uint8_t> data;
 
+  /// The product of the dims, or -1 when it does not fit in int64_t (a corrupt file).
   int64_t numElements() const {
     int64_t n = 1;
     for (int64_t d : dims)
-      n *= d;
+      if (__builtin_mul_overflow(n, d, &n))
+        return -1;
     return n;
   }
   size_t byteSize() const {

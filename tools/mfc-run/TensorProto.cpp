@@ -41,7 +41,10 @@ bool readTensorProto(const std::string &path, Tensor &t, std::string &name) {
   if (!p.ParseFromIstream(&f))
     return fail("'%s' is not a serialized onnx.TensorProto", path.c_str());
   name = p.name();
-  t.type = static_cast<mfc_elem_type>(p.data_type());
+  // Converted to the enum only when it is one of its values (any other is undefined).
+  int32_t dataType = p.data_type();
+  t.type = dataType >= 0 && dataType <= MFC_ELEM_BFLOAT16 ? static_cast<mfc_elem_type>(dataType)
+                                                          : MFC_ELEM_UNDEFINED;
   if (mfc_elem_size(t.type) == 0)
     return fail("'%s': unsupported element type %d", path.c_str(),
                 p.data_type());
@@ -53,6 +56,9 @@ bool readTensorProto(const std::string &path, Tensor &t, std::string &name) {
   for (int64_t d : t.dims)
     if (d < 0)
       return fail("'%s': negative dim", path.c_str());
+  if (t.numElements() < 0)
+    return fail("'%s': shape %s has more elements than an int64 counts", path.c_str(),
+                formatDims(t.dims).c_str());
   size_t esize = mfc_elem_size(t.type);
   if (p.has_raw_data()) {
     t.data.assign(p.raw_data().begin(), p.raw_data().end());
