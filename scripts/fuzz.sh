@@ -42,7 +42,10 @@ ninja -C "$build" -j"${JOBS:-1}" mfc-fuzzers
 fuzz/make_seeds.sh "$build/seeds"
 
 # LLVM's and MLIR's global state (registries, cl::opts) is never freed by design.
-export ASAN_OPTIONS=detect_leaks=0
+# allow_user_poisoning=0: BumpPtrAllocator poisons its slabs in code compiled here with
+# ASan (LLVM_ADDRESS_SANITIZER_BUILD), and the uninstrumented libMLIR.so, sharing the
+# allocator of a uniquer, hands out that memory without unpoisoning it: false reports.
+export ASAN_OPTIONS=detect_leaks=0:allow_user_poisoning=0
 export UBSAN_OPTIONS=print_stacktrace=1
 # The targets write each input to a file under $TMPDIR; a crash skips their clean-up.
 export TMPDIR=$root/$build/tmp

@@ -47,7 +47,9 @@ ninja -C "$build" -j"${JOBS:-1}"
 # freed by design, so leak detection reports only that; it is off. Compiled models
 # report a failed allocation as an error, which tests check with impossible sizes:
 # malloc must return NULL for those rather than abort.
-export ASAN_OPTIONS=detect_leaks=0:allocator_may_return_null=1
+# allow_user_poisoning=0: see scripts/fuzz.sh (BumpPtrAllocator slabs poisoned by
+# instrumented code and handed out by the uninstrumented libMLIR.so).
+export ASAN_OPTIONS=detect_leaks=0:allocator_may_return_null=1:allow_user_poisoning=0
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 # Runtime/api.test and Runtime/concurrency.test link a plain `cc` program against this
 # build's instrumented libmfc_runtime.so, and ASan refuses to start unless its runtime
