@@ -43,6 +43,9 @@ if [[ $(dpkg-query -W -f='${Status}' libonnx-testdata 2>/dev/null) == "install o
   seed fuzz-import-onnx $models
   seed fuzz-npy $(for m in $models; do ls "$(dirname "$m")"/test_data_set_0/*.pb 2>/dev/null; done)
 fi
+# fuzz-run-model's inputs are choices (model, dims, values) that libFuzzer finds from
+# the empty input; the models it drives come from scripts/fuzz.sh.
+mkdir -p "$out/fuzz-run-model"
 for dir in "$out"/*; do
   echo "make_seeds: $(basename "$dir"): $(ls "$dir" | wc -l) seeds"
 done

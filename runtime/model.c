@@ -64,8 +64,13 @@ mfc_status mfc_model_load(const char *path, mfc_model **model) {
   free(open_path);
   if (!m->handle) {
     err = dlerror();
-    mfc_set_error(m->error, "cannot load model library '%s': %s", path,
-              err ? err : "unknown dlopen error");
+    mfc_set_error(m->error, "cannot load model library '%s': %s%s", path,
+                  err ? err : "unknown dlopen error",
+                  err && strstr(err, "symbol: __asan_")
+                      ? " (compiled with `mfc --sanitize=address`: the process needs the "
+                        "ASan runtime, e.g. LD_PRELOAD=$(clang -print-file-name="
+                        "libclang_rt.asan-x86_64.so))"
+                      : "");
     return MFC_ERR_LOAD;
   }
   /* A CPU library brings libgomp, whose worker threads outlive a parallel region:

@@ -11,7 +11,7 @@ cd "$root"
 
 secs=${1:-600}
 build=build-fuzz
-targets=(fuzz-import-onnx fuzz-import-onnx-text fuzz-parse-tern fuzz-npy)
+targets=(fuzz-import-onnx fuzz-import-onnx-text fuzz-parse-tern fuzz-npy fuzz-run-model)
 if [[ -n ${FUZZ_TARGETS:-} ]]; then read -ra targets <<<"$FUZZ_TARGETS"; fi
 # fuzzer-no-link: coverage for libFuzzer in mfc's libraries too, not only in the
 # targets. -shared-libsan as in scripts/sanitize.sh (AddLLVM's -z defs).
@@ -37,9 +37,23 @@ if [[ ! -f $build/build.ninja ]]; then
     -DMLIR_DIR=/usr/lib/llvm-22/lib/cmake/mlir \
     -DLLVM_EXTERNAL_LIT=/usr/lib/llvm-22/bin/lit >/dev/null
 fi
-echo "fuzz: building the fuzz targets in $build/ (ninja -j${JOBS:-1})"
-ninja -C "$build" -j"${JOBS:-1}" mfc-fuzzers
+echo "fuzz: building ${targets[*]} in $build/ (ninja -j${JOBS:-1})"
+ninja -C "$build" -j"${JOBS:-1}" "${targets[@]}"
 fuzz/make_seeds.sh "$build/seeds"
+if [[ " ${targets[*]} " == *" fuzz-run-model "* ]]; then
+  # Model libraries for fuzz-run-model, instrumented, compiled by the regular build's mfc
+  # (the instrumented one in $build would take as long to build as everything here).
+  mfc=build/bin/mfc
+  [[ -x $mfc ]] || { echo "fuzz: $mfc is missing (scripts/setup.sh builds it)" >&2; exit 1; }
+  rm -rf "$build/models" && mkdir -p "$build/models"
+  for model in test/Runtime/Inputs/{gather_scatter,reshape_expand,constant_of_shape,shared_dim,accumulate}.onnxtxt \
+    examples/shakespeare/decode.onnx; do
+    name=$(basename "${model%.*}")
+    echo "fuzz: compiling $model with --sanitize=address"
+    "$mfc" "$model" --sanitize=address -o "$build/models/$name.so"
+  done
+  export MFC_FUZZ_MODELS=$root/$build/models
+fi
 
 # LLVM's and MLIR's global state (registries, cl::opts) is never freed by design.
 # allow_user_poisoning=0: BumpPtrAllocator poisons its slabs in code compiled here with
@@ -56,8 +70,12 @@ status=0
 run_target() {
   local t=$1
   mkdir -p "$build/corpus/$t"
+  # Models asked for huge tensors (ConstantOfShape of 2^40) must fail their run with
+  # MFC_ERR_OUT_OF_MEMORY: malloc returns NULL above 1 GiB instead of ASan aborting.
+  local asan=$ASAN_OPTIONS
+  [[ $t == fuzz-run-model ]] && asan+=:allocator_may_return_null=1:max_allocation_size_mb=1024
   # A finding ends the target's run with a non-zero status; the others still run.
-  "$build/bin/$t" -max_total_time="$secs" -timeout=10 -rss_limit_mb=4096 \
+  ASAN_OPTIONS=$asan "$build/bin/$t" -max_total_time="$secs" -timeout=10 -rss_limit_mb=4096 \
     -artifact_prefix="$build/crashes/$t-" "$build/corpus/$t" "$build/seeds/$t" \
     >"$build/logs/$t.log" 2>&1 || true
 }

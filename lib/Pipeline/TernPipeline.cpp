@@ -41,8 +41,9 @@ void mfc::buildTernExpansionPipeline(OpPassManager &pm) {
   pm.addNestedPass<func::FuncOp>(tern::createTernExpandOps());
 }
 
-void mfc::buildTernBufferizationPipeline(OpPassManager &pm) {
+void mfc::buildTernBufferizationPipeline(OpPassManager &pm, unsigned bufferAlignment) {
   bufferization::OneShotBufferizePassOptions bufferize;
+  bufferize.bufferAlignment = bufferAlignment;
   bufferize.bufferizeFunctionBoundaries = true;
   bufferize.functionBoundaryTypeConversion = bufferization::LayoutMapOption::IdentityLayoutMap;
   bufferize.allowReturnAllocsFromLoops = true;

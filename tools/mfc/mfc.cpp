@@ -79,6 +79,14 @@ cl::opt<bool> uncheckedIndices(
     cl::desc("Do not check data-dependent indices (Gather, ScatterND) at run time: faster, "
              "but an index out of range reads or writes outside a buffer"),
     cl::cat(mfcCategory));
+enum class Sanitizer { none, address };
+cl::opt<Sanitizer> sanitize(
+    "sanitize", cl::desc("Instrument the generated code (--target=cpu)"),
+    cl::values(clEnumValN(Sanitizer::address, "address",
+                          "AddressSanitizer checks on its loads and stores; the library needs "
+                          "the ASan runtime in the process that loads it (a host built with "
+                          "-fsanitize=address, or LD_PRELOAD)")),
+    cl::init(Sanitizer::none), cl::cat(mfcCategory));
 cl::opt<std::string> mtriple("mtriple", cl::desc("Target triple (default: the host)"),
                              cl::cat(mfcCategory));
 } // namespace
@@ -186,6 +194,9 @@ int main(int argc, char **argv) {
   if (!targetIndependent && !stage)
     return fail("--emit=" + stageName + " is not a stage of --target=" + targetName +
                 " (stages: " + stageNames(*target) + ")");
+  if (sanitize != Sanitizer::none && target->getName() != "cpu")
+    return fail("--sanitize=address instruments host code: it needs --target=cpu, not --target=" +
+                targetName);
 
   // All dialects and their external models (bufferization, LLVM conversion and
   // translation interfaces) that the pipelines need.
@@ -239,6 +250,7 @@ int main(int argc, char **argv) {
   options.optLevel = optLevel;
   options.installPrefix = installPrefix(argv[0]);
   options.checkIndices = !uncheckedIndices;
+  options.sanitizeAddress = sanitize == Sanitizer::address;
   if (report) {
     mfc::printTernaryReport(*module, contractions, notConverted, llvm::outs());
     return failed(target->printReport(*module, options, llvm::outs())) ? 1 : 0;

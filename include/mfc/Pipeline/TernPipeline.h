@@ -33,8 +33,9 @@ void buildTernExpansionPipeline(mlir::OpPassManager &pm);
 
 /// One-shot bufferization of tern IR as the targets run it: function boundaries with
 /// identity layouts (the host ABI's dense buffers), allocations returned from loops
-/// (scan states and outputs) allowed.
-void buildTernBufferizationPipeline(mlir::OpPassManager &pm);
+/// (scan states and outputs) allowed. New buffers are aligned to `bufferAlignment` bytes
+/// (0: the allocator's own alignment, with no slack for an alignment to skip).
+void buildTernBufferizationPipeline(mlir::OpPassManager &pm, unsigned bufferAlignment = 64);
 
 /// Buffer deallocation, then the bufferization ops it leaves lowered to memref.
 void buildBufferDeallocationPasses(mlir::OpPassManager &pm);

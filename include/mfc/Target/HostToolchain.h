@@ -34,12 +34,15 @@ mlir::FailureOr<std::string> externalizeWeights(mlir::ModuleOp module, llvm::Str
                                                 size_t thresholdBytes, std::string &error);
 
 /// LLVM-dialect module (with gpu.binary objects and gpu.launch_func, for GPU targets) to
-/// optimized LLVM IR with the host model ABI symbols.
+/// optimized LLVM IR with the host model ABI symbols. `instrumentAddresses` adds
+/// AddressSanitizer checks to the generated functions (the library then expects the ASan
+/// runtime in the process that loads it).
 std::unique_ptr<llvm::Module> translateToLLVMIR(mlir::ModuleOp module, llvm::LLVMContext &ctx,
                                                 llvm::StringRef entry,
                                                 llvm::StringRef signature,
                                                 llvm::TargetMachine &machine,
-                                                unsigned optLevel);
+                                                unsigned optLevel,
+                                                bool instrumentAddresses = false);
 
 /// Produces `path` through a temporary file next to it: `produce` writes the temporary
 /// (named `tempPath`, open as `os`), which replaces `path` (a rename) only when `produce`

@@ -38,6 +38,8 @@ struct TargetOptions {
   /// Data-dependent indices (Gather, ScatterND) out of range are errors of the run
   /// (false: `--unchecked-indices`, which drops the checks and keeps ONNX's wrap-around).
   bool checkIndices = true;
+  /// Instrument the generated code with AddressSanitizer (`--sanitize=address`; CPU only).
+  bool sanitizeAddress = false;
 };
 
 /// A `--emit` stage a target offers after `tern`.

@@ -26,7 +26,7 @@ void mfc::buildCPULoweringPipeline(OpPassManager &pm, const CPUPipelineOptions &
   // The micro-kernel streams one output's codes per row.
   pm.addNestedPass<func::FuncOp>(tern::createTernRepack({tern::PackedOrder::rows}));
   buildTernExpansionPipeline(pm);
-  buildTernBufferizationPipeline(pm);
+  buildTernBufferizationPipeline(pm, options.bufferAlignment);
   pm.addPass(tern::createTernLowerRunTimeChecks({options.checkIndices ? "report" : "unchecked"}));
   // Ternary products on buffers: int8 ones to the micro-kernel, the rest to loops.
   if (options.ukernels)
@@ -76,6 +76,9 @@ public:
     mfc::CPUPipelineOptions cpu;
     cpu.entry = options.entry;
     cpu.checkIndices = options.checkIndices;
+    // An aligned buffer is allocated with slack behind it, where ASan would see nothing.
+    if (options.sanitizeAddress)
+      cpu.bufferAlignment = 0;
     mfc::buildCPULoweringPipeline(pm, cpu);
   }
 
@@ -109,7 +112,8 @@ public:
     }
     llvm::LLVMContext llvmContext;
     std::unique_ptr<llvm::Module> llvmModule = mfc::translateToLLVMIR(
-        module, llvmContext, options.entry, *signature, **machine, options.optLevel);
+        module, llvmContext, options.entry, *signature, **machine, options.optLevel,
+        options.sanitizeAddress);
     if (!llvmModule)
       return failure();
     if (stage == "llvm")

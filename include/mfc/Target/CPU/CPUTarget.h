@@ -26,6 +26,12 @@ struct CPUPipelineOptions : public mlir::PassPipelineOptions<CPUPipelineOptions>
                             llvm::cl::desc("Report data-dependent indices out of range as "
                                            "errors of the run (else: unchecked)"),
                             llvm::cl::init(true)};
+  Option<unsigned> bufferAlignment{
+      *this, "buffer-alignment",
+      llvm::cl::desc("Alignment of allocated buffers in bytes (0: malloc's, allocating "
+                     "exactly the buffer's bytes, so that AddressSanitizer's redzone "
+                     "starts right after its last element)"),
+      llvm::cl::init(64)};
 };
 
 /// tern IR (tensors) to the LLVM dialect.
