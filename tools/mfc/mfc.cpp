@@ -79,6 +79,11 @@ cl::opt<bool> uncheckedIndices(
     cl::desc("Do not check data-dependent indices (Gather, ScatterND) at run time: faster, "
              "but an index out of range reads or writes outside a buffer"),
     cl::cat(mfcCategory));
+cl::opt<unsigned> hlsLanes(
+    "hls-lanes",
+    cl::desc("--target=hls: ternary codes each product consumes per cycle (1, or a multiple "
+             "of 4: the byte loop pipelined and unrolled, activations partitioned)"),
+    cl::init(1), cl::cat(mfcCategory));
 enum class Sanitizer { none, address };
 cl::opt<Sanitizer> sanitize(
     "sanitize", cl::desc("Instrument the generated code (--target=cpu)"),
@@ -194,6 +199,12 @@ int main(int argc, char **argv) {
   if (!targetIndependent && !stage)
     return fail("--emit=" + stageName + " is not a stage of --target=" + targetName +
                 " (stages: " + stageNames(*target) + ")");
+  if (hlsLanes != 1 && target->getName() != "hls")
+    return fail("--hls-lanes shapes an HLS design: it needs --target=hls, not --target=" +
+                targetName);
+  if (hlsLanes == 0 || (hlsLanes > 1 && hlsLanes % 4 != 0))
+    return fail("--hls-lanes=" + llvm::Twine(hlsLanes) +
+                " is neither 1 nor a multiple of 4 (the codes of a packed byte)");
   if (sanitize != Sanitizer::none && target->getName() != "cpu")
     return fail("--sanitize=address instruments host code: it needs --target=cpu, not --target=" +
                 targetName);
@@ -251,6 +262,7 @@ int main(int argc, char **argv) {
   options.installPrefix = installPrefix(argv[0]);
   options.checkIndices = !uncheckedIndices;
   options.sanitizeAddress = sanitize == Sanitizer::address;
+  options.hlsLanes = hlsLanes;
   if (report) {
     mfc::printTernaryReport(*module, contractions, notConverted, llvm::outs());
     return failed(target->printReport(*module, options, llvm::outs())) ? 1 : 0;

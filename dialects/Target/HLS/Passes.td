@@ -83,10 +83,26 @@ def HLSDirectives : Pass<"mfc-hls-directives", "mlir::ModuleOp"> {
     codes, element-wise loops) get II=1. The ports, in order, are recorded on the module
     as `hls.ports` (name, role input/output/weight, buffer type, a weight's data): what
     the project writer makes the header, the testbench and the weight files from.
+
+    With `lanes` = L > 1 (a multiple of 4), every ternary product takes L codes per cycle:
+    ```
+    scf.for %byte ... {                 (the loop over a row's packed bytes)
+      scf.for %code = 0 to 4 {          (the codes of a byte; loads a weight port)
+        ... memref.load %act[.., f(%byte, %code)] : memref<..xi8> (an on-chip array)
+    => #pragma HLS PIPELINE II=1 and #pragma HLS UNROLL factor=L/4 in the byte loop,
+       #pragma HLS UNROLL in the code loop,
+       #pragma HLS ARRAY_PARTITION variable=act cyclic factor=L dim=<last> after act's
+       declaration, and max_widen_bitwidth=512 on the weights' AXI ports (L/4 bytes a
+       cycle come in 512-bit beats)
+    ```
+    The products' integer accumulations add a contribution per code (tern-lower-matmul),
+    so the unrolled adds form a sum the tool balances into a tree.
   }];
   let options = [
     Option<"entry", "entry", "std::string", /*default=*/"\"main_graph\"",
            "The model's entry function">,
+    Option<"lanes", "lanes", "unsigned", /*default=*/"1",
+           "Ternary codes each product consumes per cycle (1, or a multiple of 4)">,
   ];
   let dependentDialects = ["mlir::emitc::EmitCDialect"];
 }

@@ -40,6 +40,8 @@ struct TargetOptions {
   bool checkIndices = true;
   /// Instrument the generated code with AddressSanitizer (`--sanitize=address`; CPU only).
   bool sanitizeAddress = false;
+  /// Ternary codes each product of an HLS design consumes per cycle (`--hls-lanes`).
+  unsigned hlsLanes = 1;
 };
 
 /// A `--emit` stage a target offers after `tern`.

@@ -1,12 +1,14 @@
 //===- Directives.cpp - HLS pragmas on loops and the top function ---------===//
 //
-// Innermost scf.for => PIPELINE II=1; the entry's arguments => INTERFACE m_axi; see
-// the pass description.
+// Innermost scf.for => PIPELINE II=1; with lanes, the loops of the ternary products
+// => PIPELINE + UNROLL and their activation arrays => ARRAY_PARTITION; the entry's
+// arguments => INTERFACE m_axi; see the pass description.
 //
 //===----------------------------------------------------------------------===//
 #include "mfc/Target/HLS/Passes.h"
 
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "llvm/ADT/SetVector.h"
 #include "llvm/Support/FormatVariadic.h"
 
 namespace mfc::hls {
@@ -17,8 +19,62 @@ namespace mfc::hls {
 using namespace mlir;
 
 namespace {
+/// Whether `loop` runs over the 4 codes of a packed byte in a ternary product:
+/// 4 iterations that load an i8 weight port of `entry`.
+bool isCodeLoop(scf::ForOp loop, func::FuncOp entry) {
+  std::optional<APInt> trips = loop.getStaticTripCount();
+  if (!trips || *trips != 4)
+    return false;
+  return loop.getBody()
+      ->walk([&](memref::LoadOp load) {
+        auto port = dyn_cast<BlockArgument>(load.getMemRef());
+        bool weight = port && port.getOwner() == &entry.getBody().front() &&
+                      entry.getArgAttr(port.getArgNumber(), "hls.weight") &&
+                      load.getType().isInteger(8);
+        return weight ? WalkResult::interrupt() : WalkResult::advance();
+      })
+      .wasInterrupted();
+}
+
 struct Directives : public mfc::hls::impl::HLSDirectivesBase<Directives> {
   using Base::Base;
+
+  /// The pragmas of a ternary product with `lanes` codes a cycle, for the loop over a
+  /// byte's codes and the loop over the bytes around it; the on-chip arrays read at an
+  /// index that moves with them are partitioned so that each lane has its own port.
+  void placeLanes(scf::ForOp codeLoop, scf::ForOp byteLoop,
+                  llvm::SetVector<memref::AllocaOp> &partitioned) {
+    OpBuilder b = OpBuilder::atBlockBegin(codeLoop.getBody());
+    emitc::VerbatimOp::create(b, codeLoop.getLoc(), "#pragma HLS UNROLL");
+    b.setInsertionPointToStart(byteLoop.getBody());
+    emitc::VerbatimOp::create(b, byteLoop.getLoc(), "#pragma HLS PIPELINE II=1");
+    emitc::VerbatimOp::create(b, byteLoop.getLoc(),
+                              "#pragma HLS UNROLL factor=" + std::to_string(lanes / 4));
+    codeLoop.getBody()->walk([&](memref::LoadOp load) {
+      auto array = load.getMemRef().getDefiningOp<memref::AllocaOp>();
+      if (array && !load.getIndices().empty() &&
+          byteLoop->isAncestor(load.getIndices().back().getParentBlock()->getParentOp()))
+        partitioned.insert(array);
+    });
+  }
+
+  /// `#pragma HLS ARRAY_PARTITION variable=<array> cyclic factor=<lanes>` after `array`,
+  /// the variable named by the C++ emitter through the verbatim op's operand.
+  void partition(memref::AllocaOp array) {
+    OpBuilder b(array->getContext());
+    b.setInsertionPointAfter(array);
+    MemRefType type = array.getType();
+    auto asArray = UnrealizedConversionCastOp::create(
+        b, array.getLoc(), emitc::ArrayType::get(type.getShape(), type.getElementType()),
+        array.getResult());
+    emitc::VerbatimOp::create(
+        b, array.getLoc(),
+        b.getStringAttr(llvm::formatv("#pragma HLS ARRAY_PARTITION variable={{} cyclic "
+                                      "factor={0} dim={1}",
+                                      lanes, type.getRank())
+                            .str()),
+        asArray.getResult(0));
+  }
 
   void runOnOperation() override {
     auto entryFunc = getOperation().lookupSymbol<func::FuncOp>(entry);
@@ -26,15 +82,26 @@ struct Directives : public mfc::hls::impl::HLSDirectivesBase<Directives> {
       getOperation().emitError() << "no entry function @" << entry;
       return signalPassFailure();
     }
-    getOperation().walk([](scf::ForOp loop) {
+    if (lanes == 0 || (lanes > 1 && lanes % 4 != 0)) {
+      getOperation().emitError() << "mfc-hls-directives: lanes=" << unsigned(lanes)
+                                 << " is neither 1 nor a multiple of 4 (the codes of a byte)";
+      return signalPassFailure();
+    }
+    llvm::SetVector<memref::AllocaOp> partitioned;
+    getOperation().walk([&](scf::ForOp loop) {
       bool innermost = !loop.getBody()
                             ->walk([](scf::ForOp) { return WalkResult::interrupt(); })
                             .wasInterrupted();
       if (!innermost)
         return;
+      auto byteLoop = dyn_cast<scf::ForOp>(loop->getParentOp());
+      if (lanes > 1 && byteLoop && isCodeLoop(loop, entryFunc))
+        return placeLanes(loop, byteLoop, partitioned);
       OpBuilder b = OpBuilder::atBlockBegin(loop.getBody());
       emitc::VerbatimOp::create(b, loop.getLoc(), "#pragma HLS PIPELINE II=1");
     });
+    for (memref::AllocaOp array : partitioned)
+      partition(array);
 
     OpBuilder b = OpBuilder::atBlockBegin(&entryFunc.getBody().front());
     Location loc = entryFunc.getLoc();
@@ -64,8 +131,9 @@ struct Directives : public mfc::hls::impl::HLSDirectivesBase<Directives> {
       emitc::VerbatimOp::create(
           b, loc,
           llvm::formatv("#pragma HLS INTERFACE m_axi port=v{0} offset=slave bundle={1} "
-                        "depth={2}",
-                        index + 1, weight ? "weights" : "io", memref.getNumElements())
+                        "depth={2}{3}",
+                        index + 1, weight ? "weights" : "io", memref.getNumElements(),
+                        weight && lanes > 1 ? " max_widen_bitwidth=512" : "")
               .str());
     }
     emitc::VerbatimOp::create(b, loc, "#pragma HLS INTERFACE s_axilite port=return");

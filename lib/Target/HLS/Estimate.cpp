@@ -13,6 +13,7 @@
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "llvm/Support/Format.h"
+#include "llvm/Support/FormatVariadic.h"
 
 using namespace mlir;
 
@@ -30,9 +31,11 @@ constexpr Part kParts[] = {
     {"kv260", "Kria KV260 (K26, 4 GB DDR4-2400 x64)", 19.2, 117120, 1248, 144, 64},
 };
 
-/// The generated design: one code per cycle per product (II=1 innermost loops), the
-/// products of a token one after the other.
+/// The generated design: `lanes` codes per cycle per product (one with II=1 innermost
+/// loops), the products of a token one after the other.
 constexpr double kClockMHz = 300;
+/// A weight port is one AXI master of 512 bits: 64 bytes, 256 codes a cycle at most.
+constexpr int64_t kCodesPerBeat = 256;
 /// A ternary lane: the 2-bit decode and an int32 add/subtract (LUT-class, no DSP).
 constexpr int64_t kLutsPerLane = 40, kFfsPerLane = 35;
 /// Vitis HLS fp32 defaults: DSPs per multiplier / adder; exp, div and sqrt per core.
@@ -41,10 +44,12 @@ constexpr int64_t kDspMul = 3, kDspAdd = 2, kDspExp = 7, kDspDivSqrt = 0;
 struct Product {
   std::string name;
   int64_t k, n;
+  /// Whether its loops take lanes: int8 activations over whole packed bytes.
+  bool laned;
 };
 } // namespace
 
-LogicalResult mfc::hls::printEstimate(ModuleOp ternModule, StringRef partName,
+LogicalResult mfc::hls::printEstimate(ModuleOp ternModule, StringRef partName, unsigned lanes,
                                      raw_ostream &os) {
   const Part *part = nullptr;
   for (const Part &candidate : kParts)
@@ -57,16 +62,19 @@ LogicalResult mfc::hls::printEstimate(ModuleOp ternModule, StringRef partName,
   ternModule.walk([&](Operation *op) {
     Value input, weights;
     tern::PackedAttr layout;
+    bool int8 = true; // a bitlinear quantizes its input to int8
     if (auto product = dyn_cast<tern::MatmulOp>(op)) {
       input = product.getInput(), weights = product.getWeights(), layout = product.getLayout();
+      int8 = getElementTypeOrSelf(input.getType()).isInteger(8);
     } else if (auto product = dyn_cast<tern::BitLinearOp>(op)) {
       input = product.getInput(), weights = product.getWeights(), layout = product.getLayout();
     } else {
       return;
     }
-    products.push_back({locationName(op->getLoc()),
-                        cast<ShapedType>(input.getType()).getShape().back(),
-                        layout.getNumOutputs(cast<ShapedType>(weights.getType()))});
+    int64_t k = cast<ShapedType>(input.getType()).getShape().back();
+    products.push_back({locationName(op->getLoc()), k,
+                        layout.getNumOutputs(cast<ShapedType>(weights.getType())),
+                        int8 && k % 4 == 0});
   });
   // Float arithmetic of the element-wise stages (norms, gates, quantization), one core
   // per op of each loop body (the loops run one after the other).
@@ -93,49 +101,93 @@ LogicalResult mfc::hls::printEstimate(ModuleOp ternModule, StringRef partName,
     else if (isa<tern::GLUOp>(op))
       muls += 2, adds += 1, exps += 1, divs += 1;
   });
+  // Their loops take one element a cycle (not unrolled): a generic's iterations; a
+  // bitlinear's four passes over its input (sum of squares, normalize, absmax,
+  // quantize) and one over its output; an MLGRU step's and a GLU's elements. Dynamic
+  // dims (batch, sequence) count 1: one token of a decode step.
+  auto elements = [](Type type) {
+    int64_t count = 1;
+    for (int64_t size : cast<ShapedType>(type).getShape())
+      count *= ShapedType::isDynamic(size) ? 1 : size;
+    return count;
+  };
+  double elementCycles = 0;
+  ternModule.walk([&](Operation *op) {
+    if (auto generic = dyn_cast<linalg::GenericOp>(op)) {
+      double iterations = 1;
+      for (int64_t range : generic.getStaticLoopRanges())
+        iterations *= ShapedType::isDynamic(range) ? 1 : range;
+      elementCycles += iterations;
+    } else if (auto product = dyn_cast<tern::BitLinearOp>(op)) {
+      elementCycles += 4.0 * elements(product.getInput().getType()) +
+                       elements(product->getResult(0).getType());
+    } else if (isa<tern::MLGRUScanOp, tern::GLUOp>(op)) {
+      elementCycles += elements(op->getResult(0).getType());
+    }
+  });
 
-  double weightBytes = 0, codes = 0;
+  // Codes per cycle of a product: its lanes, at most a 512-bit beat of its weight port.
+  auto codesPerCycle = [&](const Product &p) {
+    return p.laned ? std::min<int64_t>(lanes, kCodesPerBeat) : 1;
+  };
+  double weightBytes = 0, codes = 0, cycles = elementCycles;
   int64_t widest = 0;
   for (const Product &p : products) {
     weightBytes += double(p.k) * p.n / 4;
     codes += double(p.k) * p.n;
+    cycles += std::ceil(double(p.k) * p.n / codesPerCycle(p));
     widest = std::max({widest, p.k, p.n});
   }
   double bandwidth = part->bandwidthGBs * 1e9;
   double clock = kClockMHz * 1e6;
   double boundTokens = weightBytes > 0 ? bandwidth / weightBytes : 0;
-  double generatedSeconds = codes / clock;
+  // Weights cannot arrive faster than the memory gives them.
+  double generatedSeconds = std::max(cycles / clock, weightBytes / bandwidth);
   // Lanes for 0.7 of the bound: codes per token x 0.7 x bound tokens/s per cycle.
-  int64_t lanes = int64_t(std::ceil(codes * 0.7 * boundTokens / clock));
+  int64_t lanesNeeded = int64_t(std::ceil(codes * 0.7 * boundTokens / clock));
   double onChipBytes = double(part->bram36) * 36 * 1024 / 8 + double(part->uram) * 288 * 1024 / 8;
 
   os << "\nHLS estimate (a model, not a synthesis result) for " << part->board << ", "
-     << llvm::format("%.0f", kClockMHz) << " MHz\n";
-  os << "  assumptions: the generated design (EmitC loops, PIPELINE II=1 on innermost loops) "
-        "consumes one 2-bit code per cycle per product and runs the products of a token one "
-        "after the other; weights stream from off-chip memory once per token; a ternary lane "
-        "is a 2-bit decode plus an int32 add/subtract (~"
+     << llvm::format("%.0f", kClockMHz) << " MHz, " << lanes << " lane" << (lanes > 1 ? "s" : "")
+     << " (--hls-lanes)\n";
+  os << "  assumptions: each ternary product consumes min(lanes, 256) 2-bit codes per cycle "
+        "(PIPELINE II=1 on its byte loop, UNROLL across lanes, activations partitioned; one "
+        "512-bit AXI port per weight carries 256 codes a cycle; products with float "
+        "activations take one code per cycle) and runs after the previous one, as do the "
+        "element-wise loops (one element per cycle); weights "
+        "stream from off-chip memory once per token; a ternary lane is a 2-bit decode plus "
+        "an int32 add (~"
      << kLutsPerLane << " LUT + " << kFfsPerLane << " FF, no DSP)\n";
   os << llvm::format("  %-40s %7s %7s %10s %12s\n", "product", "K", "N", "weights KiB",
                      "cycles");
   for (const Product &p : products)
     os << llvm::format("  %-40s %7lld %7lld %10.1f %12.0f\n", p.name.c_str(), (long long)p.k,
-                       (long long)p.n, double(p.k) * p.n / 4 / 1024, double(p.k) * p.n);
-  os << llvm::format("  per token: %.2f MiB of packed weights, %.3g codes\n",
-                     weightBytes / (1 << 20), codes);
-  os << llvm::format("  generated design (1 lane): %.3g cycles = %.3f ms/token = %.2f tokens/s\n",
-                     codes, generatedSeconds * 1e3, generatedSeconds > 0 ? 1 / generatedSeconds : 0);
+                       (long long)p.n, double(p.k) * p.n / 4 / 1024,
+                       std::ceil(double(p.k) * p.n / codesPerCycle(p)));
+  os << llvm::format("  per token: %.2f MiB of packed weights, %.3g codes; element-wise loops "
+                     "%.3g cycles\n",
+                     weightBytes / (1 << 20), codes, elementCycles);
+  os << llvm::format("  generated design (%u lane%s, %lld LUT + %lld FF): %.3g cycles = "
+                     "%.3f ms/token = %.2f tokens/s\n",
+                     lanes, lanes > 1 ? "s" : "", (long long)(lanes * kLutsPerLane),
+                     (long long)(lanes * kFfsPerLane),
+                     cycles, generatedSeconds * 1e3,
+                     generatedSeconds > 0 ? 1 / generatedSeconds : 0);
   os << llvm::format("  memory bound (%.1f GB/s): %.1f tokens/s; the generated design reaches "
                      "%.2g of it\n",
                      part->bandwidthGBs, boundTokens,
                      boundTokens > 0 && generatedSeconds > 0 ? 1 / generatedSeconds / boundTokens
                                                              : 0);
+  std::string split;
+  if (lanesNeeded > kCodesPerBeat)
+    split = llvm::formatv(" -- more than a 512-bit port delivers: each product's weights would "
+                          "have to be split across {0} memory channels (not generated yet)",
+                          (lanesNeeded + kCodesPerBeat - 1) / kCodesPerBeat);
   os << llvm::format("  to reach 0.7 of the bound: %lld lanes at %.0f MHz (%lld LUT + %lld FF: "
-                     "%.0f%% of the part's LUTs) -- not generated yet (no UNROLL/ARRAY_PARTITION "
-                     "or DATAFLOW pragmas)\n",
-                     (long long)lanes, kClockMHz, (long long)(lanes * kLutsPerLane),
-                     (long long)(lanes * kFfsPerLane),
-                     100.0 * lanes * kLutsPerLane / part->luts);
+                     "%.0f%% of the part's LUTs)%s\n",
+                     (long long)lanesNeeded, kClockMHz, (long long)(lanesNeeded * kLutsPerLane),
+                     (long long)(lanesNeeded * kFfsPerLane),
+                     100.0 * lanesNeeded * kLutsPerLane / part->luts, split.c_str());
   os << llvm::format("  element-wise float cores: %lld mul, %lld add/sub, %lld exp, %lld "
                      "div/sqrt: ~%lld DSP (%.1f%% of %lld)\n",
                      (long long)muls, (long long)adds, (long long)exps, (long long)divs,

@@ -34,9 +34,13 @@ namespace {
 struct HLSPipelineOptions : public PassPipelineOptions<HLSPipelineOptions> {
   Option<std::string> entry{*this, "entry", llvm::cl::desc("The model's entry function"),
                             llvm::cl::init("main_graph")};
+  Option<unsigned> lanes{*this, "lanes",
+                         llvm::cl::desc("Ternary codes each product consumes per cycle "
+                                        "(1, or a multiple of 4)"),
+                         llvm::cl::init(1)};
 };
 
-void buildHLSLoweringPipeline(OpPassManager &pm, StringRef entry) {
+void buildHLSLoweringPipeline(OpPassManager &pm, StringRef entry, unsigned lanes) {
   pm.addPass(mfc::hls::createHLSSpecializeShapes({entry.str(), /*dimSize=*/1}));
   // The kernel has no error channel: an index out of range reads the dim's first element.
   pm.addPass(mfc::tern::createTernLowerRunTimeChecks({"clamp"}));
@@ -61,11 +65,13 @@ void buildHLSLoweringPipeline(OpPassManager &pm, StringRef entry) {
   pm.addPass(createLowerAffinePass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(mfc::hls::createHLSExternalizeWeights({entry.str()}));
-  pm.addPass(mfc::hls::createHLSDirectives({entry.str()}));
+  pm.addPass(mfc::hls::createHLSDirectives({entry.str(), lanes}));
   pm.addPass(mfc::hls::createHLSPrepareEmission());
   // floordivsi and friends as the integer ops C has.
   pm.addPass(arith::createArithExpandOpsPass());
   pm.addPass(createConvertToEmitC());
+  // The casts that let pragmas name arrays (mfc-hls-directives) fold away.
+  pm.addPass(createReconcileUnrealizedCastsPass());
 }
 
 /// A port of the top function, as mfc-hls-directives recorded it.
@@ -398,7 +404,7 @@ public:
 
   void buildLoweringPipeline(OpPassManager &pm,
                              const mfc::TargetOptions &options) const override {
-    buildHLSLoweringPipeline(pm, options.entry);
+    buildHLSLoweringPipeline(pm, options.entry, options.hlsLanes);
   }
 
   LogicalResult serialize(ModuleOp module, StringRef stage, StringRef outputPath,
@@ -466,7 +472,7 @@ public:
   LogicalResult printReport(ModuleOp ternModule, const mfc::TargetOptions &options,
                             raw_ostream &os) const override {
     return mfc::hls::printEstimate(ternModule, options.cpu == "native" ? "u280" : options.cpu,
-                                   os);
+                                   options.hlsLanes, os);
   }
 
   void registerPasses() const override {
@@ -476,7 +482,7 @@ public:
         "Import-level IR to EmitC with HLS pragmas (what `mfc --target=hls --emit=lowered` runs)",
         [](OpPassManager &pm, const HLSPipelineOptions &options) {
           mfc::buildTernPipeline(pm, mfc::TernPipelineOptions());
-          buildHLSLoweringPipeline(pm, options.entry);
+          buildHLSLoweringPipeline(pm, options.entry, options.lanes);
         });
   }
 };

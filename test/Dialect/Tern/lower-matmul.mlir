@@ -45,11 +45,14 @@ func.func @lower_float(%x: tensor<?x10xf32>, %w: tensor<5x3xi8>) -> tensor<?x5xf
 // CHECK-SAME: ins(%[[XV]], %{{.+}} : tensor<2x?x2x4xi8>, tensor<4x2xi8>)
 // CHECK: ^bb0(%[[XV:.+]]: i8, %{{.+}}: i8, %[[ACC:.+]]: i32):
 // CHECK-NOT: arith.mul
+// The code picks a contribution, x, -x or 0, which is added to the accumulator.
 // CHECK: %[[WIDE:.+]] = arith.extsi %[[XV]] : i8 to i32
-// CHECK-DAG: arith.addi %[[ACC]], %[[WIDE]] : i32
-// CHECK-DAG: arith.subi %[[ACC]], %[[WIDE]] : i32
+// CHECK: %[[NEG:.+]] = arith.subi %[[ZERO:.+]], %[[WIDE]] : i32
+// CHECK: %[[MINUS_OR_0:.+]] = arith.select %{{.+}}, %[[NEG]], %[[ZERO]] : i32
+// CHECK: %[[CONTRIB:.+]] = arith.select %{{.+}}, %[[WIDE]], %[[MINUS_OR_0]] : i32
 // CHECK-NOT: arith.mul
-// CHECK: linalg.yield
+// CHECK: %[[SUM:.+]] = arith.addi %[[ACC]], %[[CONTRIB]] : i32
+// CHECK: linalg.yield %[[SUM]]
 func.func @lower_int8(%x: tensor<2x?x8xi8>, %w: tensor<4x2xi8>) -> tensor<2x?x4xi32> {
   %c1_0 = arith.constant 1 : index
   %d1_0 = tensor.dim %x, %c1_0 : tensor<2x?x8xi8>

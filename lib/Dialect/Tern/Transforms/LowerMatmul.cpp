@@ -26,6 +26,9 @@ using namespace mfc::tern;
 namespace {
 /// The body of a ternary accumulation: acc + x, acc - x or acc by the 2-bit code of
 /// weight k in `byte`; loop `kDim` gives k % 4 (k itself, or the weight of the byte).
+/// Integers add a contribution (x, -x or 0) to acc: unrolled across lanes, that is a
+/// sum an HLS tool balances into an adder tree, where selects of acc +- x would chain.
+/// Floats keep acc itself for a zero code (acc + 0.0 would turn -0.0 into +0.0).
 void buildAccumulation(OpBuilder &b, Location l, ValueRange args, unsigned kDim,
                        Type accElem) {
   bool isInt = isa<IntegerType>(accElem);
@@ -37,14 +40,19 @@ void buildAccumulation(OpBuilder &b, Location l, ValueRange args, unsigned kDim,
   Value shift = arith::ShLIOp::create(b, l, slot, i8Const(1));
   Value code = arith::AndIOp::create(b, l, arith::ShRUIOp::create(b, l, args[1], shift), i8Const(3));
   Value value = args[0], acc = args[2];
-  if (isInt)
-    value = arith::ExtSIOp::create(b, l, accElem, value);
-  Value plus = isInt ? arith::AddIOp::create(b, l, acc, value).getResult()
-                     : arith::AddFOp::create(b, l, acc, value).getResult();
-  Value minus = isInt ? arith::SubIOp::create(b, l, acc, value).getResult()
-                      : arith::SubFOp::create(b, l, acc, value).getResult();
   Value isPlus = arith::CmpIOp::create(b, l, arith::CmpIPredicate::eq, code, i8Const(1));
   Value isMinus = arith::CmpIOp::create(b, l, arith::CmpIPredicate::eq, code, i8Const(3));
+  if (isInt) {
+    value = arith::ExtSIOp::create(b, l, accElem, value);
+    Value zero = arith::ConstantOp::create(b, l, b.getZeroAttr(accElem));
+    Value negated = arith::SubIOp::create(b, l, zero, value);
+    Value contribution = arith::SelectOp::create(
+        b, l, isPlus, value, arith::SelectOp::create(b, l, isMinus, negated, zero));
+    linalg::YieldOp::create(b, l, arith::AddIOp::create(b, l, acc, contribution).getResult());
+    return;
+  }
+  Value plus = arith::AddFOp::create(b, l, acc, value);
+  Value minus = arith::SubFOp::create(b, l, acc, value);
   Value next = arith::SelectOp::create(b, l, isMinus, minus, acc);
   linalg::YieldOp::create(b, l, arith::SelectOp::create(b, l, isPlus, plus, next).getResult());
 }
