@@ -73,10 +73,6 @@ mfc_status mfc_model_load(const char *path, mfc_model **model) {
                       : "");
     return MFC_ERR_LOAD;
   }
-  /* A CPU library brings libgomp, whose worker threads outlive a parallel region:
-   * unloaded with the last model closed, it would pull their code from under them. */
-  dlopen("libgomp.so.1", RTLD_NOW | RTLD_NOLOAD | RTLD_NODELETE);
-
   dlerror();
   sym = dlsym(m->handle, "mfc_signature");
   if (!sym) {

@@ -99,18 +99,21 @@ void _mlir_ciface_mfc_shape_error(const mfc_text *what, int64_t actual, int64_t 
 __attribute__((visibility("default"))) int mfc_run_guarded(mfc_entry_fn entry, void **args, char *buf, size_t n) {
   jmp_buf here;
   size_t i;
+  int abandoned = 0;
   n_live = 0;
   abandon = &here;
   if (setjmp(here) == 0) {
     entry(args);
-    abandon = NULL;
-    n_live = 0;
-    return 0;
+  } else {
+    for (i = 0; i < n_live; ++i)
+      free(live[i]);
+    snprintf(buf, n, "%s", message);
+    abandoned = 1;
   }
   abandon = NULL;
-  for (i = 0; i < n_live; ++i)
-    free(live[i]);
-  n_live = 0;
-  snprintf(buf, n, "%s", message);
-  return 1;
+  /* The list lives for one run: kept per thread, it would outlive a session's thread. */
+  free(live);
+  live = NULL;
+  n_live = live_capacity = 0;
+  return abandoned;
 }

@@ -10,11 +10,13 @@
  * Per token, the activations are widened to int16 once and permuted so that the 4
  * codes of a byte line up with 4 contiguous runs: with B code bytes per block (64 or
  * 32), code j of byte b pairs with x[4B*blk + 4b + j], stored at xp[4B*blk + Bj + b].
- * Rows (output channels) are split across threads with OpenMP.
+ * Rows (output channels) are split across the threads of thread_pool.c.
  *
  * Called from compiled models through MLIR's C interface for memrefs
  * (mfc-cpu-lower-to-ukernels, lib/Target/CPU).
  *===----------------------------------------------------------------------===*/
+#include "thread_pool.h"
+
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +37,8 @@ typedef struct {
 } MemRefI32x2;
 
 enum { kAvx2BlockBytes = 32, kAvx512BlockBytes = 64 };
+/* Products of at least this many weights are split across threads. */
+enum { kParallelCodes = 1 << 16 };
 
 static int8_t weightAt(const uint8_t *row, int64_t k) {
   int code = (row[k / 4] >> (2 * (k % 4))) & 3;
@@ -131,6 +135,27 @@ __attribute__((target("avx2"))) static int32_t avx2Row(const int16_t *xp, const 
 
 typedef int32_t (*RowKernel)(const int16_t *xp, const uint8_t *row, int64_t blocks);
 
+/* One token row of the product: its activations (as read and as permuted) against
+ * the weight rows [begin, end). */
+typedef struct {
+  RowKernel kernel;
+  const int16_t *xp;
+  const int8_t *xrow;
+  const MemRefI8x2 *w;
+  int32_t *out;
+  int64_t outStride, blocks, tail, k;
+} RowsOfToken;
+
+static void productRows(void *context, int64_t begin, int64_t end) {
+  const RowsOfToken *t = (const RowsOfToken *)context;
+  int64_t r;
+  for (r = begin; r < end; ++r) {
+    const uint8_t *row = (const uint8_t *)(t->w->aligned + t->w->offset + r * t->w->strides[0]);
+    int32_t acc = t->kernel ? t->kernel(t->xp, row, t->blocks) : 0;
+    t->out[r * t->outStride] = acc + scalarRow(t->xrow, row, t->tail, t->k);
+  }
+}
+
 void _mlir_ciface_mfc_ternary_matmul_i8(MemRefI8x2 *x, MemRefI8x2 *w, MemRefI32x2 *y) {
   const int64_t m = x->sizes[0], k = x->sizes[1], n = w->sizes[0];
   /* The widest vector code the CPU runs, chosen at run time. */
@@ -153,16 +178,13 @@ void _mlir_ciface_mfc_ternary_matmul_i8(MemRefI8x2 *x, MemRefI8x2 *w, MemRefI32x
     for (int64_t kk = 0; kk < k; ++kk)
       xrow[kk] = src[kk * x->strides[1]];
     permute(xrow, blocks, blockBytes, xp);
-    int32_t *out = y->aligned + y->offset + i * y->strides[0];
-    /* Threads only for large matrices: for small ones the fork/join costs more than
-       the work, and libgomp's spinning workers then compete with the serial code of
-       the rest of the model (measured: 40x slower decode at a 2^16 threshold). */
-#pragma omp parallel for schedule(static) if (n * k >= (1 << 22))
-    for (int64_t r = 0; r < n; ++r) {
-      const uint8_t *row = (const uint8_t *)(w->aligned + w->offset + r * w->strides[0]);
-      int32_t acc = kernel ? kernel(xp, row, blocks) : 0;
-      out[r * y->strides[1]] = acc + scalarRow(xrow, row, tail, k);
-    }
+    RowsOfToken token = {kernel, xp,  xrow, w, y->aligned + y->offset + i * y->strides[0],
+                         y->strides[1], blocks, tail, k};
+    /* Threads where the product outweighs a hand-off (about a microsecond). */
+    if (n * k >= kParallelCodes)
+      mfc_parallel_for(n, productRows, &token);
+    else
+      productRows(&token, 0, n);
   }
   free(xp);
   free(xrow);

@@ -125,10 +125,10 @@ public:
       return failed(mfc::emitObjectFile(*llvmModule, **machine, outputPath, error))
                  ? fail(error)
                  : success();
-    // -fopenmp: the kernels split rows across threads with libgomp, which comes with cc.
+    // -pthread: the kernels split rows across threads of their own (thread_pool.c).
     if (failed(mfc::buildModelLibrary(*llvmModule, **machine, workDir, {weightsObject},
                                       options.installPrefix, "libmfc_kernels.a",
-                                      {"-fopenmp", "-lm"}, *signature, outputPath, error)))
+                                      {"-pthread", "-lm"}, *signature, outputPath, error)))
       return fail(error);
     return success();
   }

@@ -1,0 +1,152 @@
+/*===- thread_pool.c - the kernels' persistent worker threads -------------===*
+ *
+ * See thread_pool.h. A job is published by bumping `generation` (release) after its
+ * fields are written; workers that see the new generation (acquire) run their slice
+ * and count themselves out of `pending`; the caller runs slice 0 and spins until
+ * `pending` is 0. A worker that has seen no job for MFC_SPIN_US sleeps on a condition
+ * variable; the caller broadcasts under the same lock after bumping the generation, so
+ * that no wake-up is lost. The library's destructor stops and joins the workers before
+ * dlclose() unmaps their code.
+ *===----------------------------------------------------------------------===*/
+#define _GNU_SOURCE
+#include "thread_pool.h"
+
+#include <pthread.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <time.h>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define cpu_relax() _mm_pause()
+#else
+#define cpu_relax() __asm__ __volatile__("" ::: "memory")
+#endif
+
+enum { kMaxThreads = 256 };
+
+static struct {
+  pthread_once_t once;
+  int threads; /* the caller and the workers */
+  int workers;
+  pthread_t worker[kMaxThreads];
+  long spin_ns;
+  pthread_mutex_t busy; /* held by the caller whose job the pool runs */
+  /* The job: written before `generation` is bumped. */
+  mfc_slice_fn slice;
+  void *context;
+  int64_t n;
+  uint64_t generation;
+  int pending;
+  int stop;
+  pthread_mutex_t sleep_lock;
+  pthread_cond_t wake;
+} pool = {.once = PTHREAD_ONCE_INIT,
+          .busy = PTHREAD_MUTEX_INITIALIZER,
+          .sleep_lock = PTHREAD_MUTEX_INITIALIZER,
+          .wake = PTHREAD_COND_INITIALIZER};
+
+static long env_long(const char *name, long fallback) {
+  const char *text = getenv(name);
+  char *end;
+  long value;
+  if (!text || !*text)
+    return fallback;
+  value = strtol(text, &end, 10);
+  return *end == '\0' && value >= 0 ? value : fallback;
+}
+
+static int64_t now_ns(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
+static void run_slice(int index) {
+  int64_t n = pool.n, threads = pool.threads;
+  pool.slice(pool.context, n * index / threads, n * (index + 1) / threads);
+}
+
+/* The generation after `seen`, or `seen` itself once the pool stops. */
+static uint64_t wait_for_job(uint64_t seen) {
+  int64_t deadline = now_ns() + pool.spin_ns;
+  uint64_t generation;
+  unsigned spins;
+  for (spins = 1;; ++spins) {
+    generation = __atomic_load_n(&pool.generation, __ATOMIC_ACQUIRE);
+    if (generation != seen || __atomic_load_n(&pool.stop, __ATOMIC_ACQUIRE))
+      return generation;
+    cpu_relax();
+    if (spins % 1024 == 0 && now_ns() > deadline)
+      break;
+  }
+  pthread_mutex_lock(&pool.sleep_lock);
+  while ((generation = __atomic_load_n(&pool.generation, __ATOMIC_ACQUIRE)) == seen &&
+         !__atomic_load_n(&pool.stop, __ATOMIC_ACQUIRE))
+    pthread_cond_wait(&pool.wake, &pool.sleep_lock);
+  pthread_mutex_unlock(&pool.sleep_lock);
+  return generation;
+}
+
+static void *worker_main(void *arg) {
+  int index = (int)(intptr_t)arg;
+  uint64_t seen = 0;
+  for (;;) {
+    seen = wait_for_job(seen);
+    if (__atomic_load_n(&pool.stop, __ATOMIC_ACQUIRE))
+      return NULL;
+    run_slice(index);
+    __atomic_sub_fetch(&pool.pending, 1, __ATOMIC_ACQ_REL);
+  }
+}
+
+static void start_pool(void) {
+  cpu_set_t allowed;
+  long threads = sched_getaffinity(0, sizeof allowed, &allowed) == 0 ? CPU_COUNT(&allowed) : 1;
+  threads = env_long("OMP_NUM_THREADS", threads);
+  threads = env_long("MFC_NUM_THREADS", threads);
+  if (threads < 1)
+    threads = 1;
+  if (threads > kMaxThreads)
+    threads = kMaxThreads;
+  pool.spin_ns = env_long("MFC_SPIN_US", 2000) * 1000;
+  while (pool.workers + 1 < threads &&
+         pthread_create(&pool.worker[pool.workers], NULL, worker_main,
+                        (void *)(intptr_t)(pool.workers + 1)) == 0)
+    ++pool.workers;
+  pool.threads = pool.workers + 1;
+}
+
+void mfc_parallel_for(int64_t n, mfc_slice_fn slice, void *context) {
+  pthread_once(&pool.once, start_pool);
+  if (pool.threads == 1 || n < pool.threads || pthread_mutex_trylock(&pool.busy) != 0) {
+    slice(context, 0, n);
+    return;
+  }
+  pool.slice = slice;
+  pool.context = context;
+  pool.n = n;
+  __atomic_store_n(&pool.pending, pool.workers, __ATOMIC_RELAXED);
+  __atomic_add_fetch(&pool.generation, 1, __ATOMIC_RELEASE);
+  pthread_mutex_lock(&pool.sleep_lock);
+  pthread_cond_broadcast(&pool.wake);
+  pthread_mutex_unlock(&pool.sleep_lock);
+  run_slice(0);
+  while (__atomic_load_n(&pool.pending, __ATOMIC_ACQUIRE) != 0)
+    cpu_relax();
+  pthread_mutex_unlock(&pool.busy);
+}
+
+/* Before the library is unmapped (dlclose, exit): no worker may still run its code. */
+__attribute__((destructor)) static void stop_pool(void) {
+  int i;
+  if (pool.workers == 0)
+    return;
+  __atomic_store_n(&pool.stop, 1, __ATOMIC_RELEASE);
+  pthread_mutex_lock(&pool.sleep_lock);
+  pthread_cond_broadcast(&pool.wake);
+  pthread_mutex_unlock(&pool.sleep_lock);
+  for (i = 0; i < pool.workers; ++i)
+    pthread_join(pool.worker[i], NULL);
+  pool.workers = 0;
+}

@@ -1,0 +1,25 @@
+/*===- thread_pool.h - the kernels' persistent worker threads -------------===*
+ *
+ * One pool per model library: worker threads that stay alive across the many small
+ * matrix products of a decode step and wait by spinning, so that a product is split
+ * across cores for the cost of a few cache-line transfers instead of a fork/join
+ * (a futex wake-up costs tens of microseconds in a VM; a 1024 x 1024 ternary GEMV
+ * takes about as long).
+ *
+ * Threads: MFC_NUM_THREADS, else OMP_NUM_THREADS, else the CPUs this process may run
+ * on. Workers spin for MFC_SPIN_US microseconds (default 2000) after their last slice,
+ * then sleep until the next one.
+ *===----------------------------------------------------------------------===*/
+#ifndef MFC_KERNELS_THREAD_POOL_H
+#define MFC_KERNELS_THREAD_POOL_H
+
+#include <stdint.h>
+
+/* Runs slice(context, begin, end) over [0, n) split into contiguous ranges, one per
+ * thread of the pool, the caller taking the first; returns when all are done. Runs
+ * it on the caller alone when the pool has one thread or is busy with another
+ * caller's work (sessions on several threads share the pool). */
+typedef void (*mfc_slice_fn)(void *context, int64_t begin, int64_t end);
+void mfc_parallel_for(int64_t n, mfc_slice_fn slice, void *context);
+
+#endif /* MFC_KERNELS_THREAD_POOL_H */
