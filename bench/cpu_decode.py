@@ -111,16 +111,21 @@ def main():
     log(f"logits: normwise relative difference to onnxruntime {rel:.1e}, same argmax: {same_token}")
 
     log("timing, each runtime in a fresh process")
-    runtimes = [("mfc", 0, library, f"mfc (compiled, {os.cpu_count()} threads)"),
-                ("mfc", 0, unchecked, "mfc --unchecked-indices"),
+    cores = os.cpu_count()
+    runtimes = [("mfc", cores, library, f"mfc (compiled, {cores} threads)"),
+                ("mfc", 1, library, "mfc (compiled, 1 thread)"),
+                ("mfc", cores, unchecked, f"mfc --unchecked-indices, {cores} threads"),
                 ("onnxruntime", 1, library, "onnxruntime (1 thread)"),
-                ("onnxruntime", os.cpu_count(), library, f"onnxruntime ({os.cpu_count()} threads)")]
+                ("onnxruntime", cores, library, f"onnxruntime ({cores} threads)")]
     results = []
     for runtime, threads, runtime_library, label in runtimes:
+        log(f"timing {label}")
+        # The compiled library's kernel threads (runtime/kernels/thread_pool.c).
+        env = dict(os.environ, MFC_NUM_THREADS=str(threads))
         out = subprocess.run([sys.executable, __file__, "--time", runtime, "--threads", str(threads),
                               "--tokens", str(args.tokens), "--model", str(onnx_path),
                               "--library", str(runtime_library)],
-                             capture_output=True, text=True, check=True)
+                             capture_output=True, text=True, check=True, env=env)
         results.append((label, float(out.stdout.split()[-1])))
 
     onnx_bytes = sum(f.stat().st_size for f in workdir.glob(f"{name}.onnx*"))

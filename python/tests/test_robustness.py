@@ -4,8 +4,10 @@ Every compiled result is compared with onnxruntime; every rejected input must gi
 diagnostic and exit status 1, never a signal."""
 
 import os
+import signal
 import subprocess
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -284,3 +286,24 @@ def test_sessions_on_threads_match_one_at_a_time(bundled):
     for a, b in zip(alone, together):
         np.testing.assert_array_equal(a, b)
     assert len(errors) == 24 and all("index 4096 is out of range" in e for e in errors)
+
+
+def test_forked_child_runs_a_loaded_model(bundled):
+    """The kernels' worker threads do not survive fork(): a child of a process that has
+    run a model computes on its own thread what the parent computed (rather than waiting
+    for workers it does not have)."""
+    model = load(bundled)
+    feeds = [np.array([[17]], np.int64)] + [np.zeros((1, 256), np.float32)] * 4
+    parent = model(*feeds)[0]
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0 if np.array_equal(model(*feeds)[0], parent) else 3)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            assert os.waitstatus_to_exitcode(status) == 0
+            return
+        time.sleep(0.05)
+    os.kill(pid, signal.SIGKILL)
+    pytest.fail("the forked child hung")

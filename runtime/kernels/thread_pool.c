@@ -6,7 +6,7 @@
  * `pending` is 0. A worker that has seen no job for MFC_SPIN_US sleeps on a condition
  * variable; the caller broadcasts under the same lock after bumping the generation, so
  * that no wake-up is lost. The library's destructor stops and joins the workers before
- * dlclose() unmaps their code.
+ * dlclose() unmaps their code; a forked child runs on its one thread.
  *===----------------------------------------------------------------------===*/
 #define _GNU_SOURCE
 #include "thread_pool.h"
@@ -100,6 +100,12 @@ static void *worker_main(void *arg) {
   }
 }
 
+/* A child of fork() has none of the workers: it runs everything on its one thread. */
+static void forget_workers(void) {
+  pool.workers = 0;
+  pool.threads = 1;
+}
+
 static void start_pool(void) {
   cpu_set_t allowed;
   long threads = sched_getaffinity(0, sizeof allowed, &allowed) == 0 ? CPU_COUNT(&allowed) : 1;
@@ -115,6 +121,7 @@ static void start_pool(void) {
                         (void *)(intptr_t)(pool.workers + 1)) == 0)
     ++pool.workers;
   pool.threads = pool.workers + 1;
+  pthread_atfork(NULL, NULL, forget_workers);
 }
 
 void mfc_parallel_for(int64_t n, mfc_slice_fn slice, void *context) {
