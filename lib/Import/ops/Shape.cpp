@@ -198,6 +198,13 @@ Results convertConstantOfShape(GraphImporter &im, const Node &node) {
       return failure();
     shape.assign(dims->size(), ShapedType::kDynamic);
     dynDims = *dims;
+    // A negative size would reach the allocation (and wrap around in its byte count).
+    Value zero = arith::ConstantIndexOp::create(b, node.loc, 0);
+    for (auto [d, dim] : llvm::enumerate(dynDims))
+      checkEqual(b, node.loc, dim, b.createOrFold<arith::MaxSIOp>(node.loc, dim, zero),
+                 "ConstantOfShape node '" + node.displayName + "' (input '" +
+                     node.proto.input(0) + "'): dim " + Twine(d) +
+                     " of the shape must not be negative");
   }
   Value empty = im.emptyTensor(node.loc, shape, elem, dynDims);
   Value fill = arith::ConstantOp::create(b, node.loc, cast<TypedAttr>(value));
