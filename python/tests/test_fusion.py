@@ -121,16 +121,21 @@ def test_two_layer_lm_is_fully_fused(weights, tmp_path, form, weight_format, hid
     # (onnxruntime agreement of the compiled LM: test_compiled.py)
 
 
-def test_matmul_integer_is_exact(tmp_path):
+# K: all scalar code; one 256-weight block of the vector kernels; blocks and a tail;
+# many blocks (the row kernels accumulate across them).
+@pytest.mark.parametrize("k", [96, 256, 1000, 2816])
+def test_matmul_integer_is_exact(tmp_path, k):
     rng = np.random.default_rng(3)
-    w = rng.integers(-1, 2, (96, 40)).astype(np.int8)
+    w = rng.integers(-1, 2, (k, 40)).astype(np.int8)
     b = GraphBuilder()
-    x = b.input("x", TensorProto.INT8, ["n", 96])
+    x = b.input("x", TensorProto.INT8, ["n", k])
     b.op("MatMulInteger", [x, b.initializer("w", w)], "y")
     b.output("y", TensorProto.INT32, ["n", 40])
     path = save(b, tmp_path / "matmul_integer.onnx")
     assert fused_ops(path)["matmul"] == 1
-    x = rng.integers(-128, 128, (5, 96)).astype(np.int8)
+    x = rng.integers(-128, 128, (5, k)).astype(np.int8)
+    x[0] = -128  # the extremes, whose sums the kernels must carry exactly
+    x[1] = 127
     (actual,), (expected,) = run_both(path, [x])
     np.testing.assert_array_equal(actual, expected)
     np.testing.assert_array_equal(actual, x.astype(np.int32) @ w.astype(np.int32))

@@ -4,12 +4,15 @@
  * tern dialect lays it out (weight k of row n in byte k/4, bits 2(k%4)..2(k%4)+1,
  * 00 = 0, 01 = +1, 11 = -1). Exact int32 result.
  *
- * No multiplies. AVX-512BW: per 256 weights (64 code bytes), the codes equal to +1 and
- * to -1 become lane masks, and masked adds and subtracts apply the activations. AVX2:
- * vpsignw turns each activation into x, -x or 0 by the weight's sign, then adds.
- * Per token, the activations are widened to int16 once and permuted so that the 4
- * codes of a byte line up with 4 contiguous runs: with B code bytes per block (64 or
- * 32), code j of byte b pairs with x[4B*blk + 4b + j], stored at xp[4B*blk + Bj + b].
+ * AVX-512 VNNI: per 256 weights (64 code bytes), a byte shuffle turns each code into
+ * w + 1 in {0, 1, 2} and vpdpbusd sums (w + 1) * x in int32, four products a lane; the
+ * row's sum of x is subtracted once. (The weight stays a 2-bit code in memory; the
+ * instruction's multiplier sees 0, 1 or 2.) AVX-512BW without VNNI: the codes equal to
+ * +1 and to -1 become lane masks, and masked adds and subtracts apply the activations.
+ * AVX2: vpsignw turns each activation into x, -x or 0 by the weight's sign, then adds.
+ * Per token, the activations are permuted once (widened to int16 for the latter two) so
+ * that the 4 codes of a byte line up with 4 contiguous runs: with B code bytes per block
+ * (64 or 32), code j of byte b pairs with x[4B*blk + 4b + j], stored at xp[4B*blk + Bj + b].
  * Rows (output channels) are split across the threads of thread_pool.c.
  *
  * Called from compiled models through MLIR's C interface for memrefs
@@ -55,19 +58,49 @@ static int32_t scalarRow(const int8_t *x, const uint8_t *row, int64_t from, int6
   return acc;
 }
 
-/* Permutes one token's activations for blocks of `blockBytes` code bytes (see top). */
-static void permute(const int8_t *x, int64_t blocks, int blockBytes, int16_t *xp) {
+/* Permutes one token's activations for blocks of `blockBytes` code bytes (see top),
+ * into int16 (`wide`) or int8 elements. */
+static void permute(const int8_t *x, int64_t blocks, int blockBytes, int wide, void *xp) {
   const int64_t block = 4 * (int64_t)blockBytes;
   for (int64_t blk = 0; blk < blocks; ++blk)
     for (int j = 0; j < 4; ++j)
-      for (int b = 0; b < blockBytes; ++b)
-        xp[blk * block + blockBytes * j + b] = x[blk * block + 4 * b + j];
+      for (int b = 0; b < blockBytes; ++b) {
+        int64_t to = blk * block + blockBytes * j + b;
+        int8_t v = x[blk * block + 4 * b + j];
+        if (wide)
+          ((int16_t *)xp)[to] = v;
+        else
+          ((int8_t *)xp)[to] = v;
+      }
 }
 
 #ifdef MFC_X86
-__attribute__((target("avx512f,avx512bw"))) static int32_t avx512Row(const int16_t *xp,
+/* sum over the blocks of (w + 1) * x: the caller subtracts the sum of x. */
+__attribute__((target("avx512f,avx512bw,avx512vnni"))) static int32_t vnniRow(
+    const void *activations, const uint8_t *row, int64_t blocks) {
+  const int8_t *xp = (const int8_t *)activations;
+  /* w + 1 by code, in each 128-bit lane: 00 -> 1, 01 -> 2, 10 (unused) -> 1, 11 -> 0. */
+  const __m512i plusOne = _mm512_broadcast_i32x4(
+      _mm_setr_epi8(1, 2, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0));
+  const __m512i three = _mm512_set1_epi8(3);
+  __m512i acc = _mm512_setzero_si512();
+  for (int64_t blk = 0; blk < blocks; ++blk) {
+    __m512i bytes = _mm512_loadu_si512((const void *)(row + blk * kAvx512BlockBytes));
+    const int8_t *xb = xp + blk * 4 * kAvx512BlockBytes;
+    for (int j = 0; j < 4; ++j) {
+      __m512i code = _mm512_and_si512(_mm512_srli_epi16(bytes, 2 * j), three);
+      __m512i weightPlusOne = _mm512_shuffle_epi8(plusOne, code);
+      acc = _mm512_dpbusd_epi32(acc, weightPlusOne,
+                                _mm512_loadu_si512((const void *)(xb + 64 * j)));
+    }
+  }
+  return _mm512_reduce_add_epi32(acc);
+}
+
+__attribute__((target("avx512f,avx512bw"))) static int32_t avx512Row(const void *activations,
                                                                       const uint8_t *row,
                                                                       int64_t blocks) {
+  const int16_t *xp = (const int16_t *)activations;
   const __m512i three = _mm512_set1_epi8(3), one = _mm512_set1_epi8(1);
   __m512i acc32 = _mm512_setzero_si512();
   for (int64_t start = 0; start < blocks;) {
@@ -98,8 +131,9 @@ __attribute__((target("avx512f,avx512bw"))) static int32_t avx512Row(const int16
   return _mm512_reduce_add_epi32(acc32);
 }
 
-__attribute__((target("avx2"))) static int32_t avx2Row(const int16_t *xp, const uint8_t *row,
-                                                        int64_t blocks) {
+__attribute__((target("avx2"))) static int32_t avx2Row(const void *activations,
+                                                        const uint8_t *row, int64_t blocks) {
+  const int16_t *xp = (const int16_t *)activations;
   const __m256i three = _mm256_set1_epi8(3), two = _mm256_set1_epi8(2);
   __m256i acc32 = _mm256_setzero_si256();
   for (int64_t start = 0; start < blocks;) {
@@ -133,17 +167,18 @@ __attribute__((target("avx2"))) static int32_t avx2Row(const int16_t *xp, const 
 }
 #endif
 
-typedef int32_t (*RowKernel)(const int16_t *xp, const uint8_t *row, int64_t blocks);
+typedef int32_t (*RowKernel)(const void *xp, const uint8_t *row, int64_t blocks);
 
 /* One token row of the product: its activations (as read and as permuted) against
  * the weight rows [begin, end). */
 typedef struct {
   RowKernel kernel;
-  const int16_t *xp;
+  const void *xp;
   const int8_t *xrow;
   const MemRefI8x2 *w;
   int32_t *out;
   int64_t outStride, blocks, tail, k;
+  int32_t bias; /* added to each row's kernel result */
 } RowsOfToken;
 
 static void productRows(void *context, int64_t begin, int64_t end) {
@@ -151,18 +186,24 @@ static void productRows(void *context, int64_t begin, int64_t end) {
   int64_t r;
   for (r = begin; r < end; ++r) {
     const uint8_t *row = (const uint8_t *)(t->w->aligned + t->w->offset + r * t->w->strides[0]);
-    int32_t acc = t->kernel ? t->kernel(t->xp, row, t->blocks) : 0;
+    int32_t acc = t->kernel ? t->kernel(t->xp, row, t->blocks) + t->bias : 0;
     t->out[r * t->outStride] = acc + scalarRow(t->xrow, row, t->tail, t->k);
   }
 }
 
 void _mlir_ciface_mfc_ternary_matmul_i8(MemRefI8x2 *x, MemRefI8x2 *w, MemRefI32x2 *y) {
   const int64_t m = x->sizes[0], k = x->sizes[1], n = w->sizes[0];
-  /* The widest vector code the CPU runs, chosen at run time. */
+  /* The widest vector code the CPU runs, chosen at run time; the first subtracts the
+     sum of x from each row (see vnniRow). */
   RowKernel kernel = 0;
-  int blockBytes = 0;
+  int blockBytes = 0, wide = 1, subtractSum = 0;
 #ifdef MFC_X86
-  if (__builtin_cpu_supports("avx512bw")) {
+  if (__builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vnni")) {
+    kernel = vnniRow;
+    blockBytes = kAvx512BlockBytes;
+    wide = 0;
+    subtractSum = 1;
+  } else if (__builtin_cpu_supports("avx512bw")) {
     kernel = avx512Row;
     blockBytes = kAvx512BlockBytes;
   } else if (__builtin_cpu_supports("avx2")) {
@@ -172,14 +213,17 @@ void _mlir_ciface_mfc_ternary_matmul_i8(MemRefI8x2 *x, MemRefI8x2 *w, MemRefI32x
 #endif
   const int64_t blocks = kernel ? k / (4 * blockBytes) : 0, tail = blocks * 4 * blockBytes;
   int8_t *xrow = malloc(k > 0 ? (size_t)k : 1);
-  int16_t *xp = malloc((size_t)(tail > 0 ? tail : 1) * sizeof(int16_t));
+  void *xp = malloc((size_t)(tail > 0 ? tail : 1) * (wide ? sizeof(int16_t) : 1));
   for (int64_t i = 0; i < m; ++i) {
     const int8_t *src = x->aligned + x->offset + i * x->strides[0];
+    int32_t sum = 0;
     for (int64_t kk = 0; kk < k; ++kk)
       xrow[kk] = src[kk * x->strides[1]];
-    permute(xrow, blocks, blockBytes, xp);
-    RowsOfToken token = {kernel, xp,  xrow, w, y->aligned + y->offset + i * y->strides[0],
-                         y->strides[1], blocks, tail, k};
+    for (int64_t kk = 0; kk < tail; ++kk)
+      sum += xrow[kk];
+    permute(xrow, blocks, blockBytes, wide, xp);
+    RowsOfToken token = {kernel, xp,     xrow, w, y->aligned + y->offset + i * y->strides[0],
+                         y->strides[1], blocks, tail, k, subtractSum ? -sum : 0};
     /* Threads where the product outweighs a hand-off (about a microsecond). */
     if (n * k >= kParallelCodes)
       mfc_parallel_for(n, productRows, &token);
