@@ -225,7 +225,7 @@ def test_outputs_are_bit_identical_across_runs_and_thread_counts(tmp_path):
         acc = tmp_path / f"acc{len(outputs)}.npy"
         subprocess.run([str(_tool("mfc-run")), str(library), "--input", f"x={tmp_path / 'x.npy'}",
                         "--output", f"z={out}", "--output", f"acc={acc}"],
-                       env={**os.environ, "OMP_NUM_THREADS": threads}, check=True,
+                       env={**os.environ, "MFC_NUM_THREADS": threads}, check=True,
                        capture_output=True)
         outputs[len(outputs)] = (acc.read_bytes(), out.read_bytes())
     assert len(set(outputs.values())) == 1
