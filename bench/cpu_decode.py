@@ -13,6 +13,8 @@ spinning worker threads do not slow the other.
 
     .venv/bin/python bench/cpu_decode.py                      # 370M preset, 24 layers
     .venv/bin/python bench/cpu_decode.py --layers 4 --tokens 50
+    .venv/bin/python bench/cpu_decode.py --prefill 512         # one 512-token prompt through
+                                                              # the prefill form instead
 """
 import argparse
 import os
@@ -46,7 +48,11 @@ def time_steps(step, tokens):
     return float(np.median(rounds))
 
 
-def decode_feeds(input_dims):
+def decode_feeds(input_dims, prefill=0):
+    """A decode step's token and states, or a prompt of `prefill` tokens (the prefill form
+    takes only the token ids)."""
+    if prefill:
+        return [np.random.default_rng(1).integers(0, 32000, (1, prefill)).astype(np.int64)]
     return [np.array([[17]], np.int64)] + [
         np.random.default_rng(1).standard_normal((1, d)).astype(np.float32) for d in input_dims]
 
@@ -55,12 +61,13 @@ def time_one_runtime(args):
     """Child process: print seconds per decode step of one runtime."""
     if args.time == "mfc":
         model = load(args.library)
-        feeds = decode_feeds([p.dims[1] for p in model.inputs[1:]])
+        feeds = decode_feeds([p.dims[1] for p in model.inputs[1:]], args.prefill)
         step = lambda: model(*feeds)  # noqa: E731
     else:
         session = onnxruntime_session(args.model, args.threads)
         inputs = session.get_inputs()
-        feeds = dict(zip([i.name for i in inputs], decode_feeds([i.shape[1] for i in inputs[1:]])))
+        feeds = dict(zip([i.name for i in inputs],
+                         decode_feeds([i.shape[1] for i in inputs[1:]], args.prefill)))
         step = lambda: session.run(None, feeds)  # noqa: E731
     print(time_steps(step, args.tokens))
 
@@ -76,6 +83,8 @@ def main():
     parser.add_argument("--layers", type=int, help="override num_hidden_layers")
     parser.add_argument("--tokens", type=int, default=20, help="decode steps per round")
     parser.add_argument("--workdir", default="/tmp/mfc-bench-decode")
+    parser.add_argument("--prefill", type=int, default=0, metavar="N",
+                        help="time one N-token prompt through the prefill form instead")
     args = parser.parse_args()
     if args.time:
         return time_one_runtime(args)
@@ -84,13 +93,14 @@ def main():
     config = preset(args.preset, **overrides)
     workdir = Path(args.workdir)
     workdir.mkdir(parents=True, exist_ok=True)
-    name = f"{args.preset}_{config.num_hidden_layers}l_decode"
+    form = "prefill" if args.prefill else "decode"
+    name = f"{args.preset}_{config.num_hidden_layers}l_{form}"
     onnx_path, library = workdir / f"{name}.onnx", workdir / f"{name}.so"
     if not onnx_path.exists():
         log(f"exporting {name} (hidden {config.hidden_size}, {config.num_hidden_layers} layers, "
             f"vocab {config.vocab_size})")
         weights = ModelWeights.random(config, seed=0)
-        export_onnx(weights, str(onnx_path), form="decode", weight_format="fakequant",
+        export_onnx(weights, str(onnx_path), form=form, weight_format="fakequant",
                     external_data="always", progress=lambda done, total: log(f"  layer {done}/{total}"))
     log("compiling with mfc")
     start = time.perf_counter()
@@ -101,13 +111,14 @@ def main():
     compile(onnx_path, unchecked, extra_args=["--unchecked-indices"])
 
     model = load(library)
-    feeds = decode_feeds([p.dims[1] for p in model.inputs[1:]])
+    feeds = decode_feeds([p.dims[1] for p in model.inputs[1:]], args.prefill)
     session = onnxruntime_session(str(onnx_path), 1)
     names = [i.name for i in session.get_inputs()]
     expected = session.run(None, dict(zip(names, feeds)))
     actual = model(*feeds)
     rel = np.linalg.norm(actual[0] - expected[0]) / np.linalg.norm(expected[0])
-    same_token = int(actual[0].argmax()) == int(expected[0].argmax())
+    same_token = int(actual[0][..., -1, :].argmax()) == int(expected[0][..., -1, :].argmax()) \
+        if args.prefill else int(actual[0].argmax()) == int(expected[0].argmax())
     log(f"logits: normwise relative difference to onnxruntime {rel:.1e}, same argmax: {same_token}")
 
     log("timing, each runtime in a fresh process")
@@ -123,20 +134,23 @@ def main():
         # The compiled library's kernel threads (runtime/kernels/thread_pool.c).
         env = dict(os.environ, MFC_NUM_THREADS=str(threads))
         out = subprocess.run([sys.executable, __file__, "--time", runtime, "--threads", str(threads),
-                              "--tokens", str(args.tokens), "--model", str(onnx_path),
+                              "--tokens", str(1 if args.prefill else args.tokens),
+                              "--prefill", str(args.prefill), "--model", str(onnx_path),
                               "--library", str(runtime_library)],
                              capture_output=True, text=True, check=True, env=env)
         results.append((label, float(out.stdout.split()[-1])))
 
     onnx_bytes = sum(f.stat().st_size for f in workdir.glob(f"{name}.onnx*"))
+    what = f"a prompt of {args.prefill} tokens (prefill form)" if args.prefill else "batch 1 decode"
     print(f"model: {args.preset} preset, {config.num_hidden_layers} layers, hidden {config.hidden_size}, "
-          f"vocab {config.vocab_size}; batch 1 decode; CPU: {os.cpu_count()} cores")
+          f"vocab {config.vocab_size}; {what}; CPU: {os.cpu_count()} cores")
     print(f"weights: ONNX (float) {onnx_bytes / 2**20:.1f} MiB, compiled library "
           f"{library.stat().st_size / 2**20:.1f} MiB; mfc compile time {compile_seconds:.1f} s")
-    print(f"{'runtime':32} {'ms/token':>10} {'tokens/s':>10} {'mfc speedup':>12}")
+    per = args.prefill or 1  # tokens per timed call
+    print(f"{'runtime':40} {'ms/call':>10} {'tokens/s':>10} {'mfc speedup':>12}")
     mfc_seconds = results[0][1]
     for label, seconds in results:
-        print(f"{label:32} {seconds * 1e3:10.2f} {1 / seconds:10.1f} {seconds / mfc_seconds:11.2f}x")
+        print(f"{label:40} {seconds * 1e3:10.2f} {per / seconds:10.1f} {seconds / mfc_seconds:11.2f}x")
     if rel > 0.05 or not same_token:
         print("WARNING: outputs differ from onnxruntime beyond rounding flips", file=sys.stderr)
         return 1

@@ -40,6 +40,8 @@ typedef struct {
 } MemRefI32x2;
 
 enum { kAvx2BlockBytes = 32, kAvx512BlockBytes = 64 };
+/* Tokens whose products share one pass over the weights (prefill; VNNI only). */
+enum { kMaxTokens = 4 };
 /* Products of at least this many weights are split across threads. */
 enum { kParallelCodes = 1 << 16 };
 
@@ -75,26 +77,45 @@ static void permute(const int8_t *x, int64_t blocks, int blockBytes, int wide, v
 }
 
 #ifdef MFC_X86
-/* sum over the blocks of (w + 1) * x: the caller subtracts the sum of x. */
-__attribute__((target("avx512f,avx512bw,avx512vnni"))) static int32_t vnniRow(
-    const void *activations, const uint8_t *row, int64_t blocks) {
-  const int8_t *xp = (const int8_t *)activations;
+/* sums[t] = sum over the blocks of (w + 1) * x_t for `count` tokens (at most
+ * kMaxTokens) against one weight row, whose codes are decoded once for all of them; the
+ * caller subtracts each token's sum of x. */
+__attribute__((target("avx512f,avx512bw,avx512vnni"), always_inline)) static inline void
+vnniTokens(const int8_t *const *xs, int count, const uint8_t *row, int64_t blocks,
+           int32_t *sums) {
   /* w + 1 by code, in each 128-bit lane: 00 -> 1, 01 -> 2, 10 (unused) -> 1, 11 -> 0. */
   const __m512i plusOne = _mm512_broadcast_i32x4(
       _mm_setr_epi8(1, 2, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0));
   const __m512i three = _mm512_set1_epi8(3);
-  __m512i acc = _mm512_setzero_si512();
+  __m512i acc[kMaxTokens];
+  for (int t = 0; t < count; ++t)
+    acc[t] = _mm512_setzero_si512();
   for (int64_t blk = 0; blk < blocks; ++blk) {
     __m512i bytes = _mm512_loadu_si512((const void *)(row + blk * kAvx512BlockBytes));
-    const int8_t *xb = xp + blk * 4 * kAvx512BlockBytes;
     for (int j = 0; j < 4; ++j) {
       __m512i code = _mm512_and_si512(_mm512_srli_epi16(bytes, 2 * j), three);
       __m512i weightPlusOne = _mm512_shuffle_epi8(plusOne, code);
-      acc = _mm512_dpbusd_epi32(acc, weightPlusOne,
-                                _mm512_loadu_si512((const void *)(xb + 64 * j)));
+      for (int t = 0; t < count; ++t)
+        acc[t] = _mm512_dpbusd_epi32(
+            acc[t], weightPlusOne,
+            _mm512_loadu_si512((const void *)(xs[t] + blk * 4 * kAvx512BlockBytes + 64 * j)));
     }
   }
-  return _mm512_reduce_add_epi32(acc);
+  for (int t = 0; t < count; ++t)
+    sums[t] = _mm512_reduce_add_epi32(acc[t]);
+}
+
+__attribute__((target("avx512f,avx512bw,avx512vnni"))) static int32_t vnniRow(
+    const void *activations, const uint8_t *row, int64_t blocks) {
+  const int8_t *xs[1] = {(const int8_t *)activations};
+  int32_t sum;
+  vnniTokens(xs, 1, row, blocks, &sum);
+  return sum;
+}
+
+__attribute__((target("avx512f,avx512bw,avx512vnni"))) static void vnniRows4(
+    const int8_t *const *xs, const uint8_t *row, int64_t blocks, int32_t *sums) {
+  vnniTokens(xs, kMaxTokens, row, blocks, sums);
 }
 
 __attribute__((target("avx512f,avx512bw"))) static int32_t avx512Row(const void *activations,
@@ -168,38 +189,49 @@ __attribute__((target("avx2"))) static int32_t avx2Row(const void *activations,
 #endif
 
 typedef int32_t (*RowKernel)(const void *xp, const uint8_t *row, int64_t blocks);
+typedef void (*TokensKernel)(const int8_t *const *xps, const uint8_t *row, int64_t blocks,
+                             int32_t *sums);
 
-/* One token row of the product: its activations (as read and as permuted) against
- * the weight rows [begin, end). */
+/* Up to kMaxTokens token rows of the product: their activations (as read and as
+ * permuted) against the weight rows [begin, end). */
 typedef struct {
   RowKernel kernel;
-  const void *xp;
-  const int8_t *xrow;
+  TokensKernel tokensKernel; /* all kMaxTokens tokens at once, when `tokens` is that */
+  int tokens;
+  const void *xp[kMaxTokens];
+  const int8_t *xrow[kMaxTokens];
+  int32_t *out[kMaxTokens];
+  int32_t bias[kMaxTokens]; /* added to each row's kernel result */
   const MemRefI8x2 *w;
-  int32_t *out;
   int64_t outStride, blocks, tail, k;
-  int32_t bias; /* added to each row's kernel result */
-} RowsOfToken;
+} TokenRows;
 
 static void productRows(void *context, int64_t begin, int64_t end) {
-  const RowsOfToken *t = (const RowsOfToken *)context;
-  int64_t r;
-  for (r = begin; r < end; ++r) {
+  const TokenRows *t = (const TokenRows *)context;
+  int32_t sums[kMaxTokens] = {0};
+  for (int64_t r = begin; r < end; ++r) {
     const uint8_t *row = (const uint8_t *)(t->w->aligned + t->w->offset + r * t->w->strides[0]);
-    int32_t acc = t->kernel ? t->kernel(t->xp, row, t->blocks) + t->bias : 0;
-    t->out[r * t->outStride] = acc + scalarRow(t->xrow, row, t->tail, t->k);
+    if (t->tokens == kMaxTokens && t->tokensKernel)
+      t->tokensKernel((const int8_t *const *)t->xp, row, t->blocks, sums);
+    else if (t->kernel)
+      sums[0] = t->kernel(t->xp[0], row, t->blocks);
+    for (int i = 0; i < t->tokens; ++i)
+      t->out[i][r * t->outStride] =
+          sums[i] + t->bias[i] + scalarRow(t->xrow[i], row, t->tail, t->k);
   }
 }
 
 void _mlir_ciface_mfc_ternary_matmul_i8(MemRefI8x2 *x, MemRefI8x2 *w, MemRefI32x2 *y) {
   const int64_t m = x->sizes[0], k = x->sizes[1], n = w->sizes[0];
   /* The widest vector code the CPU runs, chosen at run time; the first subtracts the
-     sum of x from each row (see vnniRow). */
+     sum of x from each row (see vnniTokens) and takes tokens kMaxTokens at a time. */
   RowKernel kernel = 0;
+  TokensKernel tokensKernel = 0;
   int blockBytes = 0, wide = 1, subtractSum = 0;
 #ifdef MFC_X86
   if (__builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vnni")) {
     kernel = vnniRow;
+    tokensKernel = vnniRows4;
     blockBytes = kAvx512BlockBytes;
     wide = 0;
     subtractSum = 1;
@@ -212,24 +244,32 @@ void _mlir_ciface_mfc_ternary_matmul_i8(MemRefI8x2 *x, MemRefI8x2 *w, MemRefI32x
   }
 #endif
   const int64_t blocks = kernel ? k / (4 * blockBytes) : 0, tail = blocks * 4 * blockBytes;
-  int8_t *xrow = malloc(k > 0 ? (size_t)k : 1);
-  void *xp = malloc((size_t)(tail > 0 ? tail : 1) * (wide ? sizeof(int16_t) : 1));
-  for (int64_t i = 0; i < m; ++i) {
-    const int8_t *src = x->aligned + x->offset + i * x->strides[0];
-    int32_t sum = 0;
-    for (int64_t kk = 0; kk < k; ++kk)
-      xrow[kk] = src[kk * x->strides[1]];
-    for (int64_t kk = 0; kk < tail; ++kk)
-      sum += xrow[kk];
-    permute(xrow, blocks, blockBytes, wide, xp);
-    RowsOfToken token = {kernel, xp,     xrow, w, y->aligned + y->offset + i * y->strides[0],
-                         y->strides[1], blocks, tail, k, subtractSum ? -sum : 0};
+  const size_t xpBytes = (size_t)(tail > 0 ? tail : 1) * (wide ? sizeof(int16_t) : 1);
+  int8_t *xrows = malloc((size_t)kMaxTokens * (size_t)(k > 0 ? k : 1));
+  char *xps = malloc(kMaxTokens * xpBytes);
+  for (int64_t i = 0; i < m;) {
+    TokenRows rows = {kernel, tokensKernel, tokensKernel && m - i >= kMaxTokens ? kMaxTokens : 1,
+                      {0}, {0}, {0}, {0}, w, y->strides[1], blocks, tail, k};
+    for (int t = 0; t < rows.tokens; ++t, ++i) {
+      const int8_t *src = x->aligned + x->offset + i * x->strides[0];
+      int8_t *xrow = xrows + (size_t)t * (size_t)(k > 0 ? k : 1);
+      int32_t sum = 0;
+      for (int64_t kk = 0; kk < k; ++kk)
+        xrow[kk] = src[kk * x->strides[1]];
+      for (int64_t kk = 0; kk < tail; ++kk)
+        sum += xrow[kk];
+      permute(xrow, blocks, blockBytes, wide, xps + t * xpBytes);
+      rows.xrow[t] = xrow;
+      rows.xp[t] = xps + t * xpBytes;
+      rows.out[t] = y->aligned + y->offset + i * y->strides[0];
+      rows.bias[t] = subtractSum ? -sum : 0;
+    }
     /* Threads where the product outweighs a hand-off (about a microsecond). */
     if (n * k >= kParallelCodes)
-      mfc_parallel_for(n, productRows, &token);
+      mfc_parallel_for(n, productRows, &rows);
     else
-      productRows(&token, 0, n);
+      productRows(&rows, 0, n);
   }
-  free(xp);
-  free(xrow);
+  free(xps);
+  free(xrows);
 }
