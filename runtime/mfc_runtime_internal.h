@@ -50,6 +50,8 @@ struct mfc_model {
   /* Libraries whose code checks indices and shapes run through this, which returns 1
    * with the message when a check abandoned the run (runtime/kernels/run_errors.c). */
   int (*run_guarded)(mfc_entry_fn entry, void **args, char *buf, size_t n);
+  /* CPU libraries whose kernels run on threads (runtime/kernels/thread_pool.c). */
+  int (*set_threads)(int threads);
   size_t n_in, n_out;
   mfc_port *in, *out;
   char error[MFC_ERROR_SIZE];

@@ -25,6 +25,7 @@ static void model_release(mfc_model *m) {
   m->handle = NULL;
   m->entry = NULL;
   m->run_guarded = NULL;
+  m->set_threads = NULL;
 }
 
 mfc_status mfc_model_load(const char *path, mfc_model **model) {
@@ -115,6 +116,9 @@ mfc_status mfc_model_load(const char *path, mfc_model **model) {
   sym = dlsym(m->handle, "mfc_run_guarded");
   if (sym)
     memcpy(&m->run_guarded, &sym, sizeof(sym));
+  sym = dlsym(m->handle, "mfc_kernel_set_threads");
+  if (sym)
+    memcpy(&m->set_threads, &sym, sizeof(sym));
 
   /* ... and may replay calls with the same input shapes (CUDA graphs). */
   sym = dlsym(m->handle, "mfc_device_call_begin");
@@ -155,6 +159,14 @@ const char *mfc_model_last_error(const mfc_model *model) {
 
 const char *mfc_model_path(const mfc_model *model) {
   return model && model->path ? model->path : "";
+}
+
+mfc_status mfc_model_set_num_threads(mfc_model *model, size_t threads) {
+  if (!model || !model->ok || threads == 0)
+    return MFC_ERR_INVALID_ARGUMENT;
+  if (model->set_threads)
+    model->set_threads(threads > 4096 ? 4096 : (int)threads);
+  return MFC_OK;
 }
 
 size_t mfc_model_num_inputs(const mfc_model *model) {

@@ -91,6 +91,7 @@ def _runtime() -> ctypes.CDLL:
         ("mfc_model_input_rank", i64, [p, size]), ("mfc_model_output_rank", i64, [p, size]),
         ("mfc_model_input_dims", ctypes.POINTER(i64), [p, size]),
         ("mfc_model_output_dims", ctypes.POINTER(i64), [p, size]),
+        ("mfc_model_set_num_threads", ctypes.c_int, [p, size]),
         ("mfc_session_create", ctypes.c_int, [p, ctypes.POINTER(p)]),
         ("mfc_session_free", None, [p]),
         ("mfc_session_last_error", ctypes.c_char_p, [p]),
@@ -142,6 +143,12 @@ class CompiledModel:
         if rt.mfc_session_create(m, ctypes.byref(self._session)) != 0:
             raise MfcError("cannot create a session")
         self._output_shapes: Dict[Tuple, List[Tuple[int, ...]]] = {}
+
+    def set_num_threads(self, threads: int) -> None:
+        """Threads the library's kernels use (see mfc_model_set_num_threads): set before
+        the first call it also sets how many start; later it can only lower the number."""
+        if threads < 1 or self._rt.mfc_model_set_num_threads(self._model, threads) != 0:
+            raise MfcError(f"cannot use {threads} threads")
 
     def __del__(self):
         rt = getattr(self, "_rt", None)

@@ -6,6 +6,7 @@ diagnostic and exit status 1, never a signal."""
 import os
 import signal
 import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -307,3 +308,35 @@ def test_forked_child_runs_a_loaded_model(bundled):
         time.sleep(0.05)
     os.kill(pid, signal.SIGKILL)
     pytest.fail("the forked child hung")
+
+
+THREAD_COUNT = """
+import os, sys, numpy as np
+sys.path.insert(0, {python!r})
+from mfc.compiled import load
+def threads():
+    return len(os.listdir("/proc/self/task"))
+model = load({library!r})
+before = threads()
+model.set_num_threads({threads})
+feeds = [np.array([[17]], np.int64)] + [np.zeros((1, 256), np.float32)] * 4
+out = model(*feeds)[0]
+print(threads() - before, float(out.sum()))
+"""
+
+
+@pytest.mark.parametrize("threads", [1, 3])
+def test_set_num_threads_starts_that_many_and_keeps_outputs(bundled, threads):
+    """mfc_model_set_num_threads before the first run starts threads - 1 kernel workers
+    (counted in /proc), whatever MFC_NUM_THREADS says, and the logits do not change."""
+    script = THREAD_COUNT.format(python=str(Path(__file__).resolve().parents[1]),
+                                 library=str(bundled), threads=threads)
+    results = []
+    for env_threads in ("2", str(threads)):
+        run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                             env={**os.environ, "MFC_NUM_THREADS": env_threads}, check=True)
+        results.append(run.stdout.split())
+    assert [r[0] for r in results] == [str(threads - 1)] * 2
+    assert results[0][1] == results[1][1]
+    with pytest.raises(MfcError):
+        load(bundled).set_num_threads(0)

@@ -29,6 +29,8 @@ static struct {
   pthread_once_t once;
   int threads; /* the caller and the workers */
   int workers;
+  int requested; /* threads to start, from mfc_kernel_set_threads before the first use */
+  int limit;     /* threads products may use (0: all) */
   pthread_t worker[kMaxThreads];
   long spin_ns;
   pthread_mutex_t busy; /* held by the caller whose job the pool runs */
@@ -36,6 +38,7 @@ static struct {
   mfc_slice_fn slice;
   void *context;
   int64_t n;
+  int active; /* threads taking a slice: the caller and workers 1 .. active - 1 */
   uint64_t generation;
   int pending;
   int stop;
@@ -63,7 +66,7 @@ static int64_t now_ns(void) {
 }
 
 static void run_slice(int index) {
-  int64_t n = pool.n, threads = pool.threads;
+  int64_t n = pool.n, threads = pool.active;
   pool.slice(pool.context, n * index / threads, n * (index + 1) / threads);
 }
 
@@ -95,6 +98,8 @@ static void *worker_main(void *arg) {
     seen = wait_for_job(seen);
     if (__atomic_load_n(&pool.stop, __ATOMIC_ACQUIRE))
       return NULL;
+    if (index >= pool.active)
+      continue;
     run_slice(index);
     __atomic_sub_fetch(&pool.pending, 1, __ATOMIC_ACQ_REL);
   }
@@ -104,6 +109,7 @@ static void *worker_main(void *arg) {
 static void forget_workers(void) {
   pool.workers = 0;
   pool.threads = 1;
+  pool.limit = 0;
 }
 
 static void start_pool(void) {
@@ -111,6 +117,8 @@ static void start_pool(void) {
   long threads = sched_getaffinity(0, sizeof allowed, &allowed) == 0 ? CPU_COUNT(&allowed) : 1;
   threads = env_long("OMP_NUM_THREADS", threads);
   threads = env_long("MFC_NUM_THREADS", threads);
+  if (pool.requested > 0)
+    threads = pool.requested;
   if (threads < 1)
     threads = 1;
   if (threads > kMaxThreads)
@@ -124,16 +132,25 @@ static void start_pool(void) {
   pthread_atfork(NULL, NULL, forget_workers);
 }
 
+int mfc_kernel_set_threads(int threads) {
+  pool.requested = threads < 1 ? 1 : threads;
+  pthread_once(&pool.once, start_pool);
+  pool.limit = pool.requested < pool.threads ? pool.requested : pool.threads;
+  return pool.limit;
+}
+
 void mfc_parallel_for(int64_t n, mfc_slice_fn slice, void *context) {
   pthread_once(&pool.once, start_pool);
-  if (pool.threads == 1 || n < pool.threads || pthread_mutex_trylock(&pool.busy) != 0) {
+  int active = pool.limit ? pool.limit : pool.threads;
+  if (active == 1 || n < active || pthread_mutex_trylock(&pool.busy) != 0) {
     slice(context, 0, n);
     return;
   }
   pool.slice = slice;
   pool.context = context;
   pool.n = n;
-  __atomic_store_n(&pool.pending, pool.workers, __ATOMIC_RELAXED);
+  pool.active = active;
+  __atomic_store_n(&pool.pending, active - 1, __ATOMIC_RELAXED);
   __atomic_add_fetch(&pool.generation, 1, __ATOMIC_RELEASE);
   pthread_mutex_lock(&pool.sleep_lock);
   pthread_cond_broadcast(&pool.wake);

@@ -6,8 +6,8 @@
  * (a futex wake-up costs tens of microseconds in a VM; a 1024 x 1024 ternary GEMV
  * takes about as long).
  *
- * Threads: MFC_NUM_THREADS, else OMP_NUM_THREADS, else the CPUs this process may run
- * on. Workers spin for MFC_SPIN_US microseconds (default 2000) after their last slice,
+ * Threads: mfc_kernel_set_threads() before the first product, else MFC_NUM_THREADS,
+ * else OMP_NUM_THREADS, else the CPUs this process may run on. Workers spin for MFC_SPIN_US microseconds (default 2000) after their last slice,
  * then sleep until the next one.
  *===----------------------------------------------------------------------===*/
 #ifndef MFC_KERNELS_THREAD_POOL_H
@@ -21,5 +21,11 @@
  * caller's work (sessions on several threads share the pool). */
 typedef void (*mfc_slice_fn)(void *context, int64_t begin, int64_t end);
 void mfc_parallel_for(int64_t n, mfc_slice_fn slice, void *context);
+
+/* Products use at most `threads` threads from now on (at least 1). Called before the
+ * pool's first use, it also sets how many it starts (else MFC_NUM_THREADS & co. do); a
+ * started pool does not grow. Returns the threads products will use. Exported from the
+ * model library for mfc_model_set_num_threads(). */
+__attribute__((visibility("default"))) int mfc_kernel_set_threads(int threads);
 
 #endif /* MFC_KERNELS_THREAD_POOL_H */

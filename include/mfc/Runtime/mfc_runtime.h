@@ -205,6 +205,14 @@ MFC_RUNTIME_API const int64_t *mfc_model_input_dims(const mfc_model *model,
                                                     size_t index);
 MFC_RUNTIME_API const int64_t *mfc_model_output_dims(const mfc_model *model,
                                                      size_t index);
+/** Threads the model's kernels use (at least 1). The threads belong to the library
+ * and serve all of its sessions; by default as many as the process may run on
+ * (MFC_NUM_THREADS, else OMP_NUM_THREADS, overrides that). Set before the first run, this
+ * also sets how many are started; afterwards it can only lower the number used. A
+ * library without threaded kernels (a GPU library, a model with no ternary product)
+ * ignores it. MFC_ERR_INVALID_ARGUMENT for a NULL/failed model or 0. */
+MFC_RUNTIME_API mfc_status mfc_model_set_num_threads(mfc_model *model,
+                                                     size_t threads);
 /** Index of the input/output called `name`, or -1. */
 MFC_RUNTIME_API int64_t mfc_model_input_index(const mfc_model *model,
                                               const char *name);
