@@ -10,7 +10,6 @@ onnxruntime's float graph (which also rounds int8 activations, so ties can flip)
 """
 import argparse
 import re
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -21,6 +20,7 @@ import onnxruntime as ort
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "python"))
 from mfc.compiled import compile, load  # noqa: E402
+from mfc.hls import csim_arguments, random_inputs, run_csim  # noqa: E402
 
 MODELS = {
     "BitLinear": ROOT / "test" / "Dialect" / "Tern" / "pipeline-bitlinear.onnxtxt",
@@ -29,16 +29,6 @@ MODELS = {
     "PyTorch LM decode step": ROOT / "test" / "models" / "hgrn_bit_ref" / "torchscript_decode.onnx",
     "bundled LM decode step": ROOT / "examples" / "shakespeare" / "decode.onnx",
 }
-
-
-def inputs_for(model, seed):
-    rng = np.random.default_rng(seed)
-    values = []
-    for port in model.inputs:
-        shape = [1 if d < 0 else d for d in port.dims]
-        values.append(rng.integers(0, 256, shape).astype(port.dtype) if port.dtype.kind == "i"
-                      else rng.standard_normal(shape).astype(port.dtype))
-    return values
 
 
 def main() -> None:
@@ -58,20 +48,12 @@ def main() -> None:
             worst_abs = worst_rel = ort_abs = 0.0
             count = 0
             for seed in range(args.seeds):
-                values = inputs_for(cpu, seed)
+                values = random_inputs(cpu, seed)
                 outputs = cpu(*values)
-                run_args = []
-                for port, value in zip(cpu.inputs, values):
-                    np.save(project / "data" / f"{port.name}.npy", value)
-                    run_args += ["--input", f"{port.name}=data/{port.name}.npy"]
-                for port, value in zip(cpu.outputs, outputs):
-                    np.save(project / "data" / f"{port.name}_expected.npy", value)
-                    run_args += ["--expect", f"{port.name}=data/{port.name}_expected.npy"]
                 # rtol = atol = 0: every difference counts, and the testbench prints the
                 # worst value of each output (got vs expected).
-                run = subprocess.run(["make", "-s", "-C", str(project), "csim",
-                                      "ARGS=" + " ".join(run_args + ["--rtol", "0", "--atol", "0"])],
-                                     capture_output=True, text=True)
+                run = run_csim(project, csim_arguments(project, cpu, values, outputs)
+                               + ["--rtol", "0", "--atol", "0"])
                 for line in run.stdout.splitlines():
                     match = re.search(r"worst at \d+: (\S+) vs (\S+)\)", line)
                     if match:
@@ -83,10 +65,9 @@ def main() -> None:
                     feeds = {p.name: v for p, v in zip(cpu.inputs, values)}
                     for got, want in zip(outputs, session.run(None, feeds)):
                         ort_abs = max(ort_abs, float(np.max(np.abs(got - want))))
+            versus_ort = f"{ort_abs:.3g}" if is_onnx else "-"
             print(f"| {name} | {count // args.seeds} | {worst_abs:.3g} ({worst_rel:.3g}) | "
-                  f"{ort_abs:.3g} |" if is_onnx else
-                  f"| {name} | {count // args.seeds} | {worst_abs:.3g} ({worst_rel:.3g}) | - |",
-                  flush=True)
+                  f"{versus_ort} |", flush=True)
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ import onnxruntime as ort
 import pytest
 
 from mfc.compiled import compile, load
+from mfc.hls import csim_arguments, random_inputs, run_csim
 
 ROOT = Path(__file__).resolve().parents[2]
 MODELS = {
@@ -24,19 +25,6 @@ MODELS = {
 }
 
 
-def random_inputs(model, seed: int = 0):
-    """Inputs of batch 1 (the HLS design's fixed size): token ids below 256, floats N(0, 1)."""
-    rng = np.random.default_rng(seed)
-    inputs = []
-    for port in model.inputs:
-        shape = [1 if d < 0 else d for d in port.dims]
-        if port.dtype.kind == "i":
-            inputs.append(rng.integers(0, 256, shape).astype(port.dtype))
-        else:
-            inputs.append(rng.standard_normal(shape).astype(port.dtype))
-    return inputs
-
-
 def project_and_goldens(name: str, tmp_path: Path, lanes: int = 1):
     """The HLS project of MODELS[name] (`--hls-lanes=lanes`), with inputs and the CPU
     library's outputs in data/; returns the project and csim's arguments."""
@@ -44,21 +32,12 @@ def project_and_goldens(name: str, tmp_path: Path, lanes: int = 1):
                       extra_args=[f"--hls-lanes={lanes}"])
     cpu = load(compile(MODELS[name], tmp_path / "model.so"))
     inputs = random_inputs(cpu)
-    outputs = cpu(*inputs)
-    args = []
-    for port, value in zip(cpu.inputs, inputs):
-        np.save(project / "data" / f"{port.name}.npy", value)
-        args += ["--input", f"{port.name}=data/{port.name}.npy"]
-    for port, value in zip(cpu.outputs, outputs):
-        np.save(project / "data" / f"{port.name}_expected.npy", value)
-        args += ["--expect", f"{port.name}=data/{port.name}_expected.npy"]
-    return project, args
+    return project, csim_arguments(project, cpu, inputs, cpu(*inputs))
 
 
 def csim(project: Path, args) -> subprocess.CompletedProcess:
     assert shutil.which("g++"), "the csim target needs g++"
-    return subprocess.run(["make", "-s", "-C", str(project), "csim", "ARGS=" + " ".join(args)],
-                          capture_output=True, text=True)
+    return run_csim(project, args)
 
 
 @pytest.mark.parametrize("name", MODELS)
