@@ -44,9 +44,17 @@ constexpr int64_t kDspMul = 3, kDspAdd = 2, kDspExp = 7, kDspDivSqrt = 0;
 struct Product {
   std::string name;
   int64_t k, n;
-  /// Whether its loops take lanes: int8 activations over whole packed bytes.
-  bool laned;
+  double cycles;
 };
+
+/// Elements of `shape`, a dynamic dim (batch, sequence) counting 1: one token of a
+/// decode step.
+double elements(ArrayRef<int64_t> shape) {
+  double count = 1;
+  for (int64_t size : shape)
+    count *= ShapedType::isDynamic(size) ? 1 : size;
+  return count;
+}
 } // namespace
 
 LogicalResult mfc::hls::printEstimate(ModuleOp ternModule, StringRef partName, unsigned lanes,
@@ -72,70 +80,55 @@ LogicalResult mfc::hls::printEstimate(ModuleOp ternModule, StringRef partName, u
       return;
     }
     int64_t k = cast<ShapedType>(input.getType()).getShape().back();
-    products.push_back({locationName(op->getLoc()), k,
-                        layout.getNumOutputs(cast<ShapedType>(weights.getType())),
-                        int8 && k % 4 == 0});
+    int64_t n = layout.getNumOutputs(cast<ShapedType>(weights.getType()));
+    // Lanes take int8 activations over whole packed bytes, at most a 512-bit beat of
+    // codes a cycle from the weight port; other products take one code a cycle.
+    int64_t perCycle = int8 && k % 4 == 0 ? std::min<int64_t>(lanes, kCodesPerBeat) : 1;
+    products.push_back({locationName(op->getLoc()), k, n, std::ceil(double(k) * n / perCycle)});
   });
-  // Float arithmetic of the element-wise stages (norms, gates, quantization), one core
-  // per op of each loop body (the loops run one after the other).
+  // The element-wise stages (norms, gates, quantization): float cores, one per op of a
+  // loop body (the loops run one after the other), and cycles, one element a cycle (not
+  // unrolled). A generic: its body's ops, its iterations. A bitlinear: its norm (mul,
+  // add, sqrt, div) and quantization, four passes over its input (sum of squares,
+  // normalize, absmax, quantize) and one over its output. An MLGRU step (2 exp, 2 div,
+  // 5 mul/add) and a GLU (exp, div, 2 mul): their elements.
   int64_t muls = 0, adds = 0, exps = 0, divs = 0;
-  ternModule.walk([&](linalg::GenericOp generic) {
-    generic.getBody()->walk([&](Operation *op) {
-      if (isa<arith::MulFOp>(op))
-        ++muls;
-      else if (isa<arith::AddFOp, arith::SubFOp>(op))
-        ++adds;
-      else if (isa<math::ExpOp>(op))
-        ++exps;
-      else if (isa<arith::DivFOp, math::SqrtOp, math::RsqrtOp>(op))
-        ++divs;
-    });
-  });
-  // The tern ops themselves: a bitlinear's norm (mul, add, sqrt, div) and quantization,
-  // an MLGRU step (2 exp, 2 div, 5 mul/add), a GLU (exp, div, 2 mul).
-  ternModule.walk([&](Operation *op) {
-    if (isa<tern::BitLinearOp>(op))
-      muls += 4, adds += 2, divs += 3;
-    else if (isa<tern::MLGRUScanOp>(op))
-      muls += 4, adds += 4, exps += 2, divs += 2;
-    else if (isa<tern::GLUOp>(op))
-      muls += 2, adds += 1, exps += 1, divs += 1;
-  });
-  // Their loops take one element a cycle (not unrolled): a generic's iterations; a
-  // bitlinear's four passes over its input (sum of squares, normalize, absmax,
-  // quantize) and one over its output; an MLGRU step's and a GLU's elements. Dynamic
-  // dims (batch, sequence) count 1: one token of a decode step.
-  auto elements = [](Type type) {
-    int64_t count = 1;
-    for (int64_t size : cast<ShapedType>(type).getShape())
-      count *= ShapedType::isDynamic(size) ? 1 : size;
-    return count;
-  };
   double elementCycles = 0;
+  auto resultElements = [](Operation *op) {
+    return elements(cast<ShapedType>(op->getResult(0).getType()).getShape());
+  };
   ternModule.walk([&](Operation *op) {
     if (auto generic = dyn_cast<linalg::GenericOp>(op)) {
-      double iterations = 1;
-      for (int64_t range : generic.getStaticLoopRanges())
-        iterations *= ShapedType::isDynamic(range) ? 1 : range;
-      elementCycles += iterations;
+      generic.getBody()->walk([&](Operation *inner) {
+        if (isa<arith::MulFOp>(inner))
+          ++muls;
+        else if (isa<arith::AddFOp, arith::SubFOp>(inner))
+          ++adds;
+        else if (isa<math::ExpOp>(inner))
+          ++exps;
+        else if (isa<arith::DivFOp, math::SqrtOp, math::RsqrtOp>(inner))
+          ++divs;
+      });
+      elementCycles += elements(generic.getStaticLoopRanges());
     } else if (auto product = dyn_cast<tern::BitLinearOp>(op)) {
-      elementCycles += 4.0 * elements(product.getInput().getType()) +
-                       elements(product->getResult(0).getType());
-    } else if (isa<tern::MLGRUScanOp, tern::GLUOp>(op)) {
-      elementCycles += elements(op->getResult(0).getType());
+      muls += 4, adds += 2, divs += 3;
+      elementCycles += 4 * elements(cast<ShapedType>(product.getInput().getType()).getShape()) +
+                       resultElements(op);
+    } else if (isa<tern::MLGRUScanOp>(op)) {
+      muls += 4, adds += 4, exps += 2, divs += 2;
+      elementCycles += resultElements(op);
+    } else if (isa<tern::GLUOp>(op)) {
+      muls += 2, adds += 1, exps += 1, divs += 1;
+      elementCycles += resultElements(op);
     }
   });
 
-  // Codes per cycle of a product: its lanes, at most a 512-bit beat of its weight port.
-  auto codesPerCycle = [&](const Product &p) {
-    return p.laned ? std::min<int64_t>(lanes, kCodesPerBeat) : 1;
-  };
   double weightBytes = 0, codes = 0, cycles = elementCycles;
   int64_t widest = 0;
   for (const Product &p : products) {
     weightBytes += double(p.k) * p.n / 4;
     codes += double(p.k) * p.n;
-    cycles += std::ceil(double(p.k) * p.n / codesPerCycle(p));
+    cycles += p.cycles;
     widest = std::max({widest, p.k, p.n});
   }
   double bandwidth = part->bandwidthGBs * 1e9;
@@ -162,8 +155,7 @@ LogicalResult mfc::hls::printEstimate(ModuleOp ternModule, StringRef partName, u
                      "cycles");
   for (const Product &p : products)
     os << llvm::format("  %-40s %7lld %7lld %10.1f %12.0f\n", p.name.c_str(), (long long)p.k,
-                       (long long)p.n, double(p.k) * p.n / 4 / 1024,
-                       std::ceil(double(p.k) * p.n / codesPerCycle(p)));
+                       (long long)p.n, double(p.k) * p.n / 4 / 1024, p.cycles);
   os << llvm::format("  per token: %.2f MiB of packed weights, %.3g codes; element-wise loops "
                      "%.3g cycles\n",
                      weightBytes / (1 << 20), codes, elementCycles);
