@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds mfc with AddressSanitizer and UBSan in build-asan/ and runs the lit suite
-# there, then the runtime tests once more on models compiled with --sanitize=address. Usage: scripts/sanitize.sh [--quick]   (JOBS=N: parallel build and tests)
+# there, then the runtime tests once more on models compiled with --sanitize=address.
+# Usage: scripts/sanitize.sh [--quick]   (JOBS=N: parallel build and tests)
 #   --quick  only the lit tests under test/Import, test/Runtime and test/tools (for CI).
 # Needs libclang-rt-22-dev (scripts/setup.sh installs it).
 set -euo pipefail
