@@ -48,8 +48,10 @@ struct mfc_model {
   void (*call_begin)(const void *model, const int64_t *dims, size_t n_dims);
   void (*call_end)(void);
   /* Libraries whose code checks indices and shapes run through this, which returns 1
-   * with the message when a check abandoned the run (runtime/kernels/run_errors.c). */
-  int (*run_guarded)(mfc_entry_fn entry, void **args, char *buf, size_t n);
+   * with the message when a check abandoned the run and keeps a session's large
+   * buffers for its next run (runtime/kernels/run_errors.c); the other frees them. */
+  int (*run_in_session)(mfc_entry_fn entry, void **args, char *buf, size_t n, void **buffers);
+  void (*free_session_buffers)(void *buffers);
   /* CPU libraries whose kernels run on threads (runtime/kernels/thread_pool.c). */
   int (*set_threads)(int threads);
   size_t n_in, n_out;
@@ -72,6 +74,7 @@ struct mfc_session {
   long *out_slot; /* per output: state index or -1 */
   mfc_state *states;
   size_t n_states;
+  void *buffers; /* the library's pool of this session's buffers (run_in_session) */
   char error[MFC_ERROR_SIZE];
 };
 

@@ -24,7 +24,8 @@ static void model_release(mfc_model *m) {
     dlclose(m->handle);
   m->handle = NULL;
   m->entry = NULL;
-  m->run_guarded = NULL;
+  m->run_in_session = NULL;
+  m->free_session_buffers = NULL;
   m->set_threads = NULL;
 }
 
@@ -113,9 +114,20 @@ mfc_status mfc_model_load(const char *path, mfc_model **model) {
     }
   }
 
-  sym = dlsym(m->handle, "mfc_run_guarded");
+  sym = dlsym(m->handle, "mfc_run_in_session");
   if (sym)
-    memcpy(&m->run_guarded, &sym, sizeof(sym));
+    memcpy(&m->run_in_session, &sym, sizeof(sym));
+  else if (dlsym(m->handle, "mfc_run_guarded")) {
+    /* Its checks would not stop a run: they report through a function this runtime
+       does not call. */
+    mfc_set_error(m->error, "model library '%s' was compiled by an older mfc: compile it again",
+                  path);
+    model_release(m);
+    return MFC_ERR_LOAD;
+  }
+  sym = dlsym(m->handle, "mfc_free_session_buffers");
+  if (sym)
+    memcpy(&m->free_session_buffers, &sym, sizeof(sym));
   sym = dlsym(m->handle, "mfc_kernel_set_threads");
   if (sym)
     memcpy(&m->set_threads, &sym, sizeof(sym));

@@ -66,6 +66,8 @@ void mfc_session_free(mfc_session *session) {
   if (!session)
     return;
   mfc_session_clear_bindings(session);
+  if (session->model->free_session_buffers)
+    session->model->free_session_buffers(session->buffers);
   free(session->in_slot);
   free(session->out_slot);
   free(session);
@@ -369,9 +371,9 @@ mfc_status mfc_session_run(mfc_session *session, const mfc_tensor *inputs,
     if (bracketed)
       m->call_begin((const void *)m, dims, n_dims);
   }
-  if (m->run_guarded) {
+  if (m->run_in_session) {
     char reason[MFC_ERROR_SIZE - 8];
-    if (m->run_guarded(m->entry, args, reason, sizeof(reason))) {
+    if (m->run_in_session(m->entry, args, reason, sizeof(reason), &session->buffers)) {
       /* Abandoned by a check: no outputs, the run's buffers are freed already. */
       if (bracketed)
         m->call_end();

@@ -76,6 +76,37 @@ def test_out_of_range_token_is_an_error_as_in_onnxruntime(bundled):
             np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
 
 
+def test_session_buffers_reused_across_good_and_abandoned_runs(tmp_path):
+    """A session keeps its runs' large buffers for its next runs (runtime/kernels/
+    run_errors.c): runs that reuse them, interleaved with runs a failed index check
+    abandons and with a second session of the library, give onnxruntime's outputs, and
+    the same bytes for the same input."""
+    table = np.random.default_rng(7).standard_normal((16, 8192)).astype(np.float32)
+    graph = helper.make_graph(
+        [helper.make_node("Gather", ["table", "ids"], ["rows"], name="embed"),
+         helper.make_node("Softmax", ["rows"], ["probs"], axis=-1, name="softmax"),
+         helper.make_node("Mul", ["probs", "rows"], ["y"], name="weigh")], "pooled",
+        [helper.make_tensor_value_info("ids", TensorProto.INT64, [1, 1])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 1, 8192])],
+        [numpy_helper.from_array(table, "table")])
+    path = save(graph, tmp_path / "pooled.onnx")
+    library = compile(path)
+    reference = onnxruntime_session(str(path))
+    first, second = load(library), load(library)
+    seen = {}
+    for token in (3, 99, 3, 15, -200, 15, 0, 3):
+        ids = np.array([[token]], np.int64)
+        if not -16 <= token < 16:
+            with pytest.raises(MfcError, match="Gather node 'embed'"):
+                first(ids)
+            continue
+        for model in (first, second):
+            (y,) = model(ids)
+            np.testing.assert_allclose(y, reference.run(None, {"ids": ids})[0], rtol=1e-5,
+                                       atol=1e-7)
+            assert seen.setdefault(token, y.tobytes()) == y.tobytes()
+
+
 # --- Malformed models ---------------------------------------------------------------------
 
 def malformed_models(directory):

@@ -1,9 +1,11 @@
 /*===- thread_pool.c - the kernels' persistent worker threads -------------===*
  *
  * See thread_pool.h. A job is published by bumping `generation` (release) after its
- * fields are written; workers that see the new generation (acquire) run their slice
- * and count themselves out of `pending`; the caller runs slice 0 and spins until
- * `pending` is 0. A worker that has seen no job for MFC_SPIN_US sleeps on a condition
+ * fields are written; workers that see the new generation (acquire) take chunks of the
+ * range from `next` until none is left and count themselves out of `pending`; the
+ * caller takes chunks too, then spins until `pending` is 0. Chunks rather than one
+ * slice per thread: a worker starts a job later than the caller (it has to see the new
+ * generation), and with equal slices the caller waited for it. A worker that has seen no job for MFC_SPIN_US sleeps on a condition
  * variable; the caller broadcasts under the same lock after bumping the generation, so
  * that no wake-up is lost. The library's destructor stops and joins the workers before
  * dlclose() unmaps their code; a forked child runs on its one thread.
@@ -38,6 +40,8 @@ static struct {
   mfc_slice_fn slice;
   void *context;
   int64_t n;
+  int64_t chunk;
+  int64_t next; /* the first index no thread has taken */
   int active; /* threads taking a slice: the caller and workers 1 .. active - 1 */
   uint64_t generation;
   int pending;
@@ -65,9 +69,14 @@ static int64_t now_ns(void) {
   return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
 }
 
-static void run_slice(int index) {
-  int64_t n = pool.n, threads = pool.active;
-  pool.slice(pool.context, n * index / threads, n * (index + 1) / threads);
+/* Chunks per thread of a job: enough that a late start evens out, few enough that
+   taking one (an atomic add on a shared line) costs little beside it. */
+enum { kChunksPerThread = 4 };
+
+static void run_chunks(void) {
+  int64_t n = pool.n, chunk = pool.chunk, begin;
+  while ((begin = __atomic_fetch_add(&pool.next, chunk, __ATOMIC_RELAXED)) < n)
+    pool.slice(pool.context, begin, begin + chunk < n ? begin + chunk : n);
 }
 
 /* The generation after `seen`, or `seen` itself once the pool stops. */
@@ -100,7 +109,7 @@ static void *worker_main(void *arg) {
       return NULL;
     if (index >= pool.active)
       continue;
-    run_slice(index);
+    run_chunks();
     __atomic_sub_fetch(&pool.pending, 1, __ATOMIC_ACQ_REL);
   }
 }
@@ -149,13 +158,15 @@ void mfc_parallel_for(int64_t n, mfc_slice_fn slice, void *context) {
   pool.slice = slice;
   pool.context = context;
   pool.n = n;
+  pool.chunk = (n + active * kChunksPerThread - 1) / (active * kChunksPerThread);
+  pool.next = 0;
   pool.active = active;
   __atomic_store_n(&pool.pending, active - 1, __ATOMIC_RELAXED);
   __atomic_add_fetch(&pool.generation, 1, __ATOMIC_RELEASE);
   pthread_mutex_lock(&pool.sleep_lock);
   pthread_cond_broadcast(&pool.wake);
   pthread_mutex_unlock(&pool.sleep_lock);
-  run_slice(0);
+  run_chunks();
   while (__atomic_load_n(&pool.pending, __ATOMIC_ACQUIRE) != 0)
     cpu_relax();
   pthread_mutex_unlock(&pool.busy);

@@ -15,8 +15,9 @@
 
 #include <stdint.h>
 
-/* Runs slice(context, begin, end) over [0, n) split into contiguous ranges, one per
- * thread of the pool, the caller taking the first; returns when all are done. Runs
+/* Runs slice(context, begin, end) over [0, n) split into contiguous ranges (a few per
+ * thread of the pool, taken in turn by the caller and the workers); returns when all
+ * are done. Runs
  * it on the caller alone when the pool has one thread or is busy with another
  * caller's work (sessions on several threads share the pool). */
 typedef void (*mfc_slice_fn)(void *context, int64_t begin, int64_t end);
