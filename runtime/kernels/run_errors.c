@@ -38,11 +38,13 @@ typedef struct {
   size_t size, alignment;
 } Buffer;
 
-/* Buffers of at least kPooledBytes that a session's runs freed, for its later runs. */
-enum { kPooledBytes = 16 * 1024, kPooledBuffers = 256 };
+/* Buffers of at least kPooledBytes that a session's runs freed, for its later runs: at
+   most what its largest run had allocated at once (a prompt's run frees hundreds of
+   its buffers only at the end). */
+enum { kPooledBytes = 16 * 1024 };
 typedef struct {
-  size_t count;
-  Buffer buffer[kPooledBuffers];
+  size_t count, capacity;
+  Buffer *buffer;
 } BufferPool;
 
 static __thread jmp_buf *abandon;
@@ -100,6 +102,19 @@ static void *reuse(size_t size, size_t alignment) {
   return NULL;
 }
 
+/* Puts `dead` into the pool; false when the pool cannot grow. */
+static int keep(Buffer dead) {
+  if (pool->count == pool->capacity) {
+    size_t capacity = pool->capacity ? 2 * pool->capacity : 64;
+    Buffer *grown = (Buffer *)realloc(pool->buffer, capacity * sizeof(Buffer));
+    if (!grown)
+      return 0;
+    pool->buffer = grown, pool->capacity = capacity;
+  }
+  pool->buffer[pool->count++] = dead;
+  return 1;
+}
+
 void *_mlir_memref_to_llvm_alloc(size_t size) {
   void *p = reuse(size, 0);
   return track(p ? p : malloc(size ? size : 1), size, 0);
@@ -122,10 +137,8 @@ void _mlir_memref_to_llvm_free(void *p) {
     if (live[i].p == p) {
       Buffer dead = live[i];
       live[i] = live[--n_live];
-      if (pool && dead.size >= kPooledBytes && pool->count < kPooledBuffers) {
-        pool->buffer[pool->count++] = dead;
+      if (pool && dead.size >= kPooledBytes && keep(dead))
         return;
-      }
       break;
     }
   free(p);
@@ -184,5 +197,6 @@ __attribute__((visibility("default"))) void mfc_free_session_buffers(void *buffe
     return;
   for (i = 0; i < pooled->count; ++i)
     free(pooled->buffer[i].p);
+  free(pooled->buffer);
   free(pooled);
 }
