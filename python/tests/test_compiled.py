@@ -187,3 +187,31 @@ def test_accumulation_does_not_overflow_partial_sums(tmp_path, sign):
     exact = q.astype(np.int64) @ codes.T.astype(np.int64)
     assert np.abs(exact).max() > 10**6  # far beyond int16
     np.testing.assert_array_equal(acc, exact.astype(np.float32))
+
+
+def test_exp_is_within_one_ulp_of_the_exact_value(tmp_path):
+    """Exp on the CPU is a polynomial (mfc-cpu-approximate-math), not libm's expf: within
+    one unit in the last place of exp computed in float64 wherever the result is a normal
+    float up to x = 88.5, within four in the last 0.2 before it overflows (the
+    approximation scales by 2^127 there), and inf, 0 and NaN where libm gives them
+    (results below the normal range, x < -87.3, flush to 0)."""
+    count = 1 << 18
+    graph = helper.make_graph(
+        [helper.make_node("Exp", ["x"], ["y"], name="exp")], "exp",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [count])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [count])])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.save(model, tmp_path / "exp.onnx")
+    library = load(compile(tmp_path / "exp.onnx"))
+    x = np.linspace(-87.3, 88.7, count, dtype=np.float32)
+    (y,) = library(x)
+    exact = np.exp(x.astype(np.float64))
+    ulps = np.abs(y.astype(np.float64) - exact) / np.spacing(exact.astype(np.float32))
+    below = x < 88.5
+    assert ulps[below].max() <= 1.01, f"worst {ulps[below].max():.3f} ulp below 88.5"
+    assert ulps.max() <= 4.0, f"worst {ulps.max():.3f} ulp at x = {x[ulps.argmax()]}"
+    special = np.zeros(count, np.float32)
+    special[:6] = [np.inf, -np.inf, np.nan, 89.0, -104.0, 0.0]
+    (y,) = library(special)
+    np.testing.assert_array_equal(y[:6], [np.inf, 0.0, np.nan, np.inf, 0.0, 1.0])

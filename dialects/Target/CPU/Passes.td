@@ -19,4 +19,23 @@ def CPULowerToUkernels : Pass<"mfc-cpu-lower-to-ukernels", "mlir::ModuleOp"> {
   let dependentDialects = ["mlir::func::FuncDialect", "mlir::memref::MemRefDialect"];
 }
 
+def CPUApproximateMath : Pass<"mfc-cpu-approximate-math"> {
+  let summary = "Expand float32 math.exp into a polynomial approximation";
+  let description = [{
+    ```
+    %y = math.exp %x : f32
+      => range reduction x = k ln2 + r, a polynomial in r, 2^k built in the exponent
+         bits (MLIR's `populateMathPolynomialApproximationPatterns` for "exp")
+    ```
+    Plain arithmetic that LLVM's loop vectorizer widens, where a `math.exp` becomes a
+    call of libm's `expf` per element (no vector math library is linked): the sigmoid and
+    SiLU of every layer (a 370M decode step 6% faster, a 512-token prefill 9%). Within
+    1 ulp of the exact value up to x = 88.5, 4 ulp in the last 0.2 before overflow;
+    inf, 0 and NaN as libm gives them; results below the normal range (x < -87.3) flush
+    to 0 (python/tests/test_compiled.py measures this). f64 keeps libm's `exp`.
+  }];
+  let dependentDialects = ["mlir::arith::ArithDialect", "mlir::math::MathDialect",
+                           "mlir::vector::VectorDialect"];
+}
+
 #endif // MFC_TARGET_CPU_PASSES

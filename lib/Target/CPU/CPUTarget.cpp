@@ -39,6 +39,7 @@ void mfc::buildCPULoweringPipeline(OpPassManager &pm, const CPUPipelineOptions &
   pm.addPass(memref::createExpandStridedMetadataPass());
   pm.addPass(createLowerAffinePass());
   pm.addPass(createSCFToControlFlowPass());
+  pm.addPass(cpu::createCPUApproximateMath());
   pm.addPass(createConvertMathToFuncs()); // math.ipowi (integer Pow) as a loop
   pm.addPass(createConvertMathToLLVMPass());
   pm.addPass(createConvertMathToLibmPass());
