@@ -43,7 +43,7 @@ typedef struct {
 
 enum { kAvx2BlockBytes = 32, kAvx512BlockBytes = 64 };
 /* Tokens whose products share one pass over the weights (prefill; VNNI only). */
-enum { kMaxTokens = 4 };
+enum { kMaxTokens = 8 };
 /* Products of at least this many weights are split across threads. */
 enum { kParallelCodes = 1 << 16 };
 /* How far ahead of the block it decodes a kernel asks for weights: one thread's demand
@@ -100,9 +100,13 @@ vnniTokens(const int8_t *const *xs, int count, const uint8_t *row, int64_t block
   const __m512i highCode = _mm512_broadcast_i32x4(
       _mm_setr_epi8(1, 1, 1, 1, 2, 2, 2, 2, 1, 1, 1, 1, 0, 0, 0, 0));
   const __m512i nibble = _mm512_set1_epi8(0x0F);
+  /* Accumulators per token: one per code position, two for more than four tokens (then
+     the tokens' own chains are enough to keep vpdpbusd busy, and 32 would not fit in
+     the 32 vector registers). */
+  const int positions = count > 4 ? 2 : 4;
   __m512i acc[kMaxTokens][4];
   for (int t = 0; t < count; ++t)
-    for (int j = 0; j < 4; ++j)
+    for (int j = 0; j < positions; ++j)
       acc[t][j] = _mm512_setzero_si512();
   for (int64_t blk = 0; blk < blocks; ++blk) {
     _mm_prefetch((const char *)(row + blk * kAvx512BlockBytes + kPrefetchBytes), _MM_HINT_T0);
@@ -114,13 +118,16 @@ vnniTokens(const int8_t *const *xs, int count, const uint8_t *row, int64_t block
         _mm512_shuffle_epi8(lowCode, high), _mm512_shuffle_epi8(highCode, high)};
     for (int j = 0; j < 4; ++j)
       for (int t = 0; t < count; ++t)
-        acc[t][j] = _mm512_dpbusd_epi32(
-            acc[t][j], weightPlusOne[j],
+        acc[t][j % positions] = _mm512_dpbusd_epi32(
+            acc[t][j % positions], weightPlusOne[j],
             _mm512_loadu_si512((const void *)(xs[t] + blk * 4 * kAvx512BlockBytes + 64 * j)));
   }
-  for (int t = 0; t < count; ++t)
-    sums[t] = _mm512_reduce_add_epi32(_mm512_add_epi32(_mm512_add_epi32(acc[t][0], acc[t][1]),
-                                                       _mm512_add_epi32(acc[t][2], acc[t][3])));
+  for (int t = 0; t < count; ++t) {
+    __m512i total = _mm512_add_epi32(acc[t][0], acc[t][1]);
+    if (positions == 4)
+      total = _mm512_add_epi32(total, _mm512_add_epi32(acc[t][2], acc[t][3]));
+    sums[t] = _mm512_reduce_add_epi32(total);
+  }
 }
 
 __attribute__((target("avx512f,avx512bw,avx512vnni"))) static int32_t vnniRow(
@@ -131,7 +138,7 @@ __attribute__((target("avx512f,avx512bw,avx512vnni"))) static int32_t vnniRow(
   return sum;
 }
 
-__attribute__((target("avx512f,avx512bw,avx512vnni"))) static void vnniRows4(
+__attribute__((target("avx512f,avx512bw,avx512vnni"))) static void vnniRowsTokens(
     const int8_t *const *xs, const uint8_t *row, int64_t blocks, int32_t *sums) {
   vnniTokens(xs, kMaxTokens, row, blocks, sums);
 }
@@ -251,7 +258,7 @@ void _mlir_ciface_mfc_ternary_matmul_i8(MemRefI8x2 *x, MemRefI8x2 *w, MemRefI32x
 #ifdef MFC_X86
   if (__builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vnni")) {
     kernel = vnniRow;
-    tokensKernel = vnniRows4;
+    tokensKernel = vnniRowsTokens;
     blockBytes = kAvx512BlockBytes;
     wide = 0;
     subtractSum = 1;
