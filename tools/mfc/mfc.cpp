@@ -13,6 +13,7 @@
 #include "mfc/Import/OnnxImporter.h"
 #include "mfc/Pipeline/TernPipeline.h"
 #include "mfc/Target/AllTargets.h"
+#include "mfc/Target/HLS/HLSTarget.h"
 #include "mfc/Target/HostToolchain.h"
 #include "mfc/Target/Target.h"
 
@@ -202,7 +203,7 @@ int main(int argc, char **argv) {
   if (hlsLanes != 1 && target->getName() != "hls")
     return fail("--hls-lanes shapes an HLS design: it needs --target=hls, not --target=" +
                 targetName);
-  if (hlsLanes == 0 || (hlsLanes > 1 && hlsLanes % 4 != 0))
+  if (!mfc::hls::isValidLaneCount(hlsLanes))
     return fail("--hls-lanes=" + llvm::Twine(hlsLanes) +
                 " is neither 1 nor a multiple of 4 (the codes of a packed byte)");
   if (sanitize != Sanitizer::none && target->getName() != "cpu")

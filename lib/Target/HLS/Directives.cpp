@@ -7,6 +7,8 @@
 //===----------------------------------------------------------------------===//
 #include "mfc/Target/HLS/Passes.h"
 
+#include "mfc/Target/HLS/HLSTarget.h"
+
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "llvm/ADT/SetVector.h"
 #include "llvm/Support/FormatVariadic.h"
@@ -82,7 +84,7 @@ struct Directives : public mfc::hls::impl::HLSDirectivesBase<Directives> {
       getOperation().emitError() << "no entry function @" << entry;
       return signalPassFailure();
     }
-    if (lanes == 0 || (lanes > 1 && lanes % 4 != 0)) {
+    if (!mfc::hls::isValidLaneCount(lanes)) {
       getOperation().emitError() << "mfc-hls-directives: lanes=" << unsigned(lanes)
                                  << " is neither 1 nor a multiple of 4 (the codes of a byte)";
       return signalPassFailure();

@@ -7,6 +7,13 @@ namespace mfc {
 /// Registers the `hls` target.
 void registerHLSTarget();
 
+namespace hls {
+/// Whether `lanes`, the codes a ternary product consumes per cycle, is one the
+/// generated design can have: 1, or a multiple of 4 (whole packed bytes). The driver
+/// checks --hls-lanes with it (--report runs no pass) and mfc-hls-directives its option.
+inline bool isValidLaneCount(unsigned lanes) { return lanes == 1 || (lanes > 0 && lanes % 4 == 0); }
+} // namespace hls
+
 } // namespace mfc
 
 #endif // MFC_TARGET_HLS_HLSTARGET_H
