@@ -356,6 +356,40 @@ print(threads() - before, float(out.sum()))
 """
 
 
+WORKER_AFFINITY = """
+import os, sys, numpy as np
+sys.path.insert(0, {python!r})
+from mfc.compiled import load
+def cpus(task):
+    with open(f"/proc/self/task/{{task}}/status") as status:
+        return next(l.split()[1] for l in status if l.startswith("Cpus_allowed_list"))
+model = load({library!r})
+before = set(os.listdir("/proc/self/task"))
+model.set_num_threads(3)
+model(*([np.array([[17]], np.int64)] + [np.zeros((1, 256), np.float32)] * 4))
+workers = sorted(set(os.listdir("/proc/self/task")) - before)
+print(cpus(os.getpid()), *[cpus(task) for task in workers])
+"""
+
+
+@pytest.mark.parametrize("pin", ["0", "1"])
+def test_workers_are_pinned_when_asked(bundled, pin):
+    """MFC_PIN_THREADS=1 puts each kernel worker on one CPU of the process's, in turn
+    from the second; the caller's thread keeps its affinity, as do workers without it."""
+    script = WORKER_AFFINITY.format(python=str(Path(__file__).resolve().parents[1]),
+                                    library=str(bundled))
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         env={**os.environ, "MFC_PIN_THREADS": pin}, check=True)
+    caller, *workers = run.stdout.split()
+    assert len(workers) == 2
+    allowed = [cpu for part in caller.split(",") for cpu in
+               (range(int(part.split("-")[0]), int(part.split("-")[-1]) + 1))]
+    if pin == "0":
+        assert workers == [caller] * 2
+    else:
+        assert workers == [str(allowed[(i + 1) % len(allowed)]) for i in range(2)]
+
+
 @pytest.mark.parametrize("threads", [1, 3])
 def test_set_num_threads_starts_that_many_and_keeps_outputs(bundled, threads):
     """mfc_model_set_num_threads before the first run starts threads - 1 kernel workers

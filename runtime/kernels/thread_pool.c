@@ -121,9 +121,25 @@ static void forget_workers(void) {
   pool.limit = 0;
 }
 
+/* Worker i on the (i+1)-th CPU of `allowed`, modulo their number (the caller's thread
+   keeps its affinity: it belongs to the application; most often it runs on the first). */
+static void pin_workers(const cpu_set_t *allowed) {
+  int cpus[CPU_SETSIZE], count = 0, cpu, i;
+  for (cpu = 0; cpu < CPU_SETSIZE; ++cpu)
+    if (CPU_ISSET(cpu, allowed))
+      cpus[count++] = cpu;
+  for (i = 0; i < pool.workers && count > 0; ++i) {
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(cpus[(i + 1) % count], &one);
+    pthread_setaffinity_np(pool.worker[i], sizeof one, &one);
+  }
+}
+
 static void start_pool(void) {
   cpu_set_t allowed;
-  long threads = sched_getaffinity(0, sizeof allowed, &allowed) == 0 ? CPU_COUNT(&allowed) : 1;
+  int known = sched_getaffinity(0, sizeof allowed, &allowed) == 0;
+  long threads = known ? CPU_COUNT(&allowed) : 1;
   threads = env_long("OMP_NUM_THREADS", threads);
   threads = env_long("MFC_NUM_THREADS", threads);
   if (pool.requested > 0)
@@ -137,6 +153,8 @@ static void start_pool(void) {
          pthread_create(&pool.worker[pool.workers], NULL, worker_main,
                         (void *)(intptr_t)(pool.workers + 1)) == 0)
     ++pool.workers;
+  if (known && env_long("MFC_PIN_THREADS", 0))
+    pin_workers(&allowed);
   pool.threads = pool.workers + 1;
   pthread_atfork(NULL, NULL, forget_workers);
 }
