@@ -33,6 +33,8 @@ if ! cmp -s scripts/requirements.txt "$stamp"; then
   echo "setup: installing Python packages"
   "$venv/bin/pip" install -q --upgrade pip
   "$venv/bin/pip" install -q -r scripts/requirements.txt
+  # Only its ap_types headers (ap_int.h) are used: HLS projects' csim builds with them.
+  "$venv/bin/pip" install -q --no-deps hls4ml==1.3.0
   cp scripts/requirements.txt "$stamp"
 fi
 if [[ -f python/pyproject.toml ]] && ! "$venv/bin/python" -c "import mfc" 2>/dev/null; then

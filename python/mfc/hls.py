@@ -2,6 +2,7 @@
 fixed-size (batch 1) ports, the data files and arguments of its testbench, and the run
 (the project Makefile's csim target: g++ with the ap_types headers)."""
 import subprocess
+import sys
 from pathlib import Path
 from typing import List, Sequence
 
@@ -38,5 +39,6 @@ def csim_arguments(project: Path, model, inputs: Sequence[np.ndarray],
 
 def run_csim(project: Path, args: Sequence[str]) -> subprocess.CompletedProcess:
     """Builds and runs the project's ./csim with `args` (make csim)."""
-    return subprocess.run(["make", "-s", "-C", str(project), "csim", "ARGS=" + " ".join(args)],
-                          capture_output=True, text=True)
+    # PYTHON: the ap_types headers come from this interpreter's hls4ml package.
+    return subprocess.run(["make", "-s", "-C", str(project), "csim", "ARGS=" + " ".join(args),
+                           "PYTHON=" + sys.executable], capture_output=True, text=True)

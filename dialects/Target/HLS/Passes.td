@@ -66,6 +66,25 @@ def HLSPrepareEmission : Pass<"mfc-hls-prepare-emission", "mlir::ModuleOp"> {
   let dependentDialects = ["mlir::emitc::EmitCDialect"];
 }
 
+def HLSWeightWords : Pass<"mfc-hls-weight-words", "mlir::ModuleOp"> {
+  let summary = "Read packed ternary weights as 512-bit words: one AXI beat, 256 codes";
+  let description = [{
+    An int8 weight argument of the top function (`hls.weight`: packed 2-bit codes, B
+    bytes a row) becomes an array of `ap_uint<512>` words over its bytes in row-major
+    order, and each byte read goes through the project's `mfc_weight_byte`:
+    ```
+    %arg : !emitc.array<NxBxi8> {hls.weight = ...}
+    %p = emitc.subscript %arg[%i, %j] ; %b = emitc.load %p
+      => %arg : !emitc.array<Wx!emitc.opaque<"ap_uint<512>">>   (W = ceil(N * B / 64))
+         %b = emitc.call_opaque "mfc_weight_byte"(%arg, %i, %j) {args = [0, 1, 2, B]}
+    ```
+    so that the port carries whole memory beats and the lanes of a product take their
+    codes out of one word (`.range()` in `mfc_hls_math.h`). Weights are only read; any
+    other use is an error. Runs on EmitC, after convert-to-emitc.
+  }];
+  let dependentDialects = ["mlir::emitc::EmitCDialect"];
+}
+
 def HLSDirectives : Pass<"mfc-hls-directives", "mlir::ModuleOp"> {
   let summary = "Place HLS pragmas: pipelined innermost loops, AXI interfaces on the top function";
   let description = [{
@@ -92,9 +111,10 @@ def HLSDirectives : Pass<"mfc-hls-directives", "mlir::ModuleOp"> {
     => #pragma HLS PIPELINE II=1 and #pragma HLS UNROLL factor=L/4 in the byte loop,
        #pragma HLS UNROLL in the code loop,
        #pragma HLS ARRAY_PARTITION variable=act cyclic factor=L dim=<last> after act's
-       declaration, and max_widen_bitwidth=512 on the weights' AXI ports (L/4 bytes a
-       cycle come in 512-bit beats)
+       declaration, and max_widen_bitwidth=512 on the float weights' AXI ports
     ```
+    Packed int8 weight ports count their depth in 512-bit words: mfc-hls-weight-words
+    makes them arrays of `ap_uint<512>` after the conversion to EmitC.
     The products' integer accumulations add a contribution per code (tern-lower-matmul),
     so the unrolled adds form a sum the tool balances into a tree.
   }];

@@ -129,13 +129,18 @@ struct Directives : public mfc::hls::impl::HLSDirectivesBase<Directives> {
       if (weight)
         port.push_back(b.getNamedAttr("data", entryFunc.getArgAttr(index, "hls.weight_data")));
       ports.push_back(DictionaryAttr::get(context, port));
+      // Packed ternary codes are read as 512-bit words (mfc-hls-weight-words); other
+      // weights (norm scales) are as wide as their elements, widened with lanes.
+      bool words = weight && memref.getRank() == 2 && memref.getElementType().isInteger(8);
+      int64_t depth = words ? llvm::divideCeil(memref.getNumElements(), mfc::hls::kWeightWordBytes)
+                            : memref.getNumElements();
       // The C++ emitter names the arguments v1, v2, ... in order.
       emitc::VerbatimOp::create(
           b, loc,
           llvm::formatv("#pragma HLS INTERFACE m_axi port=v{0} offset=slave bundle={1} "
                         "depth={2}{3}",
-                        index + 1, weight ? "weights" : "io", memref.getNumElements(),
-                        weight && lanes > 1 ? " max_widen_bitwidth=512" : "")
+                        index + 1, weight ? "weights" : "io", depth,
+                        weight && !words && lanes > 1 ? " max_widen_bitwidth=512" : "")
               .str());
     }
     emitc::VerbatimOp::create(b, loc, "#pragma HLS INTERFACE s_axilite port=return");

@@ -72,6 +72,7 @@ void buildHLSLoweringPipeline(OpPassManager &pm, StringRef entry, unsigned lanes
   pm.addPass(createConvertToEmitC());
   // The casts that let pragmas name arrays (mfc-hls-directives) fold away.
   pm.addPass(createReconcileUnrealizedCastsPass());
+  pm.addPass(mfc::hls::createHLSWeightWords());
 }
 
 /// A port of the top function, as mfc-hls-directives recorded it.
@@ -116,9 +117,25 @@ std::string identifier(StringRef name) {
   return id;
 }
 
-/// The parameter declaration of `port` in the top function's prototype: `float v1[1][8]`.
+/// Whether `port` holds packed ternary codes, which the kernel reads as 512-bit words
+/// (mfc-hls-weight-words).
+bool isWordPort(const Port &port) {
+  return port.role == "weight" && port.type.getRank() == 2 &&
+         port.type.getElementType().isInteger(8);
+}
+
+/// The number of words of a word port.
+int64_t wordCount(const Port &port) {
+  return llvm::divideCeil(port.type.getNumElements(), mfc::hls::kWeightWordBytes);
+}
+
+/// The parameter declaration of `port` in the top function's prototype: `float v1[1][8]`,
+/// `ap_uint<512> v2[16]`.
 std::string parameter(const Port &port, unsigned index) {
-  std::string decl = (elementTypes(port.type.getElementType()).first + " v" + Twine(index + 1)).str();
+  std::string name = "v" + std::to_string(index + 1);
+  if (isWordPort(port))
+    return "ap_uint<512> " + name + "[" + std::to_string(wordCount(port)) + "]";
+  std::string decl = (elementTypes(port.type.getElementType()).first + " " + name).str();
   for (int64_t size : port.type.getShape())
     decl += "[" + std::to_string(size) + "]";
   return decl;
@@ -159,13 +176,23 @@ FailureOr<std::vector<char>> weightBytes(const Port &port) {
 
 // The project's fixed files: the math the kernel calls, a .npy reader, the testbench's
 // comparison.
-constexpr const char *kMathHeader = R"cpp(// mfc_hls_math.h - the float functions mfc's HLS kernels call (mfc-hls-prepare-emission),
-// with the semantics of the MLIR ops they stand for. Vitis HLS maps the C math library
-// to its hls_math cores.
+constexpr const char *kMathHeader = R"cpp(// mfc_hls_math.h - the functions mfc's HLS kernels call: float functions with the
+// semantics of the MLIR ops they stand for (mfc-hls-prepare-emission; Vitis HLS maps the
+// C math library to its hls_math cores), and the byte reads of packed weights.
 #ifndef MFC_HLS_MATH_H
 #define MFC_HLS_MATH_H
+#include <ap_int.h>
 #include <cmath>
 #include <cstdint>
+
+// Byte `byte` of row `row` of packed 2-bit weights whose rows have `rowBytes` bytes,
+// stored in row-major order in 512-bit words (mfc-hls-weight-words).
+static inline int8_t mfc_weight_byte(const ap_uint<512> *words, int64_t row, int64_t byte,
+                                     int64_t rowBytes) {
+  int64_t at = row * rowBytes + byte;
+  int bit = 8 * (int)(at % 64);
+  return (int8_t)(unsigned)words[at / 64].range(bit + 7, bit);
+}
 
 static inline float mfc_sqrt(float x) { return std::sqrt(x); }
 static inline float mfc_rsqrt(float x) { return 1.0f / std::sqrt(x); }
@@ -293,7 +320,15 @@ int main(int argc, char **argv) {
     auto [ctype, descr] = elementTypes(port.type.getElementType());
     std::string var = "v" + std::to_string(index + 1);
     std::string count = std::to_string(port.type.getNumElements());
-    if (port.role == "weight")
+    if (isWordPort(port))
+      // The .npy holds the bytes; the kernel takes them as 512-bit words.
+      os << "  {\n    static int8_t bytes[" << count << "];\n"
+         << "    ok = mfc_read_npy(\"weights/" << identifier(port.name) << ".npy\", \"" << descr
+         << "\", " << count << ", bytes, 1) && ok;\n"
+         << "    for (size_t i = 0; i < " << count << "; ++i)\n"
+         << "      " << var << "[i / 64].range(8 * (i % 64) + 7, 8 * (i % 64)) = (uint8_t)bytes[i];\n"
+         << "  }\n";
+    else if (port.role == "weight")
       os << "  ok = mfc_read_npy(\"weights/" << identifier(port.name) << ".npy\", \"" << descr
          << "\", " << count << ", " << var << ", sizeof(" << ctype << ")) && ok;\n";
     else if (port.role == "input")
@@ -325,9 +360,11 @@ int main(int argc, char **argv) {
 
 std::string kernelHeader(ArrayRef<Port> ports) {
   std::string header = "// kernel.h - the top function (written by mfc).\n#ifndef MFC_KERNEL_H\n"
-                       "#define MFC_KERNEL_H\n#include <cstddef>\n#include <cstdint>\n\n// Ports:";
+                       "#define MFC_KERNEL_H\n#include <ap_int.h>\n#include <cstddef>\n"
+                       "#include <cstdint>\n\n// Ports:";
   for (auto [index, port] : llvm::enumerate(ports))
-    header += "\n//   v" + std::to_string(index + 1) + ": " + port.role + " " + port.name;
+    header += "\n//   v" + std::to_string(index + 1) + ": " + port.role + " " + port.name +
+              (isWordPort(port) ? " (packed 2-bit codes, 64 bytes a word)" : "");
   header += "\nvoid mfc_kernel(";
   for (auto [index, port] : llvm::enumerate(ports))
     header += (index ? ", " : "") + parameter(port, index);
@@ -335,16 +372,17 @@ std::string kernelHeader(ArrayRef<Port> ports) {
 }
 
 constexpr const char *kMakefile = R"mk(# Makefile - C simulation of the kernel with g++ and the ap_types headers (written by mfc).
-# AP_TYPES: a directory holding ap_int.h (Vitis HLS's include/, or the copy that the
-# hls4ml PyPI package ships: python -c "import hls4ml, os; print(os.path.dirname(hls4ml.__file__))"
-# then templates/vivado/ap_types).
+# AP_TYPES: a directory holding ap_int.h: Vitis HLS's include/, or the copy that the
+# hls4ml PyPI package ships (pip install --no-deps hls4ml), found through $(PYTHON).
 CXX ?= g++
-AP_TYPES ?= $(shell python3 -c "import hls4ml, os; print(os.path.join(os.path.dirname(hls4ml.__file__), 'templates', 'vivado', 'ap_types'))" 2>/dev/null)
+PYTHON ?= python3
+AP_TYPES ?= $(shell $(PYTHON) -c "import importlib.util as u, os; s = u.find_spec('hls4ml'); print(os.path.join(os.path.dirname(s.origin), 'templates', 'vivado', 'ap_types') if s else '')" 2>/dev/null)
 CXXFLAGS ?= -O2 -std=c++14
 ARGS ?=
 
 csim: kernel.cpp kernel.h tb.cpp mfc_npy.h mfc_hls_math.h
-	$(CXX) $(CXXFLAGS) $(if $(AP_TYPES),-I$(AP_TYPES)) -o csim tb.cpp kernel.cpp -lm
+	@test -f "$(AP_TYPES)/ap_int.h" || { echo "error: no ap_int.h in AP_TYPES='$(AP_TYPES)': pip install --no-deps hls4ml, or make AP_TYPES=<Vitis HLS include dir>" >&2; exit 2; }
+	$(CXX) $(CXXFLAGS) -I$(AP_TYPES) -o csim tb.cpp kernel.cpp -lm
 	./csim $(ARGS)
 
 clean:

@@ -4,10 +4,11 @@
 
 // lanes=8: the loop over a byte's 4 codes (it loads a weight port) is unrolled, the loop
 // over the bytes pipelined and unrolled by 2, the on-chip array read at the moving index
-// partitioned (a cast names it for the emitter); the weight port is widened. The
-// accumulator's index does not move with the lanes: no partition.
+// partitioned (a cast names it for the emitter); the packed weight port counts 512-bit
+// words (mfc-hls-weight-words reads it so; no widening). The accumulator's index does not
+// move with the lanes: no partition.
 // CHECK-LABEL: func.func @main_graph
-// CHECK: emitc.verbatim "#pragma HLS INTERFACE m_axi port=v1 offset=slave bundle=weights depth=16 max_widen_bitwidth=512"
+// CHECK: emitc.verbatim "#pragma HLS INTERFACE m_axi port=v1 offset=slave bundle=weights depth=1"
 // CHECK: %[[ACT:.+]] = memref.alloca() : memref<1x16xi8>
 // CHECK-NEXT: %[[NAMED:.+]] = builtin.unrealized_conversion_cast %[[ACT]] : memref<1x16xi8> to !emitc.array<1x16xi8>
 // CHECK-NEXT: emitc.verbatim "#pragma HLS ARRAY_PARTITION variable={} cyclic factor=8 dim=2" args %[[NAMED]] : !emitc.array<1x16xi8>

@@ -1,12 +1,13 @@
 // RUN: mfc-opt %s --split-input-file --mfc-hls-directives --verify-diagnostics | FileCheck %s
 
 // Innermost loops are pipelined; every argument is an AXI master port (weights on a
-// bundle of their own) with its depth; control over AXI-lite; the ports are recorded.
+// bundle of their own) with its depth (packed codes: in 512-bit words, see
+// mfc-hls-weight-words); control over AXI-lite; the ports are recorded.
 // CHECK: module attributes {hls.ports = [{name = "x", role = "input", type = memref<1x8xf32>}, {name = "y", role = "output", type = memref<1x4xf32>}, {data = dense<1> : tensor<4x2xi8>, name = "w", role = "weight", type = memref<4x2xi8>}]}
 // CHECK-LABEL: func.func @main_graph
 // CHECK-NEXT: emitc.verbatim "#pragma HLS INTERFACE m_axi port=v1 offset=slave bundle=io depth=8"
 // CHECK-NEXT: emitc.verbatim "#pragma HLS INTERFACE m_axi port=v2 offset=slave bundle=io depth=4"
-// CHECK-NEXT: emitc.verbatim "#pragma HLS INTERFACE m_axi port=v3 offset=slave bundle=weights depth=8"
+// CHECK-NEXT: emitc.verbatim "#pragma HLS INTERFACE m_axi port=v3 offset=slave bundle=weights depth=1"
 // CHECK-NEXT: emitc.verbatim "#pragma HLS INTERFACE s_axilite port=return"
 // CHECK: scf.for
 // CHECK-NOT: emitc.verbatim

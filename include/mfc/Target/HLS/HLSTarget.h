@@ -2,6 +2,8 @@
 #ifndef MFC_TARGET_HLS_HLSTARGET_H
 #define MFC_TARGET_HLS_HLSTARGET_H
 
+#include <cstdint>
+
 namespace mfc {
 
 /// Registers the `hls` target.
@@ -12,6 +14,10 @@ namespace hls {
 /// generated design can have: 1, or a multiple of 4 (whole packed bytes). The driver
 /// checks --hls-lanes with it (--report runs no pass) and mfc-hls-directives its option.
 inline bool isValidLaneCount(unsigned lanes) { return lanes == 1 || (lanes > 0 && lanes % 4 == 0); }
+
+/// Bytes of the words that packed ternary weights are read in (mfc-hls-weight-words):
+/// one 512-bit AXI beat, 256 codes.
+constexpr int64_t kWeightWordBytes = 64;
 } // namespace hls
 
 } // namespace mfc

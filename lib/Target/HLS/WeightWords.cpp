@@ -1,0 +1,74 @@
+//===- WeightWords.cpp - packed weights read as ap_uint<512> words --------===//
+//
+// An int8 weight argument !emitc.array<NxBxi8> => !emitc.array<Wx ap_uint<512>>, and
+// each load of byte [i][j] => mfc_weight_byte(arg, i, j, B); see the pass description.
+//
+//===----------------------------------------------------------------------===//
+#include "mfc/Target/HLS/Passes.h"
+
+#include "mfc/Target/HLS/HLSTarget.h"
+
+namespace mfc::hls {
+#define GEN_PASS_DEF_HLSWEIGHTWORDS
+#include "Target/HLS/Passes.h.inc"
+} // namespace mfc::hls
+
+using namespace mlir;
+
+namespace {
+struct WeightWords : public mfc::hls::impl::HLSWeightWordsBase<WeightWords> {
+  /// Rewrites the reads of weight argument `arg` (rows of `rowBytes` bytes) and gives it
+  /// the word array type.
+  LogicalResult toWords(BlockArgument arg, emitc::ArrayType bytes) {
+    int64_t rowBytes = bytes.getShape().back();
+    MLIRContext *context = &getContext();
+    auto words = emitc::ArrayType::get(
+        {(bytes.getNumElements() + mfc::hls::kWeightWordBytes - 1) / mfc::hls::kWeightWordBytes},
+        emitc::OpaqueType::get(context, "ap_uint<512>"));
+    SmallVector<Operation *> users(arg.getUsers());
+    for (Operation *user : users) {
+      auto element = dyn_cast<emitc::SubscriptOp>(user);
+      if (!element || element.getIndices().size() != 2)
+        return user->emitError("mfc-hls-weight-words: weight argument ")
+               << arg.getArgNumber() << " is used other than by a 2-D subscript";
+      SmallVector<Operation *> reads(element->getUsers());
+      for (Operation *read : reads) {
+        auto load = dyn_cast<emitc::LoadOp>(read);
+        if (!load)
+          return read->emitError("mfc-hls-weight-words: a weight byte is written or aliased, "
+                                 "not only read");
+        OpBuilder b(load);
+        Value operands[] = {arg, element.getIndices()[0], element.getIndices()[1]};
+        ArrayAttr args = b.getArrayAttr({b.getIndexAttr(0), b.getIndexAttr(1),
+                                         b.getIndexAttr(2), b.getI64IntegerAttr(rowBytes)});
+        auto byte = emitc::CallOpaqueOp::create(b, load.getLoc(), load.getType(),
+                                                "mfc_weight_byte", operands, args);
+        load.replaceAllUsesWith(byte.getResult(0));
+        load.erase();
+      }
+      element.erase();
+    }
+    arg.setType(words);
+    return success();
+  }
+
+  void runOnOperation() override {
+    for (auto func : getOperation().getOps<emitc::FuncOp>()) {
+      if (func.isExternal())
+        continue;
+      SmallVector<Type> inputs(func.getFunctionType().getInputs());
+      for (BlockArgument arg : func.getArguments()) {
+        auto bytes = dyn_cast<emitc::ArrayType>(arg.getType());
+        if (!func.getArgAttr(arg.getArgNumber(), "hls.weight") || !bytes ||
+            bytes.getRank() != 2 || !bytes.getElementType().isInteger(8))
+          continue;
+        if (failed(toWords(arg, bytes)))
+          return signalPassFailure();
+        inputs[arg.getArgNumber()] = arg.getType();
+      }
+      func.setFunctionType(
+          FunctionType::get(&getContext(), inputs, func.getFunctionType().getResults()));
+    }
+  }
+};
+} // namespace
