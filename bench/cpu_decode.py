@@ -36,6 +36,22 @@ def log(message):
     print(message, file=sys.stderr, flush=True)
 
 
+def exported_model(preset_name, layers, form, workdir):
+    """(config, path) of the preset's ONNX export in `form` (random weights, float
+    fake-quant, external data), exported into `workdir` unless it is there already."""
+    config = preset(preset_name, **({"num_hidden_layers": layers} if layers else {}))
+    workdir.mkdir(parents=True, exist_ok=True)
+    name = f"{preset_name}_{config.num_hidden_layers}l_{form}"
+    onnx_path = workdir / f"{name}.onnx"
+    if not onnx_path.exists():
+        log(f"exporting {name} (hidden {config.hidden_size}, {config.num_hidden_layers} layers, "
+            f"vocab {config.vocab_size})")
+        weights = ModelWeights.random(config, seed=0)
+        export_onnx(weights, str(onnx_path), form=form, weight_format="fakequant",
+                    external_data="always", progress=lambda done, total: log(f"  layer {done}/{total}"))
+    return config, onnx_path
+
+
 def time_steps(step, tokens):
     """Seconds per call of step(), median of 3 rounds of `tokens` calls after a warm-up."""
     step()
@@ -89,19 +105,10 @@ def main():
     if args.time:
         return time_one_runtime(args)
 
-    overrides = {"num_hidden_layers": args.layers} if args.layers else {}
-    config = preset(args.preset, **overrides)
-    workdir = Path(args.workdir)
-    workdir.mkdir(parents=True, exist_ok=True)
     form = "prefill" if args.prefill else "decode"
-    name = f"{args.preset}_{config.num_hidden_layers}l_{form}"
-    onnx_path, library = workdir / f"{name}.onnx", workdir / f"{name}.so"
-    if not onnx_path.exists():
-        log(f"exporting {name} (hidden {config.hidden_size}, {config.num_hidden_layers} layers, "
-            f"vocab {config.vocab_size})")
-        weights = ModelWeights.random(config, seed=0)
-        export_onnx(weights, str(onnx_path), form=form, weight_format="fakequant",
-                    external_data="always", progress=lambda done, total: log(f"  layer {done}/{total}"))
+    config, onnx_path = exported_model(args.preset, args.layers, form, Path(args.workdir))
+    name, workdir = onnx_path.stem, onnx_path.parent
+    library = onnx_path.with_suffix(".so")
     log("compiling with mfc")
     start = time.perf_counter()
     compile(onnx_path, library)
