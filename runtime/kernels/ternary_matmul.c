@@ -24,8 +24,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-
-
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 #define MFC_X86 1

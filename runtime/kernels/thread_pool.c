@@ -5,9 +5,9 @@
  * range from `next` until none is left and count themselves out of `pending`; the
  * caller takes chunks too, then spins until `pending` is 0. Chunks rather than one
  * slice per thread: a worker starts a job later than the caller (it has to see the new
- * generation), and with equal slices the caller waited for it. A worker that has seen no job for MFC_SPIN_US sleeps on a condition
- * variable; the caller broadcasts under the same lock after bumping the generation, so
- * that no wake-up is lost. The library's destructor stops and joins the workers before
+ * generation), and with equal slices the caller waited for it. A worker that has seen
+ * no job for MFC_SPIN_US sleeps on a condition variable; the caller broadcasts under
+ * the same lock after bumping the generation, so that no wake-up is lost. The library's destructor stops and joins the workers before
  * dlclose() unmaps their code; a forked child runs on its one thread.
  *===----------------------------------------------------------------------===*/
 #define _GNU_SOURCE

@@ -7,9 +7,10 @@
  * takes about as long).
  *
  * Threads: mfc_kernel_set_threads() before the first product, else MFC_NUM_THREADS,
- * else OMP_NUM_THREADS, else the CPUs this process may run on. Workers spin for MFC_SPIN_US microseconds (default 2000) after their last slice,
- * then sleep until the next one. MFC_PIN_THREADS=1 pins each worker to one CPU of the
- * process's (off by default: no gain measured on a 2-vCPU VM, whose vCPUs float).
+ * else OMP_NUM_THREADS, else the CPUs this process may run on. Workers spin for
+ * MFC_SPIN_US microseconds (default 2000) after their last slice, then sleep until the
+ * next one. MFC_PIN_THREADS=1 pins each worker to one CPU of the process's (off by
+ * default: no gain measured on a 2-vCPU VM, whose vCPUs float).
  *===----------------------------------------------------------------------===*/
 #ifndef MFC_KERNELS_THREAD_POOL_H
 #define MFC_KERNELS_THREAD_POOL_H
