@@ -144,8 +144,8 @@ LogicalResult mfc::hls::printEstimate(ModuleOp ternModule, StringRef partName, u
      << llvm::format("%.0f", kClockMHz) << " MHz, " << lanes << " lane" << (lanes > 1 ? "s" : "")
      << " (--hls-lanes)\n";
   os << "  assumptions: each ternary product consumes min(lanes, 256) 2-bit codes per cycle "
-        "(PIPELINE II=1 on its byte loop, UNROLL across lanes, activations partitioned; one "
-        "512-bit AXI port per weight carries 256 codes a cycle; products with float "
+        "(PIPELINE II=1 on its byte loop, UNROLL across lanes, activations partitioned; a "
+        "weight's port carries one ap_uint<512> word, 256 codes, a cycle; products with float "
         "activations take one code per cycle) and runs after the previous one, as do the "
         "element-wise loops (one element per cycle); weights "
         "stream from off-chip memory once per token; a ternary lane is a 2-bit decode plus "
