@@ -15,6 +15,16 @@
 
 /*===------------------------------- Model -------------------------------===*/
 
+/* Stores the library's function `name` through `function` (a pointer to a function
+ * pointer; function and object pointers share a representation on POSIX) when the
+ * library defines it; returns whether it does. */
+static int optional_function(void *handle, const char *name, void *function) {
+  void *sym = dlsym(handle, name);
+  if (sym)
+    memcpy(function, &sym, sizeof(sym));
+  return sym != NULL;
+}
+
 static void model_release(mfc_model *m) {
   mfc_free_ports(m->in, m->n_in);
   mfc_free_ports(m->out, m->n_out);
@@ -114,10 +124,8 @@ mfc_status mfc_model_load(const char *path, mfc_model **model) {
     }
   }
 
-  sym = dlsym(m->handle, "mfc_run_in_session");
-  if (sym)
-    memcpy(&m->run_in_session, &sym, sizeof(sym));
-  else if (dlsym(m->handle, "mfc_run_guarded")) {
+  if (!optional_function(m->handle, "mfc_run_in_session", &m->run_in_session) &&
+      dlsym(m->handle, "mfc_run_guarded")) {
     /* Its checks would not stop a run: they report through a function this runtime
        does not call. */
     mfc_set_error(m->error, "model library '%s' was compiled by an older mfc: compile it again",
@@ -125,20 +133,12 @@ mfc_status mfc_model_load(const char *path, mfc_model **model) {
     model_release(m);
     return MFC_ERR_LOAD;
   }
-  sym = dlsym(m->handle, "mfc_free_session_buffers");
-  if (sym)
-    memcpy(&m->free_session_buffers, &sym, sizeof(sym));
-  sym = dlsym(m->handle, "mfc_kernel_set_threads");
-  if (sym)
-    memcpy(&m->set_threads, &sym, sizeof(sym));
+  optional_function(m->handle, "mfc_free_session_buffers", &m->free_session_buffers);
+  optional_function(m->handle, "mfc_kernel_set_threads", &m->set_threads);
 
   /* ... and may replay calls with the same input shapes (CUDA graphs). */
-  sym = dlsym(m->handle, "mfc_device_call_begin");
-  if (sym)
-    memcpy(&m->call_begin, &sym, sizeof(sym));
-  sym = dlsym(m->handle, "mfc_device_call_end");
-  if (sym)
-    memcpy(&m->call_end, &sym, sizeof(sym));
+  optional_function(m->handle, "mfc_device_call_begin", &m->call_begin);
+  optional_function(m->handle, "mfc_device_call_end", &m->call_end);
   if (!m->call_begin || !m->call_end)
     m->call_begin = NULL, m->call_end = NULL;
 

@@ -7,8 +7,9 @@
  * slice per thread: a worker starts a job later than the caller (it has to see the new
  * generation), and with equal slices the caller waited for it. A worker that has seen
  * no job for MFC_SPIN_US sleeps on a condition variable; the caller broadcasts under
- * the same lock after bumping the generation, so that no wake-up is lost. The library's destructor stops and joins the workers before
- * dlclose() unmaps their code; a forked child runs on its one thread.
+ * the same lock after bumping the generation, so that no wake-up is lost. The
+ * library's destructor stops and joins the workers before dlclose() unmaps their code;
+ * a forked child runs on its one thread.
  *===----------------------------------------------------------------------===*/
 #define _GNU_SOURCE
 #include "thread_pool.h"
@@ -42,7 +43,7 @@ static struct {
   int64_t n;
   int64_t chunk;
   int64_t next; /* the first index no thread has taken */
-  int active; /* threads taking a slice: the caller and workers 1 .. active - 1 */
+  int active; /* threads taking chunks: the caller and workers 1 .. active - 1 */
   uint64_t generation;
   int pending;
   int stop;

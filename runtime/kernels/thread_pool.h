@@ -19,9 +19,8 @@
 
 /* Runs slice(context, begin, end) over [0, n) split into contiguous ranges (a few per
  * thread of the pool, taken in turn by the caller and the workers); returns when all
- * are done. Runs
- * it on the caller alone when the pool has one thread or is busy with another
- * caller's work (sessions on several threads share the pool). */
+ * are done. Runs it on the caller alone when the pool has one thread or is busy with
+ * another caller's work (sessions on several threads share the pool). */
 typedef void (*mfc_slice_fn)(void *context, int64_t begin, int64_t end);
 void mfc_parallel_for(int64_t n, mfc_slice_fn slice, void *context);
 

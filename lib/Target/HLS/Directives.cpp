@@ -131,8 +131,8 @@ struct Directives : public mfc::hls::impl::HLSDirectivesBase<Directives> {
       ports.push_back(DictionaryAttr::get(context, port));
       // Packed ternary codes are read as 512-bit words (mfc-hls-weight-words); other
       // weights (norm scales) are as wide as their elements, widened with lanes.
-      bool words = weight && memref.getRank() == 2 && memref.getElementType().isInteger(8);
-      int64_t depth = words ? llvm::divideCeil(memref.getNumElements(), mfc::hls::kWeightWordBytes)
+      bool words = weight && mfc::hls::isPackedWeightType(memref);
+      int64_t depth = words ? mfc::hls::weightWordCount(memref.getNumElements())
                             : memref.getNumElements();
       // The C++ emitter names the arguments v1, v2, ... in order.
       emitc::VerbatimOp::create(

@@ -120,13 +120,7 @@ std::string identifier(StringRef name) {
 /// Whether `port` holds packed ternary codes, which the kernel reads as 512-bit words
 /// (mfc-hls-weight-words).
 bool isWordPort(const Port &port) {
-  return port.role == "weight" && port.type.getRank() == 2 &&
-         port.type.getElementType().isInteger(8);
-}
-
-/// The number of words of a word port.
-int64_t wordCount(const Port &port) {
-  return llvm::divideCeil(port.type.getNumElements(), mfc::hls::kWeightWordBytes);
+  return port.role == "weight" && mfc::hls::isPackedWeightType(port.type);
 }
 
 /// The parameter declaration of `port` in the top function's prototype: `float v1[1][8]`,
@@ -134,7 +128,7 @@ int64_t wordCount(const Port &port) {
 std::string parameter(const Port &port, unsigned index) {
   std::string name = "v" + std::to_string(index + 1);
   if (isWordPort(port))
-    return "ap_uint<512> " + name + "[" + std::to_string(wordCount(port)) + "]";
+    return "ap_uint<512> " + name + "[" + std::to_string(mfc::hls::weightWordCount(port.type.getNumElements())) + "]";
   std::string decl = (elementTypes(port.type.getElementType()).first + " " + name).str();
   for (int64_t size : port.type.getShape())
     decl += "[" + std::to_string(size) + "]";

@@ -23,7 +23,7 @@ struct WeightWords : public mfc::hls::impl::HLSWeightWordsBase<WeightWords> {
     int64_t rowBytes = bytes.getShape().back();
     MLIRContext *context = &getContext();
     auto words = emitc::ArrayType::get(
-        {(bytes.getNumElements() + mfc::hls::kWeightWordBytes - 1) / mfc::hls::kWeightWordBytes},
+        {mfc::hls::weightWordCount(bytes.getNumElements())},
         emitc::OpaqueType::get(context, "ap_uint<512>"));
     SmallVector<Operation *> users(arg.getUsers());
     for (Operation *user : users) {
@@ -60,7 +60,7 @@ struct WeightWords : public mfc::hls::impl::HLSWeightWordsBase<WeightWords> {
       for (BlockArgument arg : func.getArguments()) {
         auto bytes = dyn_cast<emitc::ArrayType>(arg.getType());
         if (!func.getArgAttr(arg.getArgNumber(), "hls.weight") || !bytes ||
-            bytes.getRank() != 2 || !bytes.getElementType().isInteger(8))
+            !mfc::hls::isPackedWeightType(bytes))
           continue;
         if (failed(toWords(arg, bytes)))
           return signalPassFailure();

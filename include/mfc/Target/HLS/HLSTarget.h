@@ -2,6 +2,8 @@
 #ifndef MFC_TARGET_HLS_HLSTARGET_H
 #define MFC_TARGET_HLS_HLSTARGET_H
 
+#include "mlir/IR/BuiltinTypeInterfaces.h"
+
 #include <cstdint>
 
 namespace mfc {
@@ -18,6 +20,17 @@ inline bool isValidLaneCount(unsigned lanes) { return lanes == 1 || (lanes > 0 &
 /// Bytes of the words that packed ternary weights are read in (mfc-hls-weight-words):
 /// one 512-bit AXI beat, 256 codes.
 constexpr int64_t kWeightWordBytes = 64;
+
+/// Whether a weight of `type` (a buffer or an EmitC array) holds packed ternary codes,
+/// [rows, bytes] of i8, which the kernel reads in words.
+inline bool isPackedWeightType(mlir::ShapedType type) {
+  return type.getRank() == 2 && type.getElementType().isInteger(8);
+}
+
+/// The words that hold `bytes` packed bytes.
+inline int64_t weightWordCount(int64_t bytes) {
+  return (bytes + kWeightWordBytes - 1) / kWeightWordBytes;
+}
 } // namespace hls
 
 } // namespace mfc
