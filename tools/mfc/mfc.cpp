@@ -85,6 +85,11 @@ cl::opt<unsigned> hlsLanes(
     cl::desc("--target=hls: ternary codes each product consumes per cycle (1, or a multiple "
              "of 4: the byte loop pipelined and unrolled, activations partitioned)"),
     cl::init(1), cl::cat(mfcCategory));
+cl::opt<unsigned> hlsChannels(
+    "hls-channels",
+    cl::desc("--target=hls: memory channels (AXI ports) each packed weight is spread over, "
+             "its rows computed that many at a time; needs --hls-lanes of 4 or more"),
+    cl::init(1), cl::cat(mfcCategory));
 enum class Sanitizer { none, address };
 cl::opt<Sanitizer> sanitize(
     "sanitize", cl::desc("Instrument the generated code (--target=cpu)"),
@@ -203,6 +208,13 @@ int main(int argc, char **argv) {
   if (hlsLanes != 1 && target->getName() != "hls")
     return fail("--hls-lanes shapes an HLS design: it needs --target=hls, not --target=" +
                 targetName);
+  if (hlsChannels != 1 && target->getName() != "hls")
+    return fail("--hls-channels shapes an HLS design: it needs --target=hls, not --target=" +
+                targetName);
+  if (hlsChannels == 0 || (hlsChannels > 1 && hlsLanes < 4))
+    return fail("--hls-channels=" + llvm::Twine(hlsChannels) +
+                " needs 1, or --hls-lanes of 4 or more (the channels' rows share the "
+                "pipelined byte loop)");
   if (!mfc::hls::isValidLaneCount(hlsLanes))
     return fail("--hls-lanes=" + llvm::Twine(hlsLanes) +
                 " is neither 1 nor a multiple of 4 (the codes of a packed byte)");
@@ -264,6 +276,7 @@ int main(int argc, char **argv) {
   options.checkIndices = !uncheckedIndices;
   options.sanitizeAddress = sanitize == Sanitizer::address;
   options.hlsLanes = hlsLanes;
+  options.hlsChannels = hlsChannels;
   if (report) {
     mfc::printTernaryReport(*module, contractions, notConverted, llvm::outs());
     return failed(target->printReport(*module, options, llvm::outs())) ? 1 : 0;

@@ -42,6 +42,9 @@ struct TargetOptions {
   bool sanitizeAddress = false;
   /// Ternary codes each product of an HLS design consumes per cycle (`--hls-lanes`).
   unsigned hlsLanes = 1;
+  /// Memory channels each packed weight of an HLS design is spread over
+  /// (`--hls-channels`).
+  unsigned hlsChannels = 1;
 };
 
 /// A `--emit` stage a target offers after `tern`.

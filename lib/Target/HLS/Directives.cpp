@@ -10,6 +10,7 @@
 #include "mfc/Target/HLS/HLSTarget.h"
 
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "llvm/ADT/MapVector.h"
 #include "llvm/ADT/SetVector.h"
 #include "llvm/Support/FormatVariadic.h"
 
@@ -38,44 +39,85 @@ bool isCodeLoop(scf::ForOp loop, func::FuncOp entry) {
       .wasInterrupted();
 }
 
+/// Whether `index` changes from one iteration of `loop` to the next: it is computed in
+/// the loop from an induction variable of the loop or of one nested in it.
+bool movesIn(Value index, scf::ForOp loop) {
+  if (auto arg = dyn_cast<BlockArgument>(index))
+    return loop->isAncestor(arg.getOwner()->getParentOp());
+  Operation *def = index.getDefiningOp();
+  return loop->isAncestor(def) &&
+         llvm::any_of(def->getOperands(), [&](Value operand) { return movesIn(operand, loop); });
+}
+
+/// How an on-chip array is partitioned: cyclically by the lanes in its last dim, and by
+/// the rows computed side by side in the dims (dim, rows) they index.
+struct Partition {
+  bool lanes = false;
+  SmallVector<std::pair<unsigned, int64_t>> rowDims;
+};
+
 struct Directives : public mfc::hls::impl::HLSDirectivesBase<Directives> {
   using Base::Base;
 
-  /// The pragmas of a ternary product with `lanes` codes a cycle, for the loop over a
-  /// byte's codes and the loop over the bytes around it; the on-chip arrays read at an
-  /// index that moves with them are partitioned so that each lane has its own port.
-  void placeLanes(scf::ForOp codeLoop, scf::ForOp byteLoop,
-                  llvm::SetVector<memref::AllocaOp> &partitioned) {
-    OpBuilder b = OpBuilder::atBlockBegin(codeLoop.getBody());
-    emitc::VerbatimOp::create(b, codeLoop.getLoc(), "#pragma HLS UNROLL");
-    b.setInsertionPointToStart(byteLoop.getBody());
+  /// The pragmas of a ternary product with `lanes` codes a cycle per weight port, for
+  /// the loop over the bytes and the loops over a byte's codes in it (one per memory
+  /// channel, mfc-hls-split-channels); the on-chip arrays read at an index that moves with
+  /// the bytes are partitioned so that each lane has its own port, and those that the
+  /// channels' rows index differently so that each row has its own.
+  void placeLanes(scf::ForOp byteLoop, ArrayRef<scf::ForOp> codeLoops,
+                  llvm::MapVector<memref::AllocaOp, Partition> &partitioned) {
+    OpBuilder b = OpBuilder::atBlockBegin(byteLoop.getBody());
     emitc::VerbatimOp::create(b, byteLoop.getLoc(), "#pragma HLS PIPELINE II=1");
     emitc::VerbatimOp::create(b, byteLoop.getLoc(),
                               "#pragma HLS UNROLL factor=" + std::to_string(lanes / 4));
-    codeLoop.getBody()->walk([&](memref::LoadOp load) {
-      auto array = load.getMemRef().getDefiningOp<memref::AllocaOp>();
-      if (array && !load.getIndices().empty() &&
-          byteLoop->isAncestor(load.getIndices().back().getParentBlock()->getParentOp()))
-        partitioned.insert(array);
-    });
+    // Per array and dim, the row indices the channels' code loops use.
+    llvm::MapVector<std::pair<memref::AllocaOp, unsigned>, llvm::SmallSetVector<Value, 4>> rows;
+    for (scf::ForOp codeLoop : codeLoops) {
+      b.setInsertionPointToStart(codeLoop.getBody());
+      emitc::VerbatimOp::create(b, codeLoop.getLoc(), "#pragma HLS UNROLL");
+      codeLoop.getBody()->walk([&](Operation *access) {
+        Value buffer;
+        ValueRange indices;
+        if (auto load = dyn_cast<memref::LoadOp>(access))
+          buffer = load.getMemRef(), indices = load.getIndices();
+        else if (auto store = dyn_cast<memref::StoreOp>(access))
+          buffer = store.getMemRef(), indices = store.getIndices();
+        auto array = buffer ? buffer.getDefiningOp<memref::AllocaOp>() : nullptr;
+        if (!array || indices.empty())
+          return;
+        if (isa<memref::LoadOp>(access) && movesIn(indices.back(), byteLoop))
+          partitioned[array].lanes = true;
+        for (auto [dim, index] : llvm::enumerate(indices))
+          if (!movesIn(index, byteLoop))
+            rows[{array, dim}].insert(index);
+      });
+    }
+    for (auto &[arrayDim, indices] : rows)
+      if (indices.size() > 1)
+        partitioned[arrayDim.first].rowDims.push_back({arrayDim.second, indices.size()});
   }
 
-  /// `#pragma HLS ARRAY_PARTITION variable=<array> cyclic factor=<lanes>` after `array`,
-  /// the variable named by the C++ emitter through the verbatim op's operand.
-  void partition(memref::AllocaOp array) {
+  /// `#pragma HLS ARRAY_PARTITION variable=<array> cyclic factor=<F> dim=<D>` after
+  /// `array` for each partitioned dim, the variable named by the C++ emitter through the
+  /// verbatim op's operand.
+  void partition(memref::AllocaOp array, const Partition &how) {
     OpBuilder b(array->getContext());
     b.setInsertionPointAfter(array);
     MemRefType type = array.getType();
     auto asArray = UnrealizedConversionCastOp::create(
         b, array.getLoc(), emitc::ArrayType::get(type.getShape(), type.getElementType()),
         array.getResult());
-    emitc::VerbatimOp::create(
-        b, array.getLoc(),
-        b.getStringAttr(llvm::formatv("#pragma HLS ARRAY_PARTITION variable={{} cyclic "
-                                      "factor={0} dim={1}",
-                                      lanes, type.getRank())
-                            .str()),
-        asArray.getResult(0));
+    SmallVector<std::pair<unsigned, int64_t>> dims(how.rowDims);
+    if (how.lanes)
+      dims.push_back({type.getRank() - 1, lanes});
+    for (auto [dim, factor] : dims)
+      emitc::VerbatimOp::create(
+          b, array.getLoc(),
+          b.getStringAttr(llvm::formatv("#pragma HLS ARRAY_PARTITION variable={{} cyclic "
+                                        "factor={0} dim={1}",
+                                        factor, dim + 1)
+                              .str()),
+          asArray.getResult(0));
   }
 
   void runOnOperation() override {
@@ -89,7 +131,9 @@ struct Directives : public mfc::hls::impl::HLSDirectivesBase<Directives> {
                                  << " is neither 1 nor a multiple of 4 (the codes of a byte)";
       return signalPassFailure();
     }
-    llvm::SetVector<memref::AllocaOp> partitioned;
+    llvm::MapVector<memref::AllocaOp, Partition> partitioned;
+    // Byte loops of ternary products and their code loops, in order.
+    llvm::MapVector<scf::ForOp, SmallVector<scf::ForOp>> products;
     getOperation().walk([&](scf::ForOp loop) {
       bool innermost = !loop.getBody()
                             ->walk([](scf::ForOp) { return WalkResult::interrupt(); })
@@ -98,12 +142,14 @@ struct Directives : public mfc::hls::impl::HLSDirectivesBase<Directives> {
         return;
       auto byteLoop = dyn_cast<scf::ForOp>(loop->getParentOp());
       if (lanes > 1 && byteLoop && isCodeLoop(loop, entryFunc))
-        return placeLanes(loop, byteLoop, partitioned);
+        return products[byteLoop].push_back(loop);
       OpBuilder b = OpBuilder::atBlockBegin(loop.getBody());
       emitc::VerbatimOp::create(b, loop.getLoc(), "#pragma HLS PIPELINE II=1");
     });
-    for (memref::AllocaOp array : partitioned)
-      partition(array);
+    for (auto &[byteLoop, codeLoops] : products)
+      placeLanes(byteLoop, codeLoops, partitioned);
+    for (auto &[array, how] : partitioned)
+      partition(array, how);
 
     OpBuilder b = OpBuilder::atBlockBegin(&entryFunc.getBody().front());
     Location loc = entryFunc.getLoc();
@@ -128,6 +174,9 @@ struct Directives : public mfc::hls::impl::HLSDirectivesBase<Directives> {
           b.getNamedAttr("type", TypeAttr::get(memref))};
       if (weight)
         port.push_back(b.getNamedAttr("data", entryFunc.getArgAttr(index, "hls.weight_data")));
+      auto channel = entryFunc.getArgAttrOfType<IntegerAttr>(index, "hls.channel");
+      if (channel)
+        port.push_back(b.getNamedAttr("channel", channel));
       ports.push_back(DictionaryAttr::get(context, port));
       // Packed ternary codes are read as 512-bit words (mfc-hls-weight-words); other
       // weights (norm scales) are as wide as their elements, widened with lanes.
@@ -135,11 +184,15 @@ struct Directives : public mfc::hls::impl::HLSDirectivesBase<Directives> {
       int64_t depth = words ? mfc::hls::weightWordCount(memref.getNumElements())
                             : memref.getNumElements();
       // The C++ emitter names the arguments v1, v2, ... in order.
+      // A weight spread over memory channels reads each on a bundle (AXI master) of its own.
+      std::string bundle = weight ? "weights" : "io";
+      if (channel)
+        bundle += std::to_string(channel.getInt());
       emitc::VerbatimOp::create(
           b, loc,
           llvm::formatv("#pragma HLS INTERFACE m_axi port=v{0} offset=slave bundle={1} "
                         "depth={2}{3}",
-                        index + 1, weight ? "weights" : "io", depth,
+                        index + 1, bundle, depth,
                         weight && !words && lanes > 1 ? " max_widen_bitwidth=512" : "")
               .str());
     }

@@ -58,7 +58,7 @@ double elements(ArrayRef<int64_t> shape) {
 } // namespace
 
 LogicalResult mfc::hls::printEstimate(ModuleOp ternModule, StringRef partName, unsigned lanes,
-                                     raw_ostream &os) {
+                                     unsigned channels, raw_ostream &os) {
   const Part *part = nullptr;
   for (const Part &candidate : kParts)
     if (candidate.name == partName)
@@ -82,8 +82,11 @@ LogicalResult mfc::hls::printEstimate(ModuleOp ternModule, StringRef partName, u
     int64_t k = cast<ShapedType>(input.getType()).getShape().back();
     int64_t n = layout.getNumOutputs(cast<ShapedType>(weights.getType()));
     // Lanes take int8 activations over whole packed bytes, at most a 512-bit beat of
-    // codes a cycle from the weight port; other products take one code a cycle.
+    // codes a cycle from each weight port, the rows spread over the channels when they
+    // divide (mfc-hls-split-channels); other products take one code a cycle.
     int64_t perCycle = int8 && k % 4 == 0 ? std::min<int64_t>(lanes, kCodesPerBeat) : 1;
+    if (perCycle > 1 && n % channels == 0)
+      perCycle *= channels;
     products.push_back({locationName(op->getLoc()), k, n, std::ceil(double(k) * n / perCycle)});
   });
   // The element-wise stages (norms, gates, quantization): float cores, one per op of a
@@ -142,11 +145,14 @@ LogicalResult mfc::hls::printEstimate(ModuleOp ternModule, StringRef partName, u
 
   os << "\nHLS estimate (a model, not a synthesis result) for " << part->board << ", "
      << llvm::format("%.0f", kClockMHz) << " MHz, " << lanes << " lane" << (lanes > 1 ? "s" : "")
-     << " (--hls-lanes)\n";
+     << " (--hls-lanes) on each of " << channels << " memory channel"
+     << (channels > 1 ? "s" : "") << " (--hls-channels)\n";
   os << "  assumptions: each ternary product consumes min(lanes, 256) 2-bit codes per cycle "
-        "(PIPELINE II=1 on its byte loop, UNROLL across lanes, activations partitioned; a "
-        "weight's port carries one ap_uint<512> word, 256 codes, a cycle; products with float "
-        "activations take one code per cycle) and runs after the previous one, as do the "
+        "from each channel its rows are spread over (PIPELINE II=1 on its byte loop, UNROLL "
+        "across lanes, activations partitioned; a weight's port carries one ap_uint<512> "
+        "word, 256 codes, a cycle; a product whose rows do not divide by the channels, or "
+        "with float activations, reads one port, the latter one code per cycle) and runs "
+        "after the previous one, as do the "
         "element-wise loops (one element per cycle); weights "
         "stream from off-chip memory once per token; a ternary lane is a 2-bit decode plus "
         "an int32 add (~"
@@ -159,10 +165,11 @@ LogicalResult mfc::hls::printEstimate(ModuleOp ternModule, StringRef partName, u
   os << llvm::format("  per token: %.2f MiB of packed weights, %.3g codes; element-wise loops "
                      "%.3g cycles\n",
                      weightBytes / (1 << 20), codes, elementCycles);
-  os << llvm::format("  generated design (%u lane%s, %lld LUT + %lld FF): %.3g cycles = "
-                     "%.3f ms/token = %.2f tokens/s\n",
-                     lanes, lanes > 1 ? "s" : "", (long long)(lanes * kLutsPerLane),
-                     (long long)(lanes * kFfsPerLane),
+  os << llvm::format("  generated design (%u lane%s x %u channel%s, %lld LUT + %lld FF): %.3g "
+                     "cycles = %.3f ms/token = %.2f tokens/s\n",
+                     lanes, lanes > 1 ? "s" : "", channels, channels > 1 ? "s" : "",
+                     (long long)(lanes * channels * kLutsPerLane),
+                     (long long)(lanes * channels * kFfsPerLane),
                      cycles, generatedSeconds * 1e3,
                      generatedSeconds > 0 ? 1 / generatedSeconds : 0);
   os << llvm::format("  memory bound (%.1f GB/s): %.1f tokens/s; the generated design reaches "
@@ -172,8 +179,8 @@ LogicalResult mfc::hls::printEstimate(ModuleOp ternModule, StringRef partName, u
                                                              : 0);
   std::string split;
   if (lanesNeeded > kCodesPerBeat)
-    split = llvm::formatv(" -- more than a 512-bit port delivers: each product's weights would "
-                          "have to be split across {0} memory channels (not generated yet)",
+    split = llvm::formatv(" -- more than a 512-bit port delivers: 256 lanes on each of {0} "
+                          "memory channels (--hls-lanes=256 --hls-channels={0})",
                           (lanesNeeded + kCodesPerBeat - 1) / kCodesPerBeat);
   os << llvm::format("  to reach 0.7 of the bound: %lld lanes at %.0f MHz (%lld LUT + %lld FF: "
                      "%.0f%% of the part's LUTs)%s\n",

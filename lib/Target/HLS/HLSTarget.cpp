@@ -38,9 +38,13 @@ struct HLSPipelineOptions : public PassPipelineOptions<HLSPipelineOptions> {
                          llvm::cl::desc("Ternary codes each product consumes per cycle "
                                         "(1, or a multiple of 4)"),
                          llvm::cl::init(1)};
+  Option<unsigned> channels{*this, "channels",
+                            llvm::cl::desc("Memory channels each packed weight is spread over"),
+                            llvm::cl::init(1)};
 };
 
-void buildHLSLoweringPipeline(OpPassManager &pm, StringRef entry, unsigned lanes) {
+void buildHLSLoweringPipeline(OpPassManager &pm, StringRef entry, unsigned lanes,
+                              unsigned channels) {
   pm.addPass(mfc::hls::createHLSSpecializeShapes({entry.str(), /*dimSize=*/1}));
   // The kernel has no error channel: an index out of range reads the dim's first element.
   pm.addPass(mfc::tern::createTernLowerRunTimeChecks({"clamp"}));
@@ -65,6 +69,8 @@ void buildHLSLoweringPipeline(OpPassManager &pm, StringRef entry, unsigned lanes
   pm.addPass(createLowerAffinePass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(mfc::hls::createHLSExternalizeWeights({entry.str()}));
+  pm.addPass(mfc::hls::createHLSSplitChannels({entry.str(), channels}));
+  pm.addPass(createCanonicalizerPass());
   pm.addPass(mfc::hls::createHLSDirectives({entry.str(), lanes}));
   pm.addPass(mfc::hls::createHLSPrepareEmission());
   // floordivsi and friends as the integer ops C has.
@@ -80,6 +86,8 @@ struct Port {
   std::string name, role;
   MemRefType type;
   Attribute data;
+  /// The memory channel of a weight spread over channels (mfc-hls-split-channels).
+  std::optional<int64_t> channel;
 };
 
 FailureOr<SmallVector<Port>> readPorts(ModuleOp module) {
@@ -87,10 +95,14 @@ FailureOr<SmallVector<Port>> readPorts(ModuleOp module) {
   if (!ports)
     return module.emitError("the lowered module records no hls.ports");
   SmallVector<Port> result;
-  for (auto port : ports.getAsRange<DictionaryAttr>())
+  for (auto port : ports.getAsRange<DictionaryAttr>()) {
+    std::optional<int64_t> channel;
+    if (auto attr = port.getAs<IntegerAttr>("channel"))
+      channel = attr.getInt();
     result.push_back({port.getAs<StringAttr>("name").str(), port.getAs<StringAttr>("role").str(),
                       cast<MemRefType>(port.getAs<TypeAttr>("type").getValue()),
-                      port.get("data")});
+                      port.get("data"), channel});
+  }
   return result;
 }
 
@@ -412,6 +424,33 @@ exit
 )tcl";
 }
 
+/// The v++ link connectivity of the kernel's AXI masters (the bundles of
+/// mfc-hls-directives) on an HBM card's 32 pseudo-channels: each weight channel on one of
+/// its own, then the unsplit weights and the inputs and outputs.
+std::string linkConfig(ArrayRef<Port> ports) {
+  constexpr int64_t kPseudoChannels = 32;
+  int64_t channels = 0;
+  bool unsplit = false;
+  for (const Port &port : ports) {
+    if (port.channel)
+      channels = std::max(channels, *port.channel + 1);
+    unsplit |= port.role == "weight" && !port.channel;
+  }
+  std::string config;
+  llvm::raw_string_ostream os(config);
+  os << "# link.cfg - v++ --link --config link.cfg: the kernel's AXI masters on an Alveo HBM\n"
+        "# card's pseudo-channels (U280/U55C: HBM[0..31]), one per weight channel (written by "
+        "mfc).\n[connectivity]\nnk=mfc_kernel:1:mfc_kernel_1\n";
+  int64_t next = 0;
+  for (int64_t channel = 0; channel < channels; ++channel)
+    os << "sp=mfc_kernel_1.m_axi_weights" << channel << ":HBM[" << next++ % kPseudoChannels
+       << "]\n";
+  if (unsplit)
+    os << "sp=mfc_kernel_1.m_axi_weights:HBM[" << next++ % kPseudoChannels << "]\n";
+  os << "sp=mfc_kernel_1.m_axi_io:HBM[" << next % kPseudoChannels << "]\n";
+  return config;
+}
+
 class HLSTarget final : public mfc::Target {
 public:
   StringRef getName() const override { return "hls"; }
@@ -424,7 +463,8 @@ public:
     static const mfc::TargetStage stages[] = {
         {"lowered", "MLIR in the EmitC dialect, pragmas as emitc.verbatim", false, ""},
         {"cpp", "the kernel's C++", false, ""},
-        {"project", "a directory: kernel, weights, testbench, Makefile, run_hls.tcl", true,
+        {"project", "a directory: kernel, weights, testbench, Makefile, run_hls.tcl, link.cfg",
+         true,
          ".hls"},
     };
     return stages;
@@ -436,7 +476,7 @@ public:
 
   void buildLoweringPipeline(OpPassManager &pm,
                              const mfc::TargetOptions &options) const override {
-    buildHLSLoweringPipeline(pm, options.entry, options.hlsLanes);
+    buildHLSLoweringPipeline(pm, options.entry, options.hlsLanes, options.hlsChannels);
   }
 
   LogicalResult serialize(ModuleOp module, StringRef stage, StringRef outputPath,
@@ -496,6 +536,7 @@ public:
         failed(writeFile("mfc_npy.h", [&](raw_ostream &os) { os << kNpyHeader; })) ||
         failed(writeFile("mfc_hls_math.h", [&](raw_ostream &os) { os << kMathHeader; })) ||
         failed(writeFile("Makefile", [&](raw_ostream &os) { os << kMakefile; })) ||
+        failed(writeFile("link.cfg", [&](raw_ostream &os) { os << linkConfig(*ports); })) ||
         failed(writeFile("run_hls.tcl", [&](raw_ostream &os) { os << tclScript(*ports); })))
       return fail(error);
     return success();
@@ -504,7 +545,7 @@ public:
   LogicalResult printReport(ModuleOp ternModule, const mfc::TargetOptions &options,
                             raw_ostream &os) const override {
     return mfc::hls::printEstimate(ternModule, options.cpu == "native" ? "u280" : options.cpu,
-                                   options.hlsLanes, os);
+                                   options.hlsLanes, options.hlsChannels, os);
   }
 
   void registerPasses() const override {
@@ -514,7 +555,7 @@ public:
         "Import-level IR to EmitC with HLS pragmas (what `mfc --target=hls --emit=lowered` runs)",
         [](OpPassManager &pm, const HLSPipelineOptions &options) {
           mfc::buildTernPipeline(pm, mfc::TernPipelineOptions());
-          buildHLSLoweringPipeline(pm, options.entry, options.lanes);
+          buildHLSLoweringPipeline(pm, options.entry, options.lanes, options.channels);
         });
   }
 };

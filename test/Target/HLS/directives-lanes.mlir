@@ -60,3 +60,48 @@ func.func @main_graph(%x: memref<4xf32> {onnx.name = "x"}, %y: memref<4xf32> {on
   }
   return
 }
+
+// -----
+
+// Two rows side by side (mfc-hls-split-channels): the byte loop's pragmas once, the
+// accumulator, which the rows index %i and %i + 1, partitioned by the two rows so that
+// each row's sum has its own register; each channel's weight port on its own bundle.
+// CHECK-LABEL: func.func @main_graph
+// CHECK: emitc.verbatim "#pragma HLS INTERFACE m_axi port=v1 offset=slave bundle=weights0 depth=1"
+// CHECK-NEXT: emitc.verbatim "#pragma HLS INTERFACE m_axi port=v2 offset=slave bundle=weights1 depth=1"
+// CHECK: %[[ACC:.+]] = memref.alloca() : memref<4xi32>
+// CHECK-NEXT: %[[NAMED:.+]] = builtin.unrealized_conversion_cast %[[ACC]]
+// CHECK-NEXT: emitc.verbatim "#pragma HLS ARRAY_PARTITION variable={} cyclic factor=2 dim=1" args %[[NAMED]]
+// CHECK: scf.for
+// CHECK-NEXT: arith.addi
+// CHECK-NEXT: scf.for
+// CHECK-NEXT: emitc.verbatim "#pragma HLS PIPELINE II=1"
+// CHECK-NEXT: emitc.verbatim "#pragma HLS UNROLL factor=2"
+// CHECK-NEXT: scf.for
+// CHECK-NEXT: emitc.verbatim "#pragma HLS UNROLL"
+// CHECK-NOT: emitc.verbatim
+func.func @main_graph(%w0: memref<2x4xi8> {hls.weight = "w.ch0", hls.channel = 0 : i32, hls.weight_data = dense<1> : tensor<2x4xi8>},
+                      %w1: memref<2x4xi8> {hls.weight = "w.ch1", hls.channel = 1 : i32, hls.weight_data = dense<1> : tensor<2x4xi8>}) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %c4 = arith.constant 4 : index
+  %acc = memref.alloca() : memref<4xi32>
+  scf.for %i = %c0 to %c4 step %c2 {
+    %next = arith.addi %i, %c1 : index
+    scf.for %j = %c0 to %c4 step %c1 {
+      scf.for %k = %c0 to %c4 step %c1 {
+        %half = arith.divsi %i, %c2 : index
+        %b0 = memref.load %w0[%half, %j] : memref<2x4xi8>
+        %a0 = memref.load %acc[%i] : memref<4xi32>
+        %s0 = arith.addi %a0, %a0 : i32
+        memref.store %s0, %acc[%i] : memref<4xi32>
+        %b1 = memref.load %w1[%half, %j] : memref<2x4xi8>
+        %a1 = memref.load %acc[%next] : memref<4xi32>
+        %s1 = arith.addi %a1, %a1 : i32
+        memref.store %s1, %acc[%next] : memref<4xi32>
+      }
+    }
+  }
+  return
+}
