@@ -25,12 +25,14 @@ MODELS = {
 }
 
 
-def project_and_goldens(name: str, tmp_path: Path, lanes: int = 1, channels: int = 1):
-    """The HLS project of MODELS[name] (`--hls-lanes=lanes --hls-channels=channels`), with
-    inputs and the CPU library's outputs in data/; returns the project and csim's
-    arguments."""
+def project_and_goldens(name: str, tmp_path: Path, lanes: int = 1, channels: int = 1,
+                        element_lanes: int = 1):
+    """The HLS project of MODELS[name] (`--hls-lanes=lanes --hls-channels=channels
+    --hls-element-lanes=element_lanes`), with inputs and the CPU library's outputs in
+    data/; returns the project and csim's arguments."""
     project = compile(MODELS[name], tmp_path / "prj", target="hls",
-                      extra_args=[f"--hls-lanes={lanes}", f"--hls-channels={channels}"])
+                      extra_args=[f"--hls-lanes={lanes}", f"--hls-channels={channels}",
+                                  f"--hls-element-lanes={element_lanes}"])
     cpu = load(compile(MODELS[name], tmp_path / "model.so"))
     inputs = random_inputs(cpu)
     return project, csim_arguments(project, cpu, inputs, cpu(*inputs))
@@ -59,16 +61,18 @@ def test_laned_design_csim_matches_cpu_library(tmp_path, name):
     assert run.returncode == 0 and "PASS" in run.stdout, run.stdout + run.stderr
 
 
-@pytest.mark.parametrize("name", ["bitlinear", "hgrn_bit_ref_decode", "bundled_decode"])
-def test_channel_design_csim_matches_cpu_library(tmp_path, name):
-    """Weights spread over 4 memory channels: each product's rows 4 at a time, each
-    channel's rows on a port and bundle of its own (a weight file each, mapped to an HBM
-    pseudo-channel by link.cfg); csim still gives the CPU's outputs."""
-    project, args = project_and_goldens(name, tmp_path, lanes=16, channels=4)
+@pytest.mark.parametrize("name", MODELS)
+def test_parallel_design_csim_matches_cpu_library(tmp_path, name):
+    """Weights spread over 4 memory channels (each product's rows 4 at a time, each
+    channel's rows on a port and bundle of its own, a weight file each, mapped to an HBM
+    pseudo-channel by link.cfg) and element-wise maps unrolled by 4: csim still gives the
+    CPU's outputs."""
+    project, args = project_and_goldens(name, tmp_path, lanes=16, channels=4, element_lanes=4)
     kernel = (project / "kernel.cpp").read_text()
     assert "bundle=weights3" in kernel and "bundle=weights4" not in kernel
     assert "sp=mfc_kernel_1.m_axi_weights3:HBM[3]" in (project / "link.cfg").read_text()
     assert list((project / "weights").glob("*_ch3.npy"))
+    assert "#pragma HLS UNROLL factor=4" in kernel
     run = csim(project, args + ["--rtol", "1e-4", "--atol", "1e-5"])
     assert run.returncode == 0 and "PASS" in run.stdout, run.stdout + run.stderr
 

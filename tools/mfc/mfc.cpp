@@ -90,6 +90,11 @@ cl::opt<unsigned> hlsChannels(
     cl::desc("--target=hls: memory channels (AXI ports) each packed weight is spread over, "
              "its rows computed that many at a time; needs --hls-lanes of 4 or more"),
     cl::init(1), cl::cat(mfcCategory));
+cl::opt<unsigned> hlsElementLanes(
+    "hls-element-lanes",
+    cl::desc("--target=hls: elements each element-wise loop takes per cycle where its "
+             "iterations are independent (norms, quantization, gates; reductions keep 1)"),
+    cl::init(1), cl::cat(mfcCategory));
 enum class Sanitizer { none, address };
 cl::opt<Sanitizer> sanitize(
     "sanitize", cl::desc("Instrument the generated code (--target=cpu)"),
@@ -215,6 +220,12 @@ int main(int argc, char **argv) {
     return fail("--hls-channels=" + llvm::Twine(hlsChannels) +
                 " needs 1, or --hls-lanes of 4 or more (the channels' rows share the "
                 "pipelined byte loop)");
+  if (hlsElementLanes != 1 && target->getName() != "hls")
+    return fail("--hls-element-lanes shapes an HLS design: it needs --target=hls, not "
+                "--target=" + targetName);
+  if (hlsElementLanes == 0)
+    return fail("--hls-element-lanes=0: an element-wise loop takes at least 1 element a "
+                "cycle");
   if (!mfc::hls::isValidLaneCount(hlsLanes))
     return fail("--hls-lanes=" + llvm::Twine(hlsLanes) +
                 " is neither 1 nor a multiple of 4 (the codes of a packed byte)");
@@ -277,6 +288,7 @@ int main(int argc, char **argv) {
   options.sanitizeAddress = sanitize == Sanitizer::address;
   options.hlsLanes = hlsLanes;
   options.hlsChannels = hlsChannels;
+  options.hlsElementLanes = hlsElementLanes;
   if (report) {
     mfc::printTernaryReport(*module, contractions, notConverted, llvm::outs());
     return failed(target->printReport(*module, options, llvm::outs())) ? 1 : 0;

@@ -153,13 +153,30 @@ def HLSDirectives : Pass<"mfc-hls-directives", "mlir::ModuleOp"> {
     Packed int8 weight ports count their depth in 512-bit words: mfc-hls-weight-words
     makes them arrays of `ap_uint<512>` after the conversion to EmitC.
     The products' integer accumulations add a contribution per code (tern-lower-matmul),
-    so the unrolled adds form a sum the tool balances into a tree.
+    so the unrolled adds form a sum the tool balances into a tree. Rows computed side by
+    side (mfc-hls-split-channels: one code loop reads several channels' ports) index the
+    accumulators differently: those dims are partitioned by the rows.
+
+    With `element-lanes` = V > 1, an element-wise innermost loop (norms, quantization,
+    gates) whose trip count divides by V and whose iterations are independent (every
+    buffer it writes is indexed by its induction variable) takes V elements a cycle:
+    ```
+    scf.for %i ... { ... memref.load %a[.., %i] ... memref.store .., %b[.., %i] }
+    => #pragma HLS PIPELINE II=1 and #pragma HLS UNROLL factor=V in the loop,
+       #pragma HLS ARRAY_PARTITION ... cyclic factor=V on the dims of %a and %b it moves
+       along, and max_widen_bitwidth=512 on the float ports
+    ```
+    Reductions (a sum of squares, an absmax: every iteration updates one element) keep
+    one element a cycle. An array that several of these partition takes the largest
+    factor in each dim.
   }];
   let options = [
     Option<"entry", "entry", "std::string", /*default=*/"\"main_graph\"",
            "The model's entry function">,
     Option<"lanes", "lanes", "unsigned", /*default=*/"1",
            "Ternary codes each product consumes per cycle (1, or a multiple of 4)">,
+    Option<"elementLanes", "element-lanes", "unsigned", /*default=*/"1",
+           "Elements each element-wise loop with independent iterations takes per cycle">,
   ];
   let dependentDialects = ["mlir::emitc::EmitCDialect"];
 }

@@ -45,6 +45,9 @@ struct TargetOptions {
   /// Memory channels each packed weight of an HLS design is spread over
   /// (`--hls-channels`).
   unsigned hlsChannels = 1;
+  /// Elements each element-wise loop with independent iterations of an HLS design takes
+  /// per cycle (`--hls-element-lanes`).
+  unsigned hlsElementLanes = 1;
 };
 
 /// A `--emit` stage a target offers after `tern`.

@@ -9,6 +9,8 @@
 
 #include "mfc/Target/HLS/HLSTarget.h"
 
+#include "LoopAnalysis.h"
+
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "llvm/ADT/MapVector.h"
 #include "llvm/ADT/SetVector.h"
@@ -39,22 +41,14 @@ bool isCodeLoop(scf::ForOp loop, func::FuncOp entry) {
       .wasInterrupted();
 }
 
-/// Whether `index` changes from one iteration of `loop` to the next: it is computed in
-/// the loop from an induction variable of the loop or of one nested in it.
-bool movesIn(Value index, scf::ForOp loop) {
-  if (auto arg = dyn_cast<BlockArgument>(index))
-    return loop->isAncestor(arg.getOwner()->getParentOp());
-  Operation *def = index.getDefiningOp();
-  return loop->isAncestor(def) &&
-         llvm::any_of(def->getOperands(), [&](Value operand) { return movesIn(operand, loop); });
-}
+/// How on-chip arrays are partitioned: per array, dim => cyclic factor (the most of the
+/// accesses that need it: a product's lanes, rows side by side, element lanes).
+using Partitions = llvm::MapVector<memref::AllocaOp, llvm::SmallMapVector<unsigned, int64_t, 2>>;
 
-/// How an on-chip array is partitioned: cyclically by the lanes in its last dim, and by
-/// the rows computed side by side in the dims (dim, rows) they index.
-struct Partition {
-  bool lanes = false;
-  SmallVector<std::pair<unsigned, int64_t>> rowDims;
-};
+void needPartition(Partitions &partitions, memref::AllocaOp array, unsigned dim, int64_t factor) {
+  int64_t &current = partitions[array][dim];
+  current = std::max(current, factor);
+}
 
 struct Directives : public mfc::hls::impl::HLSDirectivesBase<Directives> {
   using Base::Base;
@@ -65,7 +59,7 @@ struct Directives : public mfc::hls::impl::HLSDirectivesBase<Directives> {
   /// the bytes are partitioned so that each lane has its own port, and those that the
   /// channels' rows index differently so that each row has its own.
   void placeLanes(scf::ForOp byteLoop, ArrayRef<scf::ForOp> codeLoops,
-                  llvm::MapVector<memref::AllocaOp, Partition> &partitioned) {
+                  Partitions &partitions) {
     OpBuilder b = OpBuilder::atBlockBegin(byteLoop.getBody());
     emitc::VerbatimOp::create(b, byteLoop.getLoc(), "#pragma HLS PIPELINE II=1");
     emitc::VerbatimOp::create(b, byteLoop.getLoc(),
@@ -75,41 +69,56 @@ struct Directives : public mfc::hls::impl::HLSDirectivesBase<Directives> {
     for (scf::ForOp codeLoop : codeLoops) {
       b.setInsertionPointToStart(codeLoop.getBody());
       emitc::VerbatimOp::create(b, codeLoop.getLoc(), "#pragma HLS UNROLL");
-      codeLoop.getBody()->walk([&](Operation *access) {
-        Value buffer;
-        ValueRange indices;
-        if (auto load = dyn_cast<memref::LoadOp>(access))
-          buffer = load.getMemRef(), indices = load.getIndices();
-        else if (auto store = dyn_cast<memref::StoreOp>(access))
-          buffer = store.getMemRef(), indices = store.getIndices();
-        auto array = buffer ? buffer.getDefiningOp<memref::AllocaOp>() : nullptr;
+      mfc::hls::forEachAccess(codeLoop, [&](Operation *access, Value buffer, ValueRange indices) {
+        auto array = buffer.getDefiningOp<memref::AllocaOp>();
         if (!array || indices.empty())
           return;
-        if (isa<memref::LoadOp>(access) && movesIn(indices.back(), byteLoop))
-          partitioned[array].lanes = true;
+        if (isa<memref::LoadOp>(access) && mfc::hls::movesIn(indices.back(), byteLoop))
+          needPartition(partitions, array, indices.size() - 1, lanes);
         for (auto [dim, index] : llvm::enumerate(indices))
-          if (!movesIn(index, byteLoop))
+          if (!mfc::hls::movesIn(index, byteLoop))
             rows[{array, dim}].insert(index);
       });
     }
     for (auto &[arrayDim, indices] : rows)
       if (indices.size() > 1)
-        partitioned[arrayDim.first].rowDims.push_back({arrayDim.second, indices.size()});
+        needPartition(partitions, arrayDim.first, arrayDim.second, indices.size());
+  }
+
+  /// The pragmas of an element-wise loop whose iterations are independent, with
+  /// `elementLanes` elements a cycle: PIPELINE II=1 and UNROLL, and its on-chip arrays
+  /// partitioned in the dims it moves along.
+  void placeElementLanes(scf::ForOp loop, Partitions &partitions) {
+    OpBuilder b = OpBuilder::atBlockBegin(loop.getBody());
+    emitc::VerbatimOp::create(b, loop.getLoc(), "#pragma HLS PIPELINE II=1");
+    emitc::VerbatimOp::create(b, loop.getLoc(),
+                              "#pragma HLS UNROLL factor=" + std::to_string(elementLanes));
+    mfc::hls::forEachAccess(loop, [&](Operation *, Value buffer, ValueRange indices) {
+      if (auto array = buffer.getDefiningOp<memref::AllocaOp>())
+        for (auto [dim, index] : llvm::enumerate(indices))
+          if (mfc::hls::movesIn(index, loop))
+            needPartition(partitions, array, dim, elementLanes);
+    });
+  }
+
+  /// Whether `loop`, an innermost loop outside the products, can take `elementLanes`
+  /// elements a cycle: its trip count divides by them and its iterations are independent.
+  bool takesElementLanes(scf::ForOp loop) {
+    std::optional<APInt> trips = loop.getStaticTripCount();
+    return elementLanes > 1 && trips && trips->getZExtValue() % elementLanes == 0 &&
+           mfc::hls::hasIndependentIterations(loop);
   }
 
   /// `#pragma HLS ARRAY_PARTITION variable=<array> cyclic factor=<F> dim=<D>` after
   /// `array` for each partitioned dim, the variable named by the C++ emitter through the
   /// verbatim op's operand.
-  void partition(memref::AllocaOp array, const Partition &how) {
+  void partition(memref::AllocaOp array, ArrayRef<std::pair<unsigned, int64_t>> dims) {
     OpBuilder b(array->getContext());
     b.setInsertionPointAfter(array);
     MemRefType type = array.getType();
     auto asArray = UnrealizedConversionCastOp::create(
         b, array.getLoc(), emitc::ArrayType::get(type.getShape(), type.getElementType()),
         array.getResult());
-    SmallVector<std::pair<unsigned, int64_t>> dims(how.rowDims);
-    if (how.lanes)
-      dims.push_back({type.getRank() - 1, lanes});
     for (auto [dim, factor] : dims)
       emitc::VerbatimOp::create(
           b, array.getLoc(),
@@ -131,7 +140,11 @@ struct Directives : public mfc::hls::impl::HLSDirectivesBase<Directives> {
                                  << " is neither 1 nor a multiple of 4 (the codes of a byte)";
       return signalPassFailure();
     }
-    llvm::MapVector<memref::AllocaOp, Partition> partitioned;
+    if (elementLanes == 0) {
+      getOperation().emitError("mfc-hls-directives: element-lanes=0");
+      return signalPassFailure();
+    }
+    Partitions partitions;
     // Byte loops of ternary products and their code loops, in order.
     llvm::MapVector<scf::ForOp, SmallVector<scf::ForOp>> products;
     getOperation().walk([&](scf::ForOp loop) {
@@ -143,13 +156,15 @@ struct Directives : public mfc::hls::impl::HLSDirectivesBase<Directives> {
       auto byteLoop = dyn_cast<scf::ForOp>(loop->getParentOp());
       if (lanes > 1 && byteLoop && isCodeLoop(loop, entryFunc))
         return products[byteLoop].push_back(loop);
+      if (takesElementLanes(loop))
+        return placeElementLanes(loop, partitions);
       OpBuilder b = OpBuilder::atBlockBegin(loop.getBody());
       emitc::VerbatimOp::create(b, loop.getLoc(), "#pragma HLS PIPELINE II=1");
     });
     for (auto &[byteLoop, codeLoops] : products)
-      placeLanes(byteLoop, codeLoops, partitioned);
-    for (auto &[array, how] : partitioned)
-      partition(array, how);
+      placeLanes(byteLoop, codeLoops, partitions);
+    for (auto &[array, dims] : partitions)
+      partition(array, dims.takeVector());
 
     OpBuilder b = OpBuilder::atBlockBegin(&entryFunc.getBody().front());
     Location loc = entryFunc.getLoc();
@@ -193,7 +208,9 @@ struct Directives : public mfc::hls::impl::HLSDirectivesBase<Directives> {
           llvm::formatv("#pragma HLS INTERFACE m_axi port=v{0} offset=slave bundle={1} "
                         "depth={2}{3}",
                         index + 1, bundle, depth,
-                        weight && !words && lanes > 1 ? " max_widen_bitwidth=512" : "")
+                        !words && (elementLanes > 1 || (weight && lanes > 1))
+                            ? " max_widen_bitwidth=512"
+                            : "")
               .str());
     }
     emitc::VerbatimOp::create(b, loc, "#pragma HLS INTERFACE s_axilite port=return");

@@ -58,7 +58,8 @@ double elements(ArrayRef<int64_t> shape) {
 } // namespace
 
 LogicalResult mfc::hls::printEstimate(ModuleOp ternModule, StringRef partName, unsigned lanes,
-                                     unsigned channels, raw_ostream &os) {
+                                     unsigned elementLanes, unsigned channels,
+                                     raw_ostream &os) {
   const Part *part = nullptr;
   for (const Part &candidate : kParts)
     if (candidate.name == partName)
@@ -87,21 +88,48 @@ LogicalResult mfc::hls::printEstimate(ModuleOp ternModule, StringRef partName, u
     int64_t perCycle = int8 && k % 4 == 0 ? std::min<int64_t>(lanes, kCodesPerBeat) : 1;
     if (perCycle > 1 && n % channels == 0)
       perCycle *= channels;
-    products.push_back({locationName(op->getLoc()), k, n, std::ceil(double(k) * n / perCycle)});
+    // Nor faster than the part's memory delivers the weights.
+    double bytesPerCycle = part->bandwidthGBs * 1e9 / (kClockMHz * 1e6);
+    products.push_back({locationName(op->getLoc()), k, n,
+                        std::max(std::ceil(double(k) * n / perCycle),
+                                 std::ceil(double(k) * n / 4 / bytesPerCycle))});
   });
   // The element-wise stages (norms, gates, quantization): float cores, one per op of a
-  // loop body (the loops run one after the other), and cycles, one element a cycle (not
-  // unrolled). A generic: its body's ops, its iterations. A bitlinear: its norm (mul,
-  // add, sqrt, div) and quantization, four passes over its input (sum of squares,
-  // normalize, absmax, quantize) and one over its output. An MLGRU step (2 exp, 2 div,
-  // 5 mul/add) and a GLU (exp, div, 2 mul): their elements.
-  int64_t muls = 0, adds = 0, exps = 0, divs = 0;
+  // loop body (the loops run one after the other), and cycles: a map (independent
+  // elements) takes `elementLanes` elements a cycle when its innermost dim divides by
+  // them, with as many copies of its cores; a reduction one element a cycle. A generic:
+  // its body's ops, its iterations. A bitlinear: its norm (a mul and an add in the sum
+  // of squares; sqrt, 2 div and 3 mul in the maps) and quantization, two reductions over
+  // its input (sum of squares, absmax), two maps over it (normalize, quantize) and one
+  // over its output. An MLGRU step (2 exp, 2 div, 4 mul, 4 add/sub) and a GLU (exp,
+  // div, 2 mul, an add): maps over their elements.
+  struct Cores {
+    int64_t muls = 0, adds = 0, exps = 0, divs = 0;
+  } cores;
   double elementCycles = 0;
-  auto resultElements = [](Operation *op) {
-    return elements(cast<ShapedType>(op->getResult(0).getType()).getShape());
+  auto lanesFor = [&](ArrayRef<int64_t> shape) -> int64_t {
+    return !shape.empty() && !ShapedType::isDynamic(shape.back()) &&
+                   shape.back() % elementLanes == 0
+               ? elementLanes
+               : 1;
+  };
+  auto addCores = [&](int64_t copies, int64_t muls, int64_t adds, int64_t exps, int64_t divs) {
+    cores.muls += copies * muls, cores.adds += copies * adds, cores.exps += copies * exps,
+        cores.divs += copies * divs;
+  };
+  auto addMap = [&](ArrayRef<int64_t> shape, int64_t muls, int64_t adds, int64_t exps,
+                    int64_t divs) {
+    int64_t copies = lanesFor(shape);
+    addCores(copies, muls, adds, exps, divs);
+    elementCycles += elements(shape) / copies;
   };
   ternModule.walk([&](Operation *op) {
+    ArrayRef<int64_t> result; // the first result's (an MLGRU's sequence of states)
+    if (op->getNumResults() > 0)
+      if (auto shaped = dyn_cast<ShapedType>(op->getResult(0).getType()))
+        result = shaped.getShape();
     if (auto generic = dyn_cast<linalg::GenericOp>(op)) {
+      int64_t muls = 0, adds = 0, exps = 0, divs = 0;
       generic.getBody()->walk([&](Operation *inner) {
         if (isa<arith::MulFOp>(inner))
           ++muls;
@@ -112,17 +140,24 @@ LogicalResult mfc::hls::printEstimate(ModuleOp ternModule, StringRef partName, u
         else if (isa<arith::DivFOp, math::SqrtOp, math::RsqrtOp>(inner))
           ++divs;
       });
-      elementCycles += elements(generic.getStaticLoopRanges());
+      SmallVector<int64_t> ranges = generic.getStaticLoopRanges();
+      if (generic.getNumReductionLoops() == 0) {
+        addMap(ranges, muls, adds, exps, divs);
+      } else {
+        addCores(1, muls, adds, exps, divs);
+        elementCycles += elements(ranges);
+      }
     } else if (auto product = dyn_cast<tern::BitLinearOp>(op)) {
-      muls += 4, adds += 2, divs += 3;
-      elementCycles += 4 * elements(cast<ShapedType>(product.getInput().getType()).getShape()) +
-                       resultElements(op);
+      ArrayRef<int64_t> input = cast<ShapedType>(product.getInput().getType()).getShape();
+      addCores(1, 1, 1, 0, 0);
+      elementCycles += 2 * elements(input);
+      addMap(input, 1, 1, 0, 3);
+      addMap(input, 1, 0, 0, 0);
+      addMap(result, 2, 0, 0, 0);
     } else if (isa<tern::MLGRUScanOp>(op)) {
-      muls += 4, adds += 4, exps += 2, divs += 2;
-      elementCycles += resultElements(op);
+      addMap(result, 4, 4, 2, 2);
     } else if (isa<tern::GLUOp>(op)) {
-      muls += 2, adds += 1, exps += 1, divs += 1;
-      elementCycles += resultElements(op);
+      addMap(result, 2, 1, 1, 1);
     }
   });
 
@@ -137,8 +172,7 @@ LogicalResult mfc::hls::printEstimate(ModuleOp ternModule, StringRef partName, u
   double bandwidth = part->bandwidthGBs * 1e9;
   double clock = kClockMHz * 1e6;
   double boundTokens = weightBytes > 0 ? bandwidth / weightBytes : 0;
-  // Weights cannot arrive faster than the memory gives them.
-  double generatedSeconds = std::max(cycles / clock, weightBytes / bandwidth);
+  double generatedSeconds = cycles / clock;
   // Lanes for 0.7 of the bound: codes per token x 0.7 x bound tokens/s per cycle.
   int64_t lanesNeeded = int64_t(std::ceil(codes * 0.7 * boundTokens / clock));
   double onChipBytes = double(part->bram36) * 36 * 1024 / 8 + double(part->uram) * 288 * 1024 / 8;
@@ -146,16 +180,19 @@ LogicalResult mfc::hls::printEstimate(ModuleOp ternModule, StringRef partName, u
   os << "\nHLS estimate (a model, not a synthesis result) for " << part->board << ", "
      << llvm::format("%.0f", kClockMHz) << " MHz, " << lanes << " lane" << (lanes > 1 ? "s" : "")
      << " (--hls-lanes) on each of " << channels << " memory channel"
-     << (channels > 1 ? "s" : "") << " (--hls-channels)\n";
+     << (channels > 1 ? "s" : "") << " (--hls-channels), " << elementLanes
+     << " element" << (elementLanes > 1 ? "s" : "") << " a cycle in element-wise maps "
+     << "(--hls-element-lanes)\n";
   os << "  assumptions: each ternary product consumes min(lanes, 256) 2-bit codes per cycle "
         "from each channel its rows are spread over (PIPELINE II=1 on its byte loop, UNROLL "
         "across lanes, activations partitioned; a weight's port carries one ap_uint<512> "
         "word, 256 codes, a cycle; a product whose rows do not divide by the channels, or "
         "with float activations, reads one port, the latter one code per cycle) and runs "
-        "after the previous one, as do the "
-        "element-wise loops (one element per cycle); weights "
-        "stream from off-chip memory once per token; a ternary lane is a 2-bit decode plus "
-        "an int32 add (~"
+        "after the previous one, no faster than the part's memory delivers its weights, as do "
+        "the element-wise loops (a map with independent elements takes the element lanes a "
+        "cycle, with a copy of its float cores per lane; a reduction one element per cycle); "
+        "weights stream from off-chip memory once per token; a ternary lane is a 2-bit "
+        "decode plus an int32 add (~"
      << kLutsPerLane << " LUT + " << kFfsPerLane << " FF, no DSP)\n";
   os << llvm::format("  %-40s %7s %7s %10s %12s\n", "product", "K", "N", "weights KiB",
                      "cycles");
@@ -187,13 +224,16 @@ LogicalResult mfc::hls::printEstimate(ModuleOp ternModule, StringRef partName, u
                      (long long)lanesNeeded, kClockMHz, (long long)(lanesNeeded * kLutsPerLane),
                      (long long)(lanesNeeded * kFfsPerLane),
                      100.0 * lanesNeeded * kLutsPerLane / part->luts, split.c_str());
+  int64_t dsps = cores.muls * kDspMul + cores.adds * kDspAdd + cores.exps * kDspExp +
+                 cores.divs * kDspDivSqrt;
   os << llvm::format("  element-wise float cores: %lld mul, %lld add/sub, %lld exp, %lld "
-                     "div/sqrt: ~%lld DSP (%.1f%% of %lld)\n",
-                     (long long)muls, (long long)adds, (long long)exps, (long long)divs,
-                     (long long)(muls * kDspMul + adds * kDspAdd + exps * kDspExp +
-                                 divs * kDspDivSqrt),
-                     100.0 * (muls * kDspMul + adds * kDspAdd + exps * kDspExp) / part->dsps,
-                     (long long)part->dsps);
+                     "div/sqrt: ~%lld DSP (%.1f%% of %lld)%s\n",
+                     (long long)cores.muls, (long long)cores.adds, (long long)cores.exps,
+                     (long long)cores.divs, (long long)dsps, 100.0 * dsps / part->dsps,
+                     (long long)part->dsps,
+                     dsps > part->dsps ? " -- more than the part has: each layer's loops have "
+                                         "cores of their own (layers do not share hardware)"
+                                       : "");
   os << llvm::format("  on chip: activations of the widest product %lld x 4 B; weights %.1f MiB "
                      "%s the part's %.1f MiB of BRAM + URAM\n",
                      (long long)widest, weightBytes / (1 << 20),

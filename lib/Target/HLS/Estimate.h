@@ -10,9 +10,11 @@ namespace mfc::hls {
 /// Prints the estimate of the design for `ternModule` on `part` (u280, u55c, kv260);
 /// fails, with an error on the module, for another part.
 /// `lanes`: ternary codes a product consumes per cycle in the generated design
-/// (`--hls-lanes`), from each of `channels` memory channels (`--hls-channels`).
+/// (`--hls-lanes`), from each of `channels` memory channels (`--hls-channels`);
+/// `elementLanes`: elements an element-wise map takes per cycle (`--hls-element-lanes`).
 mlir::LogicalResult printEstimate(mlir::ModuleOp ternModule, llvm::StringRef part,
-                                  unsigned lanes, unsigned channels, llvm::raw_ostream &os);
+                                  unsigned lanes, unsigned elementLanes, unsigned channels,
+                                  llvm::raw_ostream &os);
 
 } // namespace mfc::hls
 

@@ -38,13 +38,17 @@ struct HLSPipelineOptions : public PassPipelineOptions<HLSPipelineOptions> {
                          llvm::cl::desc("Ternary codes each product consumes per cycle "
                                         "(1, or a multiple of 4)"),
                          llvm::cl::init(1)};
+  Option<unsigned> elementLanes{
+      *this, "element-lanes",
+      llvm::cl::desc("Elements each independent element-wise loop takes per cycle"),
+      llvm::cl::init(1)};
   Option<unsigned> channels{*this, "channels",
                             llvm::cl::desc("Memory channels each packed weight is spread over"),
                             llvm::cl::init(1)};
 };
 
 void buildHLSLoweringPipeline(OpPassManager &pm, StringRef entry, unsigned lanes,
-                              unsigned channels) {
+                              unsigned elementLanes, unsigned channels) {
   pm.addPass(mfc::hls::createHLSSpecializeShapes({entry.str(), /*dimSize=*/1}));
   // The kernel has no error channel: an index out of range reads the dim's first element.
   pm.addPass(mfc::tern::createTernLowerRunTimeChecks({"clamp"}));
@@ -71,7 +75,7 @@ void buildHLSLoweringPipeline(OpPassManager &pm, StringRef entry, unsigned lanes
   pm.addPass(mfc::hls::createHLSExternalizeWeights({entry.str()}));
   pm.addPass(mfc::hls::createHLSSplitChannels({entry.str(), channels}));
   pm.addPass(createCanonicalizerPass());
-  pm.addPass(mfc::hls::createHLSDirectives({entry.str(), lanes}));
+  pm.addPass(mfc::hls::createHLSDirectives({entry.str(), lanes, elementLanes}));
   pm.addPass(mfc::hls::createHLSPrepareEmission());
   // floordivsi and friends as the integer ops C has.
   pm.addPass(arith::createArithExpandOpsPass());
@@ -476,7 +480,8 @@ public:
 
   void buildLoweringPipeline(OpPassManager &pm,
                              const mfc::TargetOptions &options) const override {
-    buildHLSLoweringPipeline(pm, options.entry, options.hlsLanes, options.hlsChannels);
+    buildHLSLoweringPipeline(pm, options.entry, options.hlsLanes, options.hlsElementLanes,
+                             options.hlsChannels);
   }
 
   LogicalResult serialize(ModuleOp module, StringRef stage, StringRef outputPath,
@@ -545,7 +550,8 @@ public:
   LogicalResult printReport(ModuleOp ternModule, const mfc::TargetOptions &options,
                             raw_ostream &os) const override {
     return mfc::hls::printEstimate(ternModule, options.cpu == "native" ? "u280" : options.cpu,
-                                   options.hlsLanes, options.hlsChannels, os);
+                                   options.hlsLanes, options.hlsElementLanes,
+                                   options.hlsChannels, os);
   }
 
   void registerPasses() const override {
@@ -555,7 +561,8 @@ public:
         "Import-level IR to EmitC with HLS pragmas (what `mfc --target=hls --emit=lowered` runs)",
         [](OpPassManager &pm, const HLSPipelineOptions &options) {
           mfc::buildTernPipeline(pm, mfc::TernPipelineOptions());
-          buildHLSLoweringPipeline(pm, options.entry, options.lanes, options.channels);
+          buildHLSLoweringPipeline(pm, options.entry, options.lanes, options.elementLanes,
+                                   options.channels);
         });
   }
 };

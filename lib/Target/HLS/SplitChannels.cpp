@@ -6,13 +6,14 @@
 //===----------------------------------------------------------------------===//
 #include "mfc/Target/HLS/Passes.h"
 
+#include "LoopAnalysis.h"
+
 #include "mfc/Target/HLS/HLSTarget.h"
 #include "mfc/Target/HostToolchain.h"
 
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/SCF/Utils/Utils.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
-#include "mlir/Interfaces/SideEffectInterfaces.h"
 
 namespace mfc::hls {
 #define GEN_PASS_DEF_HLSSPLITCHANNELS
@@ -75,40 +76,6 @@ scf::ForOp rowLoopOf(BlockArgument weight, int64_t rows) {
       getConstantIntValue(rowLoop.getUpperBound()) != rows)
     return nullptr;
   return rowLoop;
-}
-
-/// Whether the iterations of `loop` touch disjoint memory: each buffer it writes is
-/// accessed in it only with the induction variable as the index of one dim, and
-/// nothing else in it has a side effect. Then running rows side by side (unroll and
-/// jam) computes what running them one after the other does.
-bool rowsIndependent(scf::ForOp loop) {
-  Value iv = loop.getInductionVar();
-  // Per buffer, the dims every access so far indexed with `iv`.
-  llvm::MapVector<Value, llvm::SmallBitVector> rowDims;
-  llvm::SetVector<Value> written;
-  WalkResult walk = loop.getBody()->walk([&](Operation *op) {
-    Value buffer;
-    ValueRange indices;
-    if (auto load = dyn_cast<memref::LoadOp>(op)) {
-      buffer = load.getMemRef(), indices = load.getIndices();
-    } else if (auto store = dyn_cast<memref::StoreOp>(op)) {
-      buffer = store.getMemRef(), indices = store.getIndices();
-      written.insert(buffer);
-    } else if (op->getNumRegions() == 0 && !isMemoryEffectFree(op)) {
-      return WalkResult::interrupt();
-    } else {
-      return WalkResult::advance();
-    }
-    llvm::SmallBitVector dims(indices.size());
-    for (auto [dim, index] : llvm::enumerate(indices))
-      dims[dim] = index == iv;
-    auto [it, inserted] = rowDims.try_emplace(buffer, dims);
-    if (!inserted)
-      it->second &= dims;
-    return WalkResult::advance();
-  });
-  return !walk.wasInterrupted() &&
-         llvm::all_of(written, [&](Value buffer) { return rowDims[buffer].any(); });
 }
 
 /// Rows c, c + C, ... of `data` (rows of `rowBytes` bytes), as an i8 tensor attribute.
@@ -218,7 +185,7 @@ struct SplitChannels : public mfc::hls::impl::HLSSplitChannelsBase<SplitChannels
     for (BlockArgument weight : weights) {
       scf::ForOp rowLoop =
           rowLoopOf(weight, cast<MemRefType>(weight.getType()).getDimSize(0));
-      if (!rowLoop || !rowsIndependent(rowLoop))
+      if (!rowLoop || !mfc::hls::hasIndependentIterations(rowLoop))
         continue;
       // The transform may build a new loop, which the first row's loads (the original
       // ops) lead to, or none when the loop had C rows. A loop it cannot jam (one with
