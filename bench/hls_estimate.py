@@ -1,13 +1,15 @@
 #!/usr/bin/env python3
 """`mfc --target=hls --report` on the 370M and 1.3B presets' decode step (random weights,
-exported by mfc's exporter with external data), for a set of parts and lane counts: the
-estimate's tokens/s beside the part's memory bound, as the README's FPGA table shows it.
+exported by mfc's exporter with external data), for a set of parts and design shapes
+(lanes per channel, memory channels, element lanes): the estimate's tokens/s beside the
+part's memory bound, as the README's FPGA table shows it.
 
 The estimate is a model of the generated design (see its printed assumptions), not a
 synthesis result; no FPGA or vendor tool is involved. Published FPGA results are quoted
 in the README from their papers, not measured here.
 
-    .venv/bin/python bench/hls_estimate.py [--presets 370M 1.3B] [--lanes 1 256 1024]
+    .venv/bin/python bench/hls_estimate.py [--presets 370M 1.3B]
+        [--designs u280:1:1:1 u280:256:16:16 ...]   (part:lanes:channels:element-lanes)
 """
 import argparse
 import re
@@ -22,12 +24,18 @@ from mfc import ModelWeights, preset  # noqa: E402
 from mfc.compiled import _tool  # noqa: E402
 from mfc.export import export_onnx  # noqa: E402
 
-PARTS = ("u280", "kv260")
+# part:lanes:channels:element-lanes. One lane; one 512-bit port per product; 32
+# ports (an HBM card's pseudo-channels) with element-wise maps 64 wide; the edge part's
+# single DDR channel with maps 16 wide.
+DESIGNS = ("u280:1:1:1", "u280:256:1:1", "u280:256:16:16", "u280:256:32:64",
+           "kv260:256:1:1", "kv260:256:1:16")
 
 
-def estimate(model: Path, part: str, lanes: int) -> dict:
+def estimate(model: Path, design: str) -> dict:
+    part, lanes, channels, element_lanes = design.split(":")
     report = subprocess.run([str(_tool("mfc")), str(model), "--target=hls", f"-mcpu={part}",
-                             f"--hls-lanes={lanes}", "--report"],
+                             f"--hls-lanes={lanes}", f"--hls-channels={channels}",
+                             f"--hls-element-lanes={element_lanes}", "--report"],
                             capture_output=True, text=True, check=True).stdout
 
     def number(pattern: str) -> float:
@@ -41,14 +49,17 @@ def estimate(model: Path, part: str, lanes: int) -> dict:
         "tokens": number(r"generated design \(.*\): .* = ([0-9.]+) tokens/s"),
         "bound": number(r"memory bound \([0-9.]+ GB/s\): ([0-9.]+) tokens/s"),
         "fraction": number(r"reaches ([0-9.e+-]+) of it"),
-        "needed": number(r"to reach 0.7 of the bound: ([0-9]+) lanes"),
+        "element_cycles": number(r"element-wise loops ([0-9.e+]+) cycles"),
+        "cycles": number(r"generated design \(.*\): ([0-9.e+]+) cycles"),
+        "dsp": number(r"DSP \(([0-9.]+)% of"),
     }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--presets", nargs="+", default=["370M", "1.3B"])
-    parser.add_argument("--lanes", nargs="+", type=int, default=[1, 256, 1024])
+    parser.add_argument("--designs", nargs="+", default=list(DESIGNS),
+                        help="part:lanes:channels:element-lanes")
     args = parser.parse_args()
     rows = []
     with tempfile.TemporaryDirectory() as workdir:
@@ -60,16 +71,20 @@ def main() -> None:
             export_onnx(ModelWeights.random(config, seed=0, cache=False), str(model),
                         form="decode", weight_format="fakequant", external_data="always",
                         progress=lambda done, total: print(f"  layer {done}/{total}", flush=True))
-            for part in PARTS:
-                for lanes in args.lanes:
-                    print(f"{name}: estimating {part}, {lanes} lanes", flush=True)
-                    rows.append((name, part, lanes, estimate(model, part, lanes)))
-    print("\n| model, part | lanes | packed weights per token | estimate | memory bound "
-          "| fraction of the bound | lanes for 0.7 |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
-    for name, part, lanes, e in rows:
-        print(f"| {name}, {part} | {lanes} | {e['mib']:.1f} MiB | {e['tokens']:,.1f} tokens/s "
-              f"| {e['bound']:,.0f} tokens/s | {e['fraction']:.2g} | {e['needed']:,.0f} |")
+            for design in args.designs:
+                print(f"{name}: estimating {design} (part:lanes:channels:element-lanes)",
+                      flush=True)
+                rows.append((name, design, estimate(model, design)))
+    print("\n| model | part: lanes x channels, element lanes | packed weights per token "
+          "| estimate | element-wise share | float cores' DSPs | memory bound "
+          "| fraction of the bound |")
+    print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for name, design, e in rows:
+        part, lanes, channels, element_lanes = design.split(":")
+        print(f"| {name} | {part}: {lanes} x {channels}, {element_lanes} "
+              f"| {e['mib']:.1f} MiB | {e['tokens']:,.1f} tokens/s "
+              f"| {e['element_cycles'] / e['cycles']:.0%} | {e['dsp']:,.0f}% of the part "
+              f"| {e['bound']:,.0f} tokens/s | {e['fraction']:.2g} |")
 
 
 if __name__ == "__main__":

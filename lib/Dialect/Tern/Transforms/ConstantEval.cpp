@@ -8,57 +8,95 @@
 #include <cmath>
 
 using namespace mlir;
+using mfc::tern::ScalarOp;
 
-/// Evaluates one scalar op of a generic body over already-computed operands, rounding
-/// float results to the op's type so that the chain computes what the model computes.
-std::optional<double> mfc::tern::evaluateScalar(Operation *op, ArrayRef<double> in) {
-  auto bits = [&](Type t) { return t.getIntOrFloatBitWidth(); };
-  std::optional<double> result =
-      llvm::TypeSwitch<Operation *, std::optional<double>>(op)
-          .Case<arith::ConstantOp>([](arith::ConstantOp c) -> std::optional<double> {
+std::optional<ScalarOp> mfc::tern::compileScalar(Operation *op) {
+  using K = ScalarOp::Kind;
+  auto make = [](K kind) { return std::optional<ScalarOp>(ScalarOp{kind}); };
+  std::optional<ScalarOp> result =
+      llvm::TypeSwitch<Operation *, std::optional<ScalarOp>>(op)
+          .Case<arith::ConstantOp>([](arith::ConstantOp c) -> std::optional<ScalarOp> {
+            ScalarOp constant{K::constant};
             if (auto f = dyn_cast<FloatAttr>(c.getValue()))
-              return f.getValueAsDouble();
-            if (auto i = dyn_cast<IntegerAttr>(c.getValue()))
-              return double(i.getInt());
-            return std::nullopt;
+              constant.value = f.getValueAsDouble();
+            else if (auto i = dyn_cast<IntegerAttr>(c.getValue()))
+              constant.value = double(i.getInt());
+            else
+              return std::nullopt;
+            return constant;
           })
-          .Case<arith::ExtSIOp, arith::SIToFPOp, arith::ExtFOp, arith::TruncFOp>(
-              [&](Operation *) { return in[0]; })
-          .Case<arith::ExtUIOp, arith::UIToFPOp>([&](Operation *o) -> std::optional<double> {
-            double v = in[0];
-            return v < 0 ? v + std::ldexp(1.0, bits(o->getOperand(0).getType())) : v;
+          .Case<linalg::IndexOp>([](linalg::IndexOp index) {
+            ScalarOp loopIndex{K::index};
+            loopIndex.dim = index.getDim();
+            return std::optional<ScalarOp>(loopIndex);
           })
-          .Case<arith::AddFOp, arith::AddIOp>([&](Operation *) { return in[0] + in[1]; })
-          .Case<arith::SubFOp, arith::SubIOp>([&](Operation *) { return in[0] - in[1]; })
-          .Case<arith::MulFOp, arith::MulIOp>([&](Operation *) { return in[0] * in[1]; })
-          .Case<arith::DivFOp>([&](Operation *) { return in[0] / in[1]; })
-          .Case<arith::NegFOp>([&](Operation *) { return -in[0]; })
-          .Case<arith::MaximumFOp, arith::MaxNumFOp>([&](Operation *) { return std::max(in[0], in[1]); })
-          .Case<arith::MinimumFOp, arith::MinNumFOp>([&](Operation *) { return std::min(in[0], in[1]); })
-          .Case<math::AbsFOp>([&](Operation *) { return std::fabs(in[0]); })
-          .Case<math::RoundEvenOp>([&](Operation *) { return std::nearbyint(in[0]); })
-          .Case<math::RoundOp>([&](Operation *) { return std::round(in[0]); })
-          .Case<math::FloorOp>([&](Operation *) { return std::floor(in[0]); })
-          .Case<math::CeilOp>([&](Operation *) { return std::ceil(in[0]); })
-          .Case<math::SqrtOp>([&](Operation *) { return std::sqrt(in[0]); })
-          .Case<arith::IndexCastOp>([&](Operation *) { return in[0]; })
-          .Case<arith::SelectOp>([&](Operation *) { return in[0] != 0 ? in[1] : in[2]; })
-          .Case<arith::CmpIOp>([&](arith::CmpIOp c) -> std::optional<double> {
+          .Case<arith::ExtSIOp, arith::SIToFPOp, arith::ExtFOp, arith::TruncFOp,
+                arith::IndexCastOp>([&](Operation *) { return make(K::copy); })
+          .Case<arith::ExtUIOp, arith::UIToFPOp>([&](Operation *o) {
+            // Values are read as signed: a negative one is the unsigned value minus 2^bits.
+            ScalarOp unsignedValue{K::unsignedValue};
+            unsignedValue.value = std::ldexp(1.0, o->getOperand(0).getType().getIntOrFloatBitWidth());
+            return std::optional<ScalarOp>(unsignedValue);
+          })
+          .Case<arith::AddFOp, arith::AddIOp>([&](Operation *) { return make(K::add); })
+          .Case<arith::SubFOp, arith::SubIOp>([&](Operation *) { return make(K::sub); })
+          .Case<arith::MulFOp, arith::MulIOp>([&](Operation *) { return make(K::mul); })
+          .Case<arith::DivFOp>([&](Operation *) { return make(K::div); })
+          .Case<arith::NegFOp>([&](Operation *) { return make(K::neg); })
+          .Case<arith::MaximumFOp, arith::MaxNumFOp>([&](Operation *) { return make(K::max); })
+          .Case<arith::MinimumFOp, arith::MinNumFOp>([&](Operation *) { return make(K::min); })
+          .Case<math::AbsFOp>([&](Operation *) { return make(K::abs); })
+          .Case<math::RoundEvenOp>([&](Operation *) { return make(K::roundEven); })
+          .Case<math::RoundOp>([&](Operation *) { return make(K::round); })
+          .Case<math::FloorOp>([&](Operation *) { return make(K::floor); })
+          .Case<math::CeilOp>([&](Operation *) { return make(K::ceil); })
+          .Case<math::SqrtOp>([&](Operation *) { return make(K::sqrt); })
+          .Case<arith::SelectOp>([&](Operation *) { return make(K::select); })
+          .Case<arith::CmpIOp>([&](arith::CmpIOp c) -> std::optional<ScalarOp> {
             using P = arith::CmpIPredicate;
-            double a = in[0], b = in[1];
             switch (c.getPredicate()) {
-            case P::eq: return a == b;
-            case P::ne: return a != b;
-            case P::slt: return a < b;
-            case P::sle: return a <= b;
-            case P::sgt: return a > b;
-            case P::sge: return a >= b;
+            case P::eq: return make(K::eq);
+            case P::ne: return make(K::ne);
+            case P::slt: return make(K::lt);
+            case P::sle: return make(K::le);
+            case P::sgt: return make(K::gt);
+            case P::sge: return make(K::ge);
             default: return std::nullopt; // unsigned: values are read as signed
             }
           })
           .Default([](Operation *) { return std::nullopt; });
   if (result && op->getNumResults() == 1 && op->getResult(0).getType().isF32())
-    result = double(float(*result));
+    result->roundToF32 = true;
   return result;
 }
 
+double ScalarOp::apply(ArrayRef<double> in, ArrayRef<int64_t> point) const {
+  double v = 0;
+  switch (kind) {
+  case constant: v = value; break;
+  case index: v = double(point[dim]); break;
+  case copy: v = in[0]; break;
+  case unsignedValue: v = in[0] < 0 ? in[0] + value : in[0]; break;
+  case add: v = in[0] + in[1]; break;
+  case sub: v = in[0] - in[1]; break;
+  case mul: v = in[0] * in[1]; break;
+  case div: v = in[0] / in[1]; break;
+  case neg: v = -in[0]; break;
+  case max: v = std::max(in[0], in[1]); break;
+  case min: v = std::min(in[0], in[1]); break;
+  case abs: v = std::fabs(in[0]); break;
+  case roundEven: v = std::nearbyint(in[0]); break;
+  case round: v = std::round(in[0]); break;
+  case floor: v = std::floor(in[0]); break;
+  case ceil: v = std::ceil(in[0]); break;
+  case sqrt: v = std::sqrt(in[0]); break;
+  case select: v = in[0] != 0 ? in[1] : in[2]; break;
+  case eq: v = in[0] == in[1]; break;
+  case ne: v = in[0] != in[1]; break;
+  case lt: v = in[0] < in[1]; break;
+  case le: v = in[0] <= in[1]; break;
+  case gt: v = in[0] > in[1]; break;
+  case ge: v = in[0] >= in[1]; break;
+  }
+  return roundToF32 ? double(float(v)) : v;
+}

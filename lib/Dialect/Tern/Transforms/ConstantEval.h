@@ -28,10 +28,28 @@ struct Mismatch {
 template <typename T>
 using Matched = std::variant<T, Mismatch>;
 
-/// Evaluates one scalar op of a generic body over already-computed operands (comparisons
-/// give 0 or 1), rounding float results to the op's type so that the chain computes what
-/// the model computes; nullopt for an op it does not know.
-std::optional<double> evaluateScalar(mlir::Operation *op, llvm::ArrayRef<double> in);
+/// One scalar op of a generic body, resolved once so that evaluating it per element
+/// costs a switch, not a dispatch over op classes and a type query.
+struct ScalarOp {
+  enum Kind : uint8_t {
+    constant, index, copy, unsignedValue, add, sub, mul, div, neg, max, min, abs,
+    roundEven, round, floor, ceil, sqrt, select, eq, ne, lt, le, gt, ge
+  };
+  Kind kind;
+  /// Round the result to float32, as the model computes it.
+  bool roundToF32 = false;
+  /// A constant's value; 2^bits of an unsigned operand (values are read as signed).
+  double value = 0;
+  /// The loop dim of a linalg.index.
+  unsigned dim = 0;
+
+  /// The op on already-computed operands `in` at loop point `point` (comparisons give 0
+  /// or 1).
+  double apply(llvm::ArrayRef<double> in, llvm::ArrayRef<int64_t> point) const;
+};
+
+/// `op` resolved for evaluation; nullopt for an op the evaluator does not know.
+std::optional<ScalarOp> compileScalar(mlir::Operation *op);
 
 using namespace mlir;
 
@@ -154,15 +172,16 @@ private:
       return slot[v] = slots.size() - 1;
     };
     struct Step {
-      Operation *op;
+      ScalarOp op;
       SmallVector<unsigned> in;
       unsigned out;
     };
     SmallVector<Step> steps;
     for (Operation &op : body.without_terminator()) {
-      if (op.getNumResults() != 1 || op.getNumRegions() != 0)
+      std::optional<ScalarOp> scalar = compileScalar(&op);
+      if (op.getNumResults() != 1 || op.getNumRegions() != 0 || !scalar)
         return Mismatch{("the weight's computation uses '" + op.getName().getStringRef() + "'").str()};
-      Step step{&op, {}, 0};
+      Step step{*scalar, {}, 0};
       for (Value v : op.getOperands()) {
         Matched<unsigned> s = slotOf(v);
         if (auto *m = std::get_if<Mismatch>(&s))
@@ -204,22 +223,18 @@ private:
     SmallVector<int64_t> point(numLoops, 0);
     SmallVector<int64_t> offsets(baseOffsets);
     size_t init = operands.size() - 1;
-    SmallVector<double> in;
+    SmallVector<double, 3> in(3);
+    for (const Step &step : steps)
+      if (step.in.size() > in.size())
+        in.resize(step.in.size());
     for (int64_t iteration = 0; iteration < total; ++iteration) {
       for (size_t i = 0; i < init; ++i)
         slots[i] = (*operands[i])[offsets[i]];
       slots[init] = result[offsets[init]];
       for (const Step &step : steps) {
-        in.clear();
-        for (unsigned s : step.in)
-          in.push_back(slots[s]);
-        std::optional<double> v = isa<linalg::IndexOp>(step.op)
-                                      ? std::optional<double>(
-                                            point[cast<linalg::IndexOp>(step.op).getDim()])
-                                      : evaluateScalar(step.op, in);
-        if (!v)
-          return Mismatch{("the weight's computation uses '" + step.op->getName().getStringRef() + "'").str()};
-        slots[step.out] = *v;
+        for (auto [i, s] : llvm::enumerate(step.in))
+          in[i] = slots[s];
+        slots[step.out] = step.op.apply(ArrayRef<double>(in).take_front(step.in.size()), point);
       }
       result[offsets[init]] = slots[std::get<unsigned>(yielded)];
       // Next point (odometer), moving every operand's offset along.

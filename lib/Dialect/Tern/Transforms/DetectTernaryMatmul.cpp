@@ -368,7 +368,7 @@ struct DetectTernaryMatmul
   void rewrite(linalg::GenericOp op) {
     auto notRewritten = [&](const Mismatch &m) {
       if (remarks)
-        op.emitRemark() << "not rewritten to tern.matmul: " << m.reason;
+        mlir::emitRemark(op.getLoc()) << "not rewritten to tern.matmul: " << m.reason;
     };
     Matched<ContractionMatch> match = matchContraction(op);
     if (auto *m = std::get_if<Mismatch>(&match))
@@ -453,7 +453,7 @@ struct DetectTernaryMatmul
     if (scaled.getType() != resultType)
       scaled = tensor::CastOp::create(b, loc, resultType, scaled);
     if (remarks)
-      op.emitRemark() << "rewritten to tern.matmul: " << K << "x" << N << " weight, "
+      mlir::emitRemark(op.getLoc()) << "rewritten to tern.matmul: " << K << "x" << N << " weight, "
                       << t.nonzeros << " nonzeros, "
                       << (t.scales.size() == 1 ? "per-tensor" : "per-column") << " scale, "
                       << (int8Activations ? "int8 activations (i32 accumulation)"

@@ -229,7 +229,7 @@ struct FuseBitLinear : public mfc::tern::impl::TernFuseBitLinearBase<FuseBitLine
   void runOnOperation() override {
     RemarkListener listener("not fused into tern.bitlinear: ", remarks, [](Operation *op) {
       if (auto fused = dyn_cast<BitLinearOp>(op))
-        fused.emitRemark() << "fused into tern.bitlinear (RMSNorm eps = "
+        mlir::emitRemark(fused.getLoc()) << "fused into tern.bitlinear (RMSNorm eps = "
                            << double(fused.getEps().convertToFloat()) << ", "
                            << (isOneSplat(fused.getNormWeight()) ? "without" : "with")
                            << " norm weight)";

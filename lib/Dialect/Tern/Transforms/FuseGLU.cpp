@@ -119,7 +119,7 @@ struct FuseGLU : public mfc::tern::impl::TernFuseGLUBase<FuseGLU> {
   void runOnOperation() override {
     RemarkListener listener("not fused into tern.glu: ", remarks, [](Operation *op) {
       if (isa<GLUOp>(op))
-        op->emitRemark() << "fused into tern.glu";
+        mlir::emitRemark(op->getLoc()) << "fused into tern.glu";
     });
     RewritePatternSet patterns(&getContext());
     populateFuseGLUPatterns(patterns);

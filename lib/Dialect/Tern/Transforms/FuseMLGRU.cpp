@@ -724,7 +724,7 @@ struct FuseMLGRU : public mfc::tern::impl::TernFuseMLGRUBase<FuseMLGRU> {
     // of consecutive unrolled steps.
     RemarkListener listener("not fused into tern.mlgru_scan: ", remarks, [](Operation *op) {
       if (auto scan = dyn_cast<MLGRUScanOp>(op))
-        scan.emitRemark() << describe(scan, fusedForm(scan));
+        mlir::emitRemark(scan.getLoc()) << describe(scan, fusedForm(scan));
     });
     RewritePatternSet fusions(&getContext());
     fusions.add<FuseMLGRUScanLoopPattern, FuseMLGRUWhileLoopPattern, FuseMLGRUStepPattern>(

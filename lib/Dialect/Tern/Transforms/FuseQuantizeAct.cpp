@@ -166,7 +166,7 @@ struct FuseQuantizeAct : public mfc::tern::impl::TernFuseQuantizeActBase<FuseQua
   void runOnOperation() override {
     RemarkListener listener("not fused into tern.quantize_act: ", remarks, [](Operation *op) {
       if (auto quant = dyn_cast<QuantizeActOp>(op))
-        quant.emitRemark() << "fused into tern.quantize_act (eps = "
+        mlir::emitRemark(quant.getLoc()) << "fused into tern.quantize_act (eps = "
                            << double(quant.getEps().convertToFloat()) << ")";
     });
     RewritePatternSet patterns(&getContext());
