@@ -50,11 +50,12 @@ bool sameMagnitude(double a, double b) {
   return std::fabs(a - b) <= kTolerance * std::max(a, b);
 }
 
-/// Splits `w` (element (k, n) at `w[k * kStride + n * nStride]`) into a * T.
-Matched<TernaryWeight> ternarize(ArrayRef<double> w, int64_t K, int64_t N, int64_t kStride,
-                                 int64_t nStride) {
-  std::vector<double> magnitude(N, 0.0);
+/// Why `w` (element (k, n) at `w[k * kStride + n * nStride]`) is no a * T: the first
+/// column, in order, with an infinite or NaN element or a second magnitude.
+Mismatch columnMismatch(ArrayRef<double> w, int64_t K, int64_t N, int64_t kStride,
+                        int64_t nStride) {
   for (int64_t n = 0; n < N; ++n) {
+    double magnitude = 0.0;
     for (int64_t k = 0; k < K; ++k) {
       double v = std::fabs(w[k * kStride + n * nStride]);
       if (v == 0.0)
@@ -65,18 +66,51 @@ Matched<TernaryWeight> ternarize(ArrayRef<double> w, int64_t K, int64_t N, int64
         return Mismatch{("weight column " + Twine(n) + " holds " + (std::isnan(v) ? "NaN" : "inf") +
                          " (row " + Twine(k) + "); a ternary weight is finite")
                             .str()};
-      if (magnitude[n] == 0.0) {
-        magnitude[n] = v;
-      } else if (!sameMagnitude(v, magnitude[n])) {
+      if (magnitude == 0.0) {
+        magnitude = v;
+      } else if (!sameMagnitude(v, magnitude)) {
         std::string reason;
         llvm::raw_string_ostream os(reason);
-        os << "weight column " << n << " takes magnitudes " << llvm::format("%g", magnitude[n])
+        os << "weight column " << n << " takes magnitudes " << llvm::format("%g", magnitude)
            << " and " << llvm::format("%g", v)
            << "; a ternary weight has one nonzero magnitude per column";
         return Mismatch{reason};
       }
     }
   }
+  return Mismatch{"the weight is not ternary"};
+}
+
+/// Splits `w` (element (k, n) at `w[k * kStride + n * nStride]`) into a * T.
+Matched<TernaryWeight> ternarize(ArrayRef<double> w, int64_t K, int64_t N, int64_t kStride,
+                                 int64_t nStride) {
+  // Elements in memory order (k outer for W[k, n], n outer for W[n, k]): walking a large
+  // weight by columns would miss the cache at every element. For each column, k still
+  // ascends, so its first nonzero magnitude is the one a column walk sees first.
+  auto forEachElement = [&](auto &&visit) {
+    if (nStride <= kStride) {
+      for (int64_t k = 0; k < K; ++k)
+        for (int64_t n = 0; n < N; ++n)
+          visit(k, n, w[k * kStride + n * nStride]);
+    } else {
+      for (int64_t n = 0; n < N; ++n)
+        for (int64_t k = 0; k < K; ++k)
+          visit(k, n, w[k * kStride + n * nStride]);
+    }
+  };
+  std::vector<double> magnitude(N, 0.0);
+  bool ternary = true;
+  forEachElement([&](int64_t, int64_t n, double value) {
+    double v = std::fabs(value);
+    if (v == 0.0)
+      return;
+    if (!std::isfinite(v) || (magnitude[n] != 0.0 && !sameMagnitude(v, magnitude[n])))
+      ternary = false;
+    else if (magnitude[n] == 0.0)
+      magnitude[n] = v;
+  });
+  if (!ternary)
+    return columnMismatch(w, K, N, kStride, nStride);
   TernaryWeight result;
   double common = 0.0;
   bool perTensor = true;
@@ -92,19 +126,20 @@ Matched<TernaryWeight> ternarize(ArrayRef<double> w, int64_t K, int64_t N, int64
   else
     for (double m : magnitude)
       result.scales.push_back(float(m == 0.0 ? 1.0 : m));
+  // T[n, k], row by row as the packing takes it.
+  std::vector<int8_t> signs(N * K);
+  result.rowSums.assign(N, 0);
+  forEachElement([&](int64_t k, int64_t n, double v) {
+    int8_t sign = v > 0 ? 1 : v < 0 ? -1 : 0;
+    signs[n * K + k] = sign;
+    result.nonzeros += sign != 0;
+    result.rowSums[n] += sign;
+  });
   int64_t rowBytes = packedRowBytes(K);
   result.codes.assign(N * rowBytes, 0);
-  SmallVector<int8_t> row(K);
-  result.rowSums.assign(N, 0);
-  for (int64_t n = 0; n < N; ++n) {
-    for (int64_t k = 0; k < K; ++k) {
-      double v = w[k * kStride + n * nStride];
-      row[k] = v > 0 ? 1 : v < 0 ? -1 : 0;
-      result.nonzeros += row[k] != 0;
-      result.rowSums[n] += row[k];
-    }
-    packTernaryRow(row, MutableArrayRef<uint8_t>(result.codes).slice(n * rowBytes, rowBytes));
-  }
+  for (int64_t n = 0; n < N; ++n)
+    packTernaryRow(ArrayRef<int8_t>(signs).slice(n * K, K),
+                   MutableArrayRef<uint8_t>(result.codes).slice(n * rowBytes, rowBytes));
   return result;
 }
 
@@ -461,8 +496,52 @@ struct DetectTernaryMatmul
                       << (dequantization ? ", dequantized per token after the accumulation" : "");
     b.replaceAllUsesWith(op.getResult(0), scaled);
     SmallVector<Value> operands(op->getOperands());
+    SmallVector<DenseResourceElementsAttr> resources = resourcesComputing(weight);
     b.eraseOp(op);
     eraseDeadProducers(b, operands);
+    releaseUnread(resources);
+  }
+
+  /// The resource constants (the importer's large weights) that `value` is computed from.
+  static SmallVector<DenseResourceElementsAttr> resourcesComputing(Value value) {
+    SmallVector<DenseResourceElementsAttr> resources;
+    SmallVector<Operation *> worklist;
+    llvm::DenseSet<Operation *> seen;
+    if (Operation *producer = value.getDefiningOp())
+      worklist.push_back(producer);
+    while (!worklist.empty()) {
+      Operation *op = worklist.pop_back_val();
+      if (!seen.insert(op).second)
+        continue;
+      if (auto constant = dyn_cast<arith::ConstantOp>(op))
+        if (auto resource = dyn_cast<DenseResourceElementsAttr>(constant.getValue()))
+          resources.push_back(resource);
+      for (Value operand : op->getOperands())
+        if (Operation *producer = operand.getDefiningOp())
+          worklist.push_back(producer);
+    }
+    return resources;
+  }
+
+  /// Drops the data of `resources` that no op reads any more: a float weight, once packed,
+  /// holds a slice of the mapped external data file (or a copy) that would otherwise stay
+  /// resident until the end, so that a model's float weights would all be in memory at
+  /// once. Only in a module of one function: another function, which this pass may be
+  /// rewriting on another thread, could read the same resource.
+  void releaseUnread(ArrayRef<DenseResourceElementsAttr> resources) {
+    auto module = getOperation()->getParentOfType<ModuleOp>();
+    if (resources.empty() || !module ||
+        llvm::range_size(module.getOps<FunctionOpInterface>()) != 1)
+      return;
+    llvm::DenseSet<Attribute> read;
+    module.walk([&](Operation *op) {
+      for (NamedAttribute attr : op->getAttrs())
+        read.insert(attr.getValue());
+    });
+    for (DenseResourceElementsAttr resource : resources)
+      if (!read.contains(resource))
+        if (auto *entry = resource.getRawHandle().getResource())
+          entry->setBlob(AsmResourceBlob());
   }
 
   /// acc + (c - zp) * rowSums[n] (c = 128 for uint8 activations, else 0): once per output
