@@ -38,7 +38,8 @@ void mfc::buildTernPipeline(OpPassManager &pm, const TernPipelineOptions &option
 }
 
 void mfc::buildTernExpansionPipeline(OpPassManager &pm) {
-  pm.addNestedPass<func::FuncOp>(tern::createTernExpandOps());
+  pm.addNestedPass<func::FuncOp>(
+      tern::createTernExpandOps({/*keepBitLinear=*/false, kReductionPartials}));
 }
 
 void mfc::buildTernBufferizationPipeline(OpPassManager &pm, unsigned bufferAlignment) {

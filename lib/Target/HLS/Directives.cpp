@@ -90,9 +90,19 @@ struct Directives : public mfc::hls::impl::HLSDirectivesBase<Directives> {
   /// partitioned in the dims it moves along.
   void placeElementLanes(scf::ForOp loop, Partitions &partitions) {
     OpBuilder b = OpBuilder::atBlockBegin(loop.getBody());
-    emitc::VerbatimOp::create(b, loop.getLoc(), "#pragma HLS PIPELINE II=1");
-    emitc::VerbatimOp::create(b, loop.getLoc(),
-                              "#pragma HLS UNROLL factor=" + std::to_string(elementLanes));
+    // Unrolled completely (the partials of a reduction, tern-expand-ops), the loop is no
+    // loop to pipeline: the loop around it is, when it holds nothing else.
+    auto parent = dyn_cast<scf::ForOp>(loop->getParentOp());
+    if (loop.getStaticTripCount()->getZExtValue() == elementLanes && parent &&
+        llvm::hasSingleElement(parent.getBody()->without_terminator())) {
+      OpBuilder atParent = OpBuilder::atBlockBegin(parent.getBody());
+      emitc::VerbatimOp::create(atParent, parent.getLoc(), "#pragma HLS PIPELINE II=1");
+      emitc::VerbatimOp::create(b, loop.getLoc(), "#pragma HLS UNROLL");
+    } else {
+      emitc::VerbatimOp::create(b, loop.getLoc(), "#pragma HLS PIPELINE II=1");
+      emitc::VerbatimOp::create(b, loop.getLoc(),
+                                "#pragma HLS UNROLL factor=" + std::to_string(elementLanes));
+    }
     mfc::hls::forEachAccess(loop, [&](Operation *, Value buffer, ValueRange indices) {
       if (auto array = buffer.getDefiningOp<memref::AllocaOp>())
         for (auto [dim, index] : llvm::enumerate(indices))

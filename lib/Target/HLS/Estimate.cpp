@@ -9,6 +9,7 @@
 
 #include "mfc/Analysis/TernaryReport.h"
 #include "mfc/Dialect/Tern/TernDialect.h"
+#include "mfc/Pipeline/TernPipeline.h"
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
@@ -16,6 +17,7 @@
 #include "llvm/Support/FormatVariadic.h"
 
 using namespace mlir;
+using mfc::kReductionPartials;
 
 namespace {
 /// Published figures of a part (data sheets): off-chip bandwidth and fabric.
@@ -149,8 +151,19 @@ LogicalResult mfc::hls::printEstimate(ModuleOp ternModule, StringRef partName, u
       }
     } else if (auto product = dyn_cast<tern::BitLinearOp>(op)) {
       ArrayRef<int64_t> input = cast<ShapedType>(product.getInput().getType()).getShape();
-      addCores(1, 1, 1, 0, 0);
-      elementCycles += 2 * elements(input);
+      // Its two reductions in kReductionPartials strided partials when they divide the
+      // features (tern-expand-ops): lanes over the partials, then the partials one by one.
+      int64_t features = input.back();
+      if (!ShapedType::isDynamic(features) && features > int64_t(kReductionPartials) &&
+          features % kReductionPartials == 0) {
+        int64_t copies = lanesFor({int64_t(kReductionPartials)});
+        addCores(copies, 1, 1, 0, 0);
+        double tokens = elements(input) / features;
+        elementCycles += 2 * (elements(input) / copies + tokens * kReductionPartials);
+      } else {
+        addCores(1, 1, 1, 0, 0);
+        elementCycles += 2 * elements(input);
+      }
       addMap(input, 1, 1, 0, 3);
       addMap(input, 1, 0, 0, 0);
       addMap(result, 2, 0, 0, 0);
@@ -190,7 +203,10 @@ LogicalResult mfc::hls::printEstimate(ModuleOp ternModule, StringRef partName, u
         "with float activations, reads one port, the latter one code per cycle) and runs "
         "after the previous one, no faster than the part's memory delivers its weights, as do "
         "the element-wise loops (a map with independent elements takes the element lanes a "
-        "cycle, with a copy of its float cores per lane; a reduction one element per cycle); "
+        "cycle, with a copy of its float cores per lane; a norm's sum of squares and absmax "
+        "run in 64 strided partials, the lanes over the partials (their pipelines hiding the "
+        "adder's latency), then the 64 partials one per cycle; other reductions one element "
+        "per cycle); "
         "weights stream from off-chip memory once per token; a ternary lane is a 2-bit "
         "decode plus an int32 add (~"
      << kLutsPerLane << " LUT + " << kFfsPerLane << " FF, no DSP)\n";

@@ -52,7 +52,7 @@ void buildHLSLoweringPipeline(OpPassManager &pm, StringRef entry, unsigned lanes
   pm.addPass(mfc::hls::createHLSSpecializeShapes({entry.str(), /*dimSize=*/1}));
   // The kernel has no error channel: an index out of range reads the dim's first element.
   pm.addPass(mfc::tern::createTernLowerRunTimeChecks({"clamp"}));
-  pm.addNestedPass<func::FuncOp>(mfc::tern::createTernExpandOps());
+  mfc::buildTernExpansionPipeline(pm);
   pm.addPass(createCanonicalizerPass());
   mfc::buildTernBufferizationPipeline(pm);
   pm.addPass(mfc::tern::createTernLowerMatmul());

@@ -71,3 +71,30 @@ func.func @main_graph(%x: memref<6xf32> {onnx.name = "x"}, %y: memref<6xf32> {on
   }
   return
 }
+
+// -----
+
+// Partial sums (tern-expand-ops' reduction-partials) as many as the element lanes: the
+// loop over the partials unrolled completely, the loop around it pipelined.
+// CHECK-LABEL: func.func @main_graph
+// CHECK: scf.for
+// CHECK-NEXT: emitc.verbatim "#pragma HLS PIPELINE II=1"
+// CHECK-NEXT: scf.for
+// CHECK-NEXT: emitc.verbatim "#pragma HLS UNROLL"
+// CHECK-NOT: emitc.verbatim
+func.func @main_graph(%x: memref<16xf32> {onnx.name = "x"}, %p: memref<4xf32> {onnx.name = "p", bufferize.result}) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  scf.for %i = %c0 to %c4 step %c1 {
+    scf.for %j = %c0 to %c4 step %c1 {
+      %base = arith.muli %i, %c4 : index
+      %at = arith.addi %base, %j : index
+      %v = memref.load %x[%at] : memref<16xf32>
+      %a = memref.load %p[%j] : memref<4xf32>
+      %s = arith.addf %a, %v : f32
+      memref.store %s, %p[%j] : memref<4xf32>
+    }
+  }
+  return
+}
