@@ -130,11 +130,12 @@ struct Directives : public mfc::hls::impl::HLSDirectivesBase<Directives> {
         b, array.getLoc(), emitc::ArrayType::get(type.getShape(), type.getElementType()),
         array.getResult());
     for (auto [dim, factor] : dims)
+      // A dim smaller than the factor is split into its elements.
       emitc::VerbatimOp::create(
           b, array.getLoc(),
           b.getStringAttr(llvm::formatv("#pragma HLS ARRAY_PARTITION variable={{} cyclic "
                                         "factor={0} dim={1}",
-                                        factor, dim + 1)
+                                        std::min(factor, type.getDimSize(dim)), dim + 1)
                               .str()),
           asArray.getResult(0));
   }

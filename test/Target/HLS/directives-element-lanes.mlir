@@ -98,3 +98,24 @@ func.func @main_graph(%x: memref<16xf32> {onnx.name = "x"}, %p: memref<4xf32> {o
   }
   return
 }
+
+// -----
+
+// An array dim smaller than the factor is split into its elements: factor 2, not 4.
+// CHECK-LABEL: func.func @main_graph
+// CHECK: emitc.verbatim "#pragma HLS ARRAY_PARTITION variable={} cyclic factor=2 dim=2"
+func.func @main_graph(%x: memref<4xf32> {onnx.name = "x"}, %y: memref<4xf32> {onnx.name = "y", bufferize.result}) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %c4 = arith.constant 4 : index
+  %pairs = memref.alloca() : memref<1x2xf32>
+  scf.for %i = %c0 to %c4 step %c1 {
+    %v = memref.load %x[%i] : memref<4xf32>
+    %pair = arith.divui %i, %c2 : index
+    %w = memref.load %pairs[%c0, %pair] : memref<1x2xf32>
+    %p = arith.mulf %v, %w : f32
+    memref.store %p, %y[%i] : memref<4xf32>
+  }
+  return
+}
