@@ -38,4 +38,34 @@ def OutlineLoopNests : Pass<"mfc-outline-loop-nests", "mlir::ModuleOp"> {
   let dependentDialects = ["mlir::func::FuncDialect", "mlir::scf::SCFDialect"];
 }
 
+def SplitReductions : Pass<"mfc-split-reductions", "mlir::func::FuncOp"> {
+  let summary = "Reduce over a last dim in strided partials, then over the partials";
+  let description = [{
+    ```
+    %r = linalg.generic (d.., k) -> (d.., 0) ["parallel".., "reduction"]
+           ins(%x : tensor<..xKxf32>) outs(%init : tensor<..x1xf32>)
+           { %e = f(%in); %n = combine(%e, %acc); yield %n }
+      => %s = tensor.expand_shape %x into tensor<..x(K/P)xPxf32>
+         %p = linalg.generic (d.., i, j) -> (d.., j) ["parallel".., "reduction", "parallel"]
+                ins(%s) outs(fill(neutral of combine) : tensor<..xPxf32>) { the same body }
+         %r = linalg.generic (d.., j) -> (d.., 0) ["parallel".., "reduction"]
+                ins(%p) outs(%init) { %n = combine(%in, %acc); yield %n }
+    ```
+    for a reduction over the last dim, K static, P | K, K > P, whose body folds one value
+    into the accumulator with an associative float combiner (addf, maximumf, minimumf,
+    maxnumf, minnumf) used nowhere else. Partial j takes elements j, j + P, ...: a float
+    sum taken one element after the other is a chain no vector unit or pipelined adder
+    can shorten, P independent ones are P lanes (a CPU's vector, an FPGA's unrolled
+    adders, whose pipelines then hide the adder's latency). The CPU and HLS pipelines
+    run it with the same P (`kReductionPartials`), so that their float results stay
+    equal; the init joins once, in the last reduction.
+  }];
+  let options = [
+    Option<"partials", "partials", "unsigned", /*default=*/"64",
+           "Strided partial reductions (at least 2)">,
+  ];
+  let dependentDialects = ["mlir::linalg::LinalgDialect", "mlir::tensor::TensorDialect",
+                           "mlir::arith::ArithDialect"];
+}
+
 #endif // MFC_CONVERSION_PASSES

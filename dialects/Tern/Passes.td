@@ -292,26 +292,10 @@ def TernExpandOps : Pass<"tern-expand-ops", "mlir::func::FuncOp"> {
     Element-wise and per-token work becomes linalg.generic; tern.matmul stays for
     tern-lower-matmul. After this pass only tern.matmul remains of the tern dialect
     (and tern.bitlinear with `keep-bitlinear`, for a target that lowers it itself).
-
-    With `reduction-partials` = P > 1, a per-token sum or maximum over a last dim K that
-    P divides (K > P) runs in two stages, in an order any target can run P wide:
-    ```
-    r[t] = reduce_k f(x[t, k])
-      => p[t, j] = reduce_i f(x[t, i * P + j])   (tensor.expand_shape to [.., K/P, P]:
-                                                  j innermost, parallel)
-         r[t] = reduce_j p[t, j]
-    ```
-    A float sum taken one element after the other is a chain no vector unit or pipelined
-    adder can shorten; P independent sums are P lanes (a CPU's vector, an FPGA's unrolled
-    adders that also hide the adder's latency). CPU and HLS designs share P, so that their
-    float results stay equal.
   }];
   let options = [
     Option<"keepBitLinear", "keep-bitlinear", "bool", /*default=*/"false",
            "Leave tern.bitlinear for a target's own lowering">,
-    Option<"reductionPartials", "reduction-partials", "unsigned", /*default=*/"1",
-           "Per-token reductions as this many strided partial reductions, then one over "
-           "them (1: one reduction)">,
   ];
   let dependentDialects = ["mlir::linalg::LinalgDialect", "mlir::arith::ArithDialect",
                            "mlir::math::MathDialect", "mlir::tensor::TensorDialect",

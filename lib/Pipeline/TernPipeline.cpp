@@ -1,6 +1,7 @@
 //===- TernPipeline.cpp - the target-independent tern pipelines -----------===//
 #include "mfc/Pipeline/TernPipeline.h"
 
+#include "mfc/Conversion/Passes.h"
 #include "mfc/Dialect/Tern/Passes.h"
 
 #include "mlir/Conversion/BufferizationToMemRef/BufferizationToMemRef.h"
@@ -38,8 +39,8 @@ void mfc::buildTernPipeline(OpPassManager &pm, const TernPipelineOptions &option
 }
 
 void mfc::buildTernExpansionPipeline(OpPassManager &pm) {
-  pm.addNestedPass<func::FuncOp>(
-      tern::createTernExpandOps({/*keepBitLinear=*/false, kReductionPartials}));
+  pm.addNestedPass<func::FuncOp>(tern::createTernExpandOps());
+  pm.addNestedPass<func::FuncOp>(mfc::createSplitReductions({kReductionPartials}));
 }
 
 void mfc::buildTernBufferizationPipeline(OpPassManager &pm, unsigned bufferAlignment) {

@@ -15,6 +15,12 @@ namespace mfc {
 #define GEN_PASS_REGISTRATION
 #include "Conversion/Passes.h.inc"
 
+/// The combiner (addf, maximumf, minimumf, maxnumf, minnumf) of `op` when
+/// mfc-split-reductions splits it into `partials` strided partials: one input reduced
+/// in loop order over its last dim, a static multiple of `partials` larger than them;
+/// null otherwise.
+mlir::Operation *splittableReduction(mlir::linalg::GenericOp op, int64_t partials);
+
 } // namespace mfc
 
 #endif // MFC_CONVERSION_PASSES_H

@@ -27,14 +27,14 @@ struct TernPipelineOptions : public mlir::PassPipelineOptions<TernPipelineOption
 /// Import-level IR to tern IR.
 void buildTernPipeline(mlir::OpPassManager &pm, const TernPipelineOptions &options);
 
-/// The strided partial reductions per-token sums and maxima are expanded into
-/// (tern-expand-ops' reduction-partials): a CPU's vector lanes, an FPGA's unrolled adders.
-/// The CPU and HLS targets share it, so that C simulation equals the CPU library.
+/// The strided partial reductions that last-dim sums and maxima run in
+/// (mfc-split-reductions): a CPU's vector lanes, an FPGA's unrolled adders. The CPU and
+/// HLS targets share it, so that C simulation equals the CPU library.
 constexpr unsigned kReductionPartials = 64;
 
 /// tern.bitlinear, tern.quantize_act, tern.mlgru_scan and tern.glu to linalg/scf (and
-/// tern.matmul), for targets that lower only tern.matmul themselves; per-token
-/// reductions in kReductionPartials partials.
+/// tern.matmul), for targets that lower only tern.matmul themselves; last-dim reductions
+/// in kReductionPartials partials.
 void buildTernExpansionPipeline(mlir::OpPassManager &pm);
 
 /// One-shot bufferization of tern IR as the targets run it: function boundaries with

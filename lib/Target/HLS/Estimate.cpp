@@ -8,6 +8,7 @@
 #include "Estimate.h"
 
 #include "mfc/Analysis/TernaryReport.h"
+#include "mfc/Conversion/Passes.h"
 #include "mfc/Dialect/Tern/TernDialect.h"
 #include "mfc/Pipeline/TernPipeline.h"
 
@@ -145,6 +146,13 @@ LogicalResult mfc::hls::printEstimate(ModuleOp ternModule, StringRef partName, u
       SmallVector<int64_t> ranges = generic.getStaticLoopRanges();
       if (generic.getNumReductionLoops() == 0) {
         addMap(ranges, muls, adds, exps, divs);
+      } else if (mfc::splittableReduction(generic, kReductionPartials)) {
+        // In strided partials (mfc-split-reductions): lanes over the partials, then the
+        // partials one by one.
+        int64_t copies = lanesFor({int64_t(kReductionPartials)});
+        addCores(copies, muls, adds, exps, divs);
+        elementCycles += elements(ranges) / copies +
+                         elements(ranges) / ranges.back() * kReductionPartials;
       } else {
         addCores(1, muls, adds, exps, divs);
         elementCycles += elements(ranges);
@@ -152,7 +160,8 @@ LogicalResult mfc::hls::printEstimate(ModuleOp ternModule, StringRef partName, u
     } else if (auto product = dyn_cast<tern::BitLinearOp>(op)) {
       ArrayRef<int64_t> input = cast<ShapedType>(product.getInput().getType()).getShape();
       // Its two reductions in kReductionPartials strided partials when they divide the
-      // features (tern-expand-ops): lanes over the partials, then the partials one by one.
+      // features (mfc-split-reductions): lanes over the partials, then the partials one
+      // by one.
       int64_t features = input.back();
       if (!ShapedType::isDynamic(features) && features > int64_t(kReductionPartials) &&
           features % kReductionPartials == 0) {
@@ -203,10 +212,10 @@ LogicalResult mfc::hls::printEstimate(ModuleOp ternModule, StringRef partName, u
         "with float activations, reads one port, the latter one code per cycle) and runs "
         "after the previous one, no faster than the part's memory delivers its weights, as do "
         "the element-wise loops (a map with independent elements takes the element lanes a "
-        "cycle, with a copy of its float cores per lane; a norm's sum of squares and absmax "
-        "run in 64 strided partials, the lanes over the partials (their pipelines hiding the "
-        "adder's latency), then the 64 partials one per cycle; other reductions one element "
-        "per cycle); "
+        "cycle, with a copy of its float cores per lane; sums and maxima over a last dim run "
+        "in 64 strided partials (mfc-split-reductions), the lanes over the partials (their "
+        "pipelines hiding the adder's latency), then the 64 partials one per cycle; other "
+        "reductions one element per cycle); "
         "weights stream from off-chip memory once per token; a ternary lane is a 2-bit "
         "decode plus an int32 add (~"
      << kLutsPerLane << " LUT + " << kFfsPerLane << " FF, no DSP)\n";

@@ -11,7 +11,6 @@
 #include "Utils.h"
 
 #include "mlir/Dialect/Math/IR/Math.h"
-#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
@@ -65,7 +64,7 @@ Value mfc::tern::buildMLGRUStep(OpBuilder &b, Location loc, Value candidate, Val
 
 namespace {
 /// sum or max over the last dim of `x`, kept as a size-1 dim.
-Value reduceLastDimAtOnce(OpBuilder &b, Location loc, Value x, double init, ScalarFn combine) {
+Value reduceLastDim(OpBuilder &b, Location loc, Value x, double init, ScalarFn combine) {
   auto type = cast<RankedTensorType>(x.getType());
   int64_t rank = type.getRank();
   SmallVector<int64_t> shape(type.getShape());
@@ -81,44 +80,8 @@ Value reduceLastDimAtOnce(OpBuilder &b, Location loc, Value x, double init, Scal
                  iterators, init, combine);
 }
 
-/// The reduction of reduceLastDimAtOnce in `partials` strided partial reductions
-/// (`combine` folds an element into a partial), then one over the partials (`merge` folds
-/// a partial into the result); see the pass description.
-Value reduceLastDim(OpBuilder &b, Location loc, Value x, double init, ScalarFn combine,
-                    ScalarFn merge, unsigned partials) {
-  auto type = cast<RankedTensorType>(x.getType());
-  int64_t rank = type.getRank(), k = type.getShape().back();
-  if (partials <= 1 || ShapedType::isDynamic(k) || k <= int64_t(partials) || k % partials != 0)
-    return reduceLastDimAtOnce(b, loc, x, init, combine);
-  // x[.., K] as [.., K/P, P].
-  SmallVector<int64_t> split(type.getShape().drop_back());
-  split.append({k / partials, int64_t(partials)});
-  SmallVector<ReassociationIndices> groups;
-  for (int64_t d = 0; d < rank - 1; ++d)
-    groups.push_back({d});
-  groups.push_back({rank - 1, rank});
-  Value strided = tensor::ExpandShapeOp::create(
-      b, loc, RankedTensorType::get(split, type.getElementType()), x, groups);
-  // p[.., j] = reduce_i x[.., i, j]: loops (.., i, j), i the reduction.
-  SmallVector<int64_t> partialShape(type.getShape().drop_back());
-  partialShape.push_back(partials);
-  SmallVector<AffineExpr> outExprs;
-  for (int64_t d = 0; d <= rank; ++d)
-    if (d != rank - 1)
-      outExprs.push_back(b.getAffineDimExpr(d));
-  SmallVector<AffineMap> maps{b.getMultiDimIdentityMap(rank + 1),
-                              AffineMap::get(rank + 1, 0, outExprs, b.getContext())};
-  SmallVector<utils::IteratorType> iterators(rank + 1, utils::IteratorType::parallel);
-  iterators[rank - 1] = utils::IteratorType::reduction;
-  Value partial = generic(b, loc, RankedTensorType::get(partialShape, type.getElementType()), x,
-                          strided, maps, iterators, init, combine);
-  return reduceLastDimAtOnce(b, loc, partial, init, merge);
-}
-
 struct ExpandQuantizeAct : public OpRewritePattern<QuantizeActOp> {
-  ExpandQuantizeAct(MLIRContext *context, unsigned partials)
-      : OpRewritePattern(context), partials(partials) {}
-  unsigned partials; ///< reduction-partials
+  using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(QuantizeActOp op, PatternRewriter &b) const override {
     Location loc = op.getLoc();
     Value x = op.getInput();
@@ -126,15 +89,9 @@ struct ExpandQuantizeAct : public OpRewritePattern<QuantizeActOp> {
     Type f = type.getElementType();
     int64_t rank = type.getRank();
     SmallVector<utils::IteratorType> parallel(rank, utils::IteratorType::parallel);
-    Value absmax = reduceLastDim(
-        b, loc, x, 0.0,
-        [](OpBuilder &nb, Location l, ValueRange a) -> Value {
-          return arith::MaximumFOp::create(nb, l, math::AbsFOp::create(nb, l, a[0]), a[1]);
-        },
-        [](OpBuilder &nb, Location l, ValueRange a) -> Value {
-          return arith::MaximumFOp::create(nb, l, a[0], a[1]);
-        },
-        partials);
+    Value absmax = reduceLastDim(b, loc, x, 0.0, [](OpBuilder &nb, Location l, ValueRange a) -> Value {
+      return arith::MaximumFOp::create(nb, l, math::AbsFOp::create(nb, l, a[0]), a[1]);
+    });
     double eps = op.getEps().convertToDouble();
     auto scaleType = cast<RankedTensorType>(op.getScale().getType());
     Value scale = generic(b, loc, scaleType, absmax, absmax,
@@ -158,9 +115,7 @@ struct ExpandQuantizeAct : public OpRewritePattern<QuantizeActOp> {
 };
 
 struct ExpandBitLinear : public OpRewritePattern<BitLinearOp> {
-  ExpandBitLinear(MLIRContext *context, unsigned partials)
-      : OpRewritePattern(context), partials(partials) {}
-  unsigned partials; ///< reduction-partials
+  using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(BitLinearOp op, PatternRewriter &b) const override {
     if (!op.hasPureTensorSemantics())
       return b.notifyMatchFailure(op, "expands on tensors");
@@ -172,15 +127,9 @@ struct ExpandBitLinear : public OpRewritePattern<BitLinearOp> {
     SmallVector<utils::IteratorType> parallel(rank, utils::IteratorType::parallel);
     MLIRContext *ctx = b.getContext();
     // x / sqrt(mean(x^2) + eps) * n, as RMSNorm is written in ONNX (and the numpy reference)
-    Value sumSquares = reduceLastDim(
-        b, loc, x, 0.0,
-        [](OpBuilder &nb, Location l, ValueRange a) -> Value {
-          return arith::AddFOp::create(nb, l, arith::MulFOp::create(nb, l, a[0], a[0]), a[1]);
-        },
-        [](OpBuilder &nb, Location l, ValueRange a) -> Value {
-          return arith::AddFOp::create(nb, l, a[0], a[1]);
-        },
-        partials);
+    Value sumSquares = reduceLastDim(b, loc, x, 0.0, [](OpBuilder &nb, Location l, ValueRange a) -> Value {
+      return arith::AddFOp::create(nb, l, arith::MulFOp::create(nb, l, a[0], a[0]), a[1]);
+    });
     double eps = op.getEps().convertToDouble();
     Value normed = generic(
         b, loc, type, x, ValueRange{x, sumSquares, op.getNormWeight()},
@@ -287,10 +236,9 @@ struct ExpandOps : public mfc::tern::impl::TernExpandOpsBase<ExpandOps> {
 
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
-    patterns.add<ExpandMLGRUScan, ExpandGLU>(&getContext());
-    patterns.add<ExpandQuantizeAct>(&getContext(), reductionPartials);
+    patterns.add<ExpandQuantizeAct, ExpandMLGRUScan, ExpandGLU>(&getContext());
     if (!keepBitLinear)
-      patterns.add<ExpandBitLinear>(&getContext(), reductionPartials);
+      patterns.add<ExpandBitLinear>(&getContext());
     // Greedy: expanding tern.bitlinear creates a tern.quantize_act to expand in turn.
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();
