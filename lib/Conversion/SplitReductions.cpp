@@ -44,8 +44,7 @@ Operation *mfc::splittableReduction(linalg::GenericOp op, int64_t partials) {
       !op.getMatchingIndexingMap(op.getDpsInputOperand(0)).isIdentity() ||
       op.getMatchingIndexingMap(op.getDpsInitOperand(0)).isFunctionOfDim(loops - 1))
     return nullptr;
-  int64_t k = inputType.getShape().back();
-  if (ShapedType::isDynamic(k) || k <= partials || k % partials != 0)
+  if (!mfc::splitsReducedDim(inputType.getShape().back(), partials))
     return nullptr;
   Operation *combine = combiner(op);
   return combine && arith::getNeutralElement(combine) ? combine : nullptr;

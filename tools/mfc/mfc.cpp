@@ -93,7 +93,8 @@ cl::opt<unsigned> hlsChannels(
 cl::opt<unsigned> hlsElementLanes(
     "hls-element-lanes",
     cl::desc("--target=hls: elements each element-wise loop takes per cycle where its "
-             "iterations are independent (norms, quantization, gates; reductions keep 1)"),
+             "iterations are independent (norms, quantization, gates, and the strided "
+             "partials of last-dim sums and maxima; other reductions keep 1)"),
     cl::init(1), cl::cat(mfcCategory));
 enum class Sanitizer { none, address };
 cl::opt<Sanitizer> sanitize(
@@ -210,19 +211,14 @@ int main(int argc, char **argv) {
   if (!targetIndependent && !stage)
     return fail("--emit=" + stageName + " is not a stage of --target=" + targetName +
                 " (stages: " + stageNames(*target) + ")");
-  if (hlsLanes != 1 && target->getName() != "hls")
-    return fail("--hls-lanes shapes an HLS design: it needs --target=hls, not --target=" +
-                targetName);
-  if (hlsChannels != 1 && target->getName() != "hls")
-    return fail("--hls-channels shapes an HLS design: it needs --target=hls, not --target=" +
-                targetName);
+  for (const cl::opt<unsigned> *design : {&hlsLanes, &hlsChannels, &hlsElementLanes})
+    if (*design != 1 && target->getName() != "hls")
+      return fail("--" + design->ArgStr + " shapes an HLS design: it needs --target=hls, not "
+                  "--target=" + targetName);
   if (hlsChannels == 0 || (hlsChannels > 1 && hlsLanes < 4))
     return fail("--hls-channels=" + llvm::Twine(hlsChannels) +
                 " needs 1, or --hls-lanes of 4 or more (the channels' rows share the "
                 "pipelined byte loop)");
-  if (hlsElementLanes != 1 && target->getName() != "hls")
-    return fail("--hls-element-lanes shapes an HLS design: it needs --target=hls, not "
-                "--target=" + targetName);
   if (hlsElementLanes == 0)
     return fail("--hls-element-lanes=0: an element-wise loop takes at least 1 element a "
                 "cycle");

@@ -15,6 +15,12 @@ namespace mfc {
 #define GEN_PASS_REGISTRATION
 #include "Conversion/Passes.h.inc"
 
+/// Whether mfc-split-reductions splits a reduced dim of `size` into `partials`: a static
+/// multiple of them, larger than them.
+inline bool splitsReducedDim(int64_t size, int64_t partials) {
+  return !mlir::ShapedType::isDynamic(size) && size > partials && size % partials == 0;
+}
+
 /// The combiner (addf, maximumf, minimumf, maxnumf, minnumf) of `op` when
 /// mfc-split-reductions splits it into `partials` strided partials: one input reduced
 /// in loop order over its last dim, a static multiple of `partials` larger than them;

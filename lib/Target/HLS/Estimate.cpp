@@ -126,6 +126,19 @@ LogicalResult mfc::hls::printEstimate(ModuleOp ternModule, StringRef partName, u
     addCores(copies, muls, adds, exps, divs);
     elementCycles += elements(shape) / copies;
   };
+  // A reduction over the last dim of `shape`: in strided partials (mfc-split-reductions),
+  // lanes over the partials, then the partials one by one; otherwise one element a cycle.
+  auto addReduction = [&](ArrayRef<int64_t> shape, bool inPartials, int64_t muls,
+                          int64_t adds, int64_t exps, int64_t divs) {
+    if (!inPartials) {
+      addCores(1, muls, adds, exps, divs);
+      elementCycles += elements(shape);
+      return;
+    }
+    int64_t copies = lanesFor({int64_t(kReductionPartials)});
+    addCores(copies, muls, adds, exps, divs);
+    elementCycles += elements(shape) / copies + elements(shape) / shape.back() * kReductionPartials;
+  };
   ternModule.walk([&](Operation *op) {
     ArrayRef<int64_t> result; // the first result's (an MLGRU's sequence of states)
     if (op->getNumResults() > 0)
@@ -144,35 +157,17 @@ LogicalResult mfc::hls::printEstimate(ModuleOp ternModule, StringRef partName, u
           ++divs;
       });
       SmallVector<int64_t> ranges = generic.getStaticLoopRanges();
-      if (generic.getNumReductionLoops() == 0) {
+      if (generic.getNumReductionLoops() == 0)
         addMap(ranges, muls, adds, exps, divs);
-      } else if (mfc::splittableReduction(generic, kReductionPartials)) {
-        // In strided partials (mfc-split-reductions): lanes over the partials, then the
-        // partials one by one.
-        int64_t copies = lanesFor({int64_t(kReductionPartials)});
-        addCores(copies, muls, adds, exps, divs);
-        elementCycles += elements(ranges) / copies +
-                         elements(ranges) / ranges.back() * kReductionPartials;
-      } else {
-        addCores(1, muls, adds, exps, divs);
-        elementCycles += elements(ranges);
-      }
+      else
+        addReduction(ranges, mfc::splittableReduction(generic, kReductionPartials), muls, adds,
+                     exps, divs);
     } else if (auto product = dyn_cast<tern::BitLinearOp>(op)) {
       ArrayRef<int64_t> input = cast<ShapedType>(product.getInput().getType()).getShape();
-      // Its two reductions in kReductionPartials strided partials when they divide the
-      // features (mfc-split-reductions): lanes over the partials, then the partials one
-      // by one.
-      int64_t features = input.back();
-      if (!ShapedType::isDynamic(features) && features > int64_t(kReductionPartials) &&
-          features % kReductionPartials == 0) {
-        int64_t copies = lanesFor({int64_t(kReductionPartials)});
-        addCores(copies, 1, 1, 0, 0);
-        double tokens = elements(input) / features;
-        elementCycles += 2 * (elements(input) / copies + tokens * kReductionPartials);
-      } else {
-        addCores(1, 1, 1, 0, 0);
-        elementCycles += 2 * elements(input);
-      }
+      // Its sum of squares (a mul and an add) and absmax over the features.
+      bool inPartials = mfc::splitsReducedDim(input.back(), kReductionPartials);
+      addReduction(input, inPartials, 1, 1, 0, 0);
+      addReduction(input, inPartials, 0, 0, 0, 0);
       addMap(input, 1, 1, 0, 3);
       addMap(input, 1, 0, 0, 0);
       addMap(result, 2, 0, 0, 0);

@@ -351,11 +351,50 @@ std::string blobName(Location loc) {
   return "ternary_weights";
 }
 
+/// Drops the data of a resource attribute (an importer's large weight: a slice of the
+/// mapped external data file, or a copy) when the last op holding it is erased: once
+/// packed, a model's float weights would otherwise all stay resident until the end.
+struct ResourceReleaser : public RewriterBase::Listener {
+  /// Ops holding each tracked resource.
+  llvm::DenseMap<Attribute, int64_t> holders;
+
+  /// Counts `op`'s resource attributes `delta` more times held; releases those no op
+  /// holds any more. Before the pass, every op is tracked (+1).
+  void track(Operation *op, int delta) {
+    for (NamedAttribute attr : op->getAttrs()) {
+      auto resource = dyn_cast<DenseResourceElementsAttr>(attr.getValue());
+      if (!resource)
+        continue;
+      if (delta > 0) {
+        holders[resource] += delta;
+        continue;
+      }
+      auto it = holders.find(resource);
+      if (it == holders.end() || (it->second += delta) > 0)
+        continue;
+      holders.erase(it);
+      if (auto *entry = resource.getRawHandle().getResource())
+        entry->setBlob(AsmResourceBlob());
+    }
+  }
+  void notifyOperationInserted(Operation *op, OpBuilder::InsertPoint previous) override {
+    if (!holders.empty() && !previous.isSet()) // a new op, not a moved one
+      track(op, +1);
+  }
+  void notifyOperationErased(Operation *op) override { track(op, -1); }
+};
+
 struct DetectTernaryMatmul
     : public mfc::tern::impl::TernDetectTernaryMatmulBase<DetectTernaryMatmul> {
   using Base::Base;
 
   void runOnOperation() override {
+    // Another function, which this pass may be rewriting on another thread, could hold
+    // the same resources: they are counted only in a module of one function.
+    releaser.holders.clear();
+    auto module = getOperation()->getParentOfType<ModuleOp>();
+    if (module && llvm::hasSingleElement(module.getOps<FunctionOpInterface>()))
+      module.walk([&](Operation *op) { releaser.track(op, +1); });
     SmallVector<linalg::GenericOp> contractions;
     getOperation().walk([&](linalg::GenericOp op) {
       if (op.getNumReductionLoops() == 1 && op.getNumDpsInputs() >= 2 &&
@@ -374,6 +413,7 @@ struct DetectTernaryMatmul
     int64_t nonzeros;
   };
   llvm::DenseMap<Value, Packed> packed[2]; ///< by weight, for W[k, n] and W[n, k]
+  ResourceReleaser releaser;
 
   /// The K x N weight (stored [n, k] when `transposed`) as 2-bit codes, packed on first use.
   Matched<const Packed *> pack(Value weight, bool transposed, int64_t K, int64_t N,
@@ -428,7 +468,7 @@ struct DetectTernaryMatmul
     if (integer && (t.scales.size() != 1 || t.scales[0] != 1.0f))
       return notRewritten({"integer weights take values other than {-1, 0, 1}"});
 
-    IRRewriter b(op->getContext());
+    IRRewriter b(op->getContext(), &releaser);
     b.setInsertionPoint(op);
     Location loc = op.getLoc();
     Value codes = t.codes;
@@ -496,52 +536,8 @@ struct DetectTernaryMatmul
                       << (dequantization ? ", dequantized per token after the accumulation" : "");
     b.replaceAllUsesWith(op.getResult(0), scaled);
     SmallVector<Value> operands(op->getOperands());
-    SmallVector<DenseResourceElementsAttr> resources = resourcesComputing(weight);
     b.eraseOp(op);
     eraseDeadProducers(b, operands);
-    releaseUnread(resources);
-  }
-
-  /// The resource constants (the importer's large weights) that `value` is computed from.
-  static SmallVector<DenseResourceElementsAttr> resourcesComputing(Value value) {
-    SmallVector<DenseResourceElementsAttr> resources;
-    SmallVector<Operation *> worklist;
-    llvm::DenseSet<Operation *> seen;
-    if (Operation *producer = value.getDefiningOp())
-      worklist.push_back(producer);
-    while (!worklist.empty()) {
-      Operation *op = worklist.pop_back_val();
-      if (!seen.insert(op).second)
-        continue;
-      if (auto constant = dyn_cast<arith::ConstantOp>(op))
-        if (auto resource = dyn_cast<DenseResourceElementsAttr>(constant.getValue()))
-          resources.push_back(resource);
-      for (Value operand : op->getOperands())
-        if (Operation *producer = operand.getDefiningOp())
-          worklist.push_back(producer);
-    }
-    return resources;
-  }
-
-  /// Drops the data of `resources` that no op reads any more: a float weight, once packed,
-  /// holds a slice of the mapped external data file (or a copy) that would otherwise stay
-  /// resident until the end, so that a model's float weights would all be in memory at
-  /// once. Only in a module of one function: another function, which this pass may be
-  /// rewriting on another thread, could read the same resource.
-  void releaseUnread(ArrayRef<DenseResourceElementsAttr> resources) {
-    auto module = getOperation()->getParentOfType<ModuleOp>();
-    if (resources.empty() || !module ||
-        llvm::range_size(module.getOps<FunctionOpInterface>()) != 1)
-      return;
-    llvm::DenseSet<Attribute> read;
-    module.walk([&](Operation *op) {
-      for (NamedAttribute attr : op->getAttrs())
-        read.insert(attr.getValue());
-    });
-    for (DenseResourceElementsAttr resource : resources)
-      if (!read.contains(resource))
-        if (auto *entry = resource.getRawHandle().getResource())
-          entry->setBlob(AsmResourceBlob());
   }
 
   /// acc + (c - zp) * rowSums[n] (c = 128 for uint8 activations, else 0): once per output
