@@ -38,6 +38,27 @@ def OutlineLoopNests : Pass<"mfc-outline-loop-nests", "mlir::ModuleOp"> {
   let dependentDialects = ["mlir::func::FuncDialect", "mlir::scf::SCFDialect"];
 }
 
+def MergeEquivalentFunctions : Pass<"mfc-merge-equivalent-functions", "mlir::ModuleOp"> {
+  let summary = "Replace private functions with equivalent bodies by one of them";
+  let description = [{
+    ```
+    func private @f_nest3(%x: memref<1x1024xf32>, %w: memref<..xi8>) { <body> }
+    func private @f_nest9(%x: memref<1x1024xf32>, %w: memref<..xi8>) { <body> }
+      => func private @f_nest3(...) { <body> }   (every use of @f_nest9 now names @f_nest3)
+    ```
+    Two private functions are equivalent when they have the same type and attributes
+    (the symbol name aside) and their bodies are equal op by op, values matched by
+    position and locations ignored. The layers of a model all have the same shapes, and
+    mfc-outline-loop-nests passes each nest its weights as arguments: after this pass a
+    model of L layers holds each layer's loop nests once instead of L times, so the code
+    size and the time of every later pass (LLVM's above all) no longer grow with depth.
+  }];
+  let dependentDialects = ["mlir::func::FuncDialect"];
+  let statistics = [
+    Statistic<"numMerged", "merged-functions", "Functions replaced by an equivalent one">,
+  ];
+}
+
 def SplitReductions : Pass<"mfc-split-reductions", "mlir::func::FuncOp"> {
   let summary = "Reduce over a last dim in strided partials, then over the partials";
   let description = [{

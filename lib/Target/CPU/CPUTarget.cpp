@@ -36,6 +36,7 @@ void mfc::buildCPULoweringPipeline(OpPassManager &pm, const CPUPipelineOptions &
   pm.addNestedPass<func::FuncOp>(createStridedCopyToLoops());
   pm.addPass(createConvertLinalgToLoopsPass());
   pm.addPass(createOutlineLoopNests());
+  pm.addPass(createMergeEquivalentFunctions());
   pm.addPass(memref::createExpandStridedMetadataPass());
   pm.addPass(createLowerAffinePass());
   pm.addPass(createSCFToControlFlowPass());
