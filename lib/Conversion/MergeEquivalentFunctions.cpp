@@ -49,40 +49,46 @@ bool equivalent(func::FuncOp lhs, func::FuncOp rhs) {
 struct MergeEquivalentFunctions
     : public mfc::impl::MergeEquivalentFunctionsBase<MergeEquivalentFunctions> {
   void runOnOperation() override {
-    ModuleOp module = getOperation();
-    // Candidates with the same hash, in module order: the first of each equivalence
-    // class is kept, so the result does not depend on hash order.
-    llvm::DenseMap<llvm::hash_code, SmallVector<func::FuncOp>> kept;
-    llvm::DenseMap<StringAttr, FlatSymbolRefAttr> replacement;
-    SmallVector<func::FuncOp> merged;
-    for (func::FuncOp func : module.getOps<func::FuncOp>()) {
-      if (!func.isPrivate() || func.isDeclaration())
-        continue;
-      SmallVector<func::FuncOp> &bucket = kept[structuralHash(func)];
-      auto it = llvm::find_if(bucket, [&](func::FuncOp other) { return equivalent(other, func); });
-      if (it == bucket.end()) {
-        bucket.push_back(func);
-        continue;
-      }
-      replacement[func.getSymNameAttr()] = FlatSymbolRefAttr::get(it->getSymNameAttr());
-      merged.push_back(func);
-    }
-    if (merged.empty())
-      return markAllAnalysesPreserved();
-    // One walk renames every use (SymbolTable::replaceAllSymbolUses per function would
-    // walk the module once per merged function).
-    AttrTypeReplacer renamer;
-    renamer.addReplacement([&](FlatSymbolRefAttr ref) -> std::optional<Attribute> {
-      auto it = replacement.find(ref.getAttr());
-      if (it == replacement.end())
-        return std::nullopt;
-      return it->second;
-    });
-    renamer.recursivelyReplaceElementsIn(module, /*replaceAttrs=*/true, /*replaceLocs=*/false,
-                                         /*replaceTypes=*/false);
-    for (func::FuncOp func : merged)
-      func.erase();
-    numMerged += merged.size();
+    unsigned merged = mfc::mergeEquivalentFunctions(getOperation());
+    if (merged == 0)
+      markAllAnalysesPreserved();
+    numMerged += merged;
   }
 };
 } // namespace
+
+unsigned mfc::mergeEquivalentFunctions(ModuleOp module) {
+  // Candidates with the same hash, in module order: the first of each equivalence class
+  // is kept, so the result does not depend on hash order.
+  llvm::DenseMap<llvm::hash_code, SmallVector<func::FuncOp>> kept;
+  llvm::DenseMap<StringAttr, FlatSymbolRefAttr> replacement;
+  SmallVector<func::FuncOp> merged;
+  for (func::FuncOp func : module.getOps<func::FuncOp>()) {
+    if (!func.isPrivate() || func.isDeclaration())
+      continue;
+    SmallVector<func::FuncOp> &bucket = kept[structuralHash(func)];
+    auto it = llvm::find_if(bucket, [&](func::FuncOp other) { return equivalent(other, func); });
+    if (it == bucket.end()) {
+      bucket.push_back(func);
+      continue;
+    }
+    replacement[func.getSymNameAttr()] = FlatSymbolRefAttr::get(it->getSymNameAttr());
+    merged.push_back(func);
+  }
+  if (merged.empty())
+    return 0;
+  // One walk renames every use (SymbolTable::replaceAllSymbolUses per function would walk
+  // the module once per merged function).
+  AttrTypeReplacer renamer;
+  renamer.addReplacement([&](FlatSymbolRefAttr ref) -> std::optional<Attribute> {
+    auto it = replacement.find(ref.getAttr());
+    if (it == replacement.end())
+      return std::nullopt;
+    return it->second;
+  });
+  renamer.recursivelyReplaceElementsIn(module, /*replaceAttrs=*/true, /*replaceLocs=*/false,
+                                       /*replaceTypes=*/false);
+  for (func::FuncOp func : merged)
+    func.erase();
+  return merged.size();
+}

@@ -13,6 +13,19 @@ namespace mfc {
 using namespace mlir;
 
 namespace {
+/// The outlined function's arguments that its body does not use (index constants it
+/// clones, outlineSingleBlockRegion) removed, from its only call too.
+void dropUnusedArguments(func::FuncOp func, func::CallOp call) {
+  llvm::BitVector unused(func.getNumArguments());
+  for (BlockArgument arg : func.getArguments())
+    if (arg.use_empty())
+      unused.set(arg.getArgNumber());
+  if (unused.none())
+    return;
+  (void)func.eraseArguments(unused);
+  call->eraseOperands(unused);
+}
+
 struct OutlineLoopNests : public mfc::impl::OutlineLoopNestsBase<OutlineLoopNests> {
   void runOnOperation() override {
     ModuleOp module = getOperation();
@@ -35,13 +48,15 @@ struct OutlineLoopNests : public mfc::impl::OutlineLoopNestsBase<OutlineLoopNest
         rewriter.setInsertionPointToEnd(body);
         scf::YieldOp::create(rewriter, loop.getLoc());
         std::string name = (func.getSymName() + "_nest" + llvm::Twine(index)).str();
+        func::CallOp call;
         FailureOr<func::FuncOp> outlined =
-            outlineSingleBlockRegion(rewriter, loop.getLoc(), wrapper.getRegion(), name);
+            outlineSingleBlockRegion(rewriter, loop.getLoc(), wrapper.getRegion(), name, &call);
         if (failed(outlined))
           return signalPassFailure();
         outlined->setPrivate();
         (*outlined)->setAttr("llvm.no_inline", rewriter.getUnitAttr());
         Block &callBlock = wrapper.getRegion().front();
+        dropUnusedArguments(*outlined, call);
         rewriter.eraseOp(callBlock.getTerminator());
         rewriter.inlineBlockBefore(&callBlock, wrapper);
         rewriter.eraseOp(wrapper);

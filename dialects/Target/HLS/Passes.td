@@ -181,4 +181,32 @@ def HLSDirectives : Pass<"mfc-hls-directives", "mlir::ModuleOp"> {
   let dependentDialects = ["mlir::emitc::EmitCDialect"];
 }
 
+def HLSShareFunctions : Pass<"mfc-hls-share-functions", "mlir::ModuleOp"> {
+  let summary = "One hardware instance per distinct loop nest: equivalent sub-functions merged and shared";
+  let description = [{
+    Runs after mfc-outline-loop-nests, which made each loop nest of the top function a
+    function of its own with its arrays and weight ports as arguments:
+    ```
+    func @top(..) { %a = memref.alloca() {hls.partition = array<i64: 1, 16>}
+                    call @top_nest3(%a, %w0)  ...  call @top_nest9(%b, %w5) }
+    => the argument receiving %a gets {hls.partition = array<i64: 1, 16>} (equal loop
+       nests over differently partitioned arrays are different hardware);
+       equivalent functions merge (mfc::mergeEquivalentFunctions): @top_nest9 => @top_nest3;
+       each sub-function starts with `#pragma HLS INLINE off`, and the top function with
+       `#pragma HLS allocation function instances=top_nest3 limit=1` for each one it
+       calls more than once
+    ```
+    so that the loop nests of all layers of one shape are one RTL block, their float
+    cores and ternary lanes built once and used by each layer in turn: layers run one
+    after the other, so sharing costs no cycles. Arrays stay partitioned where they are
+    declared (the top function); the tool carries the partitioning to the sub-functions'
+    array arguments.
+  }];
+  let options = [
+    Option<"entry", "entry", "std::string", /*default=*/"\"main_graph\"",
+           "The model's entry function">,
+  ];
+  let dependentDialects = ["mlir::emitc::EmitCDialect"];
+}
+
 #endif // MFC_TARGET_HLS_PASSES

@@ -27,6 +27,11 @@ inline bool splitsReducedDim(int64_t size, int64_t partials) {
 /// null otherwise.
 mlir::Operation *splittableReduction(mlir::linalg::GenericOp op, int64_t partials);
 
+/// What mfc-merge-equivalent-functions does: each private function whose type,
+/// attributes (the name aside) and body equal an earlier one's is erased and its uses name
+/// that one. Returns how many were erased.
+unsigned mergeEquivalentFunctions(mlir::ModuleOp module);
+
 } // namespace mfc
 
 #endif // MFC_CONVERSION_PASSES_H

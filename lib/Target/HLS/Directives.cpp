@@ -129,15 +129,20 @@ struct Directives : public mfc::hls::impl::HLSDirectivesBase<Directives> {
     auto asArray = UnrealizedConversionCastOp::create(
         b, array.getLoc(), emitc::ArrayType::get(type.getShape(), type.getElementType()),
         array.getResult());
-    for (auto [dim, factor] : dims)
+    // The factor per dim (1: whole), for mfc-hls-share-functions to tell arrays apart.
+    SmallVector<int64_t> factors(type.getRank(), 1);
+    for (auto [dim, factor] : dims) {
       // A dim smaller than the factor is split into its elements.
+      factors[dim] = std::min(factor, type.getDimSize(dim));
       emitc::VerbatimOp::create(
           b, array.getLoc(),
           b.getStringAttr(llvm::formatv("#pragma HLS ARRAY_PARTITION variable={{} cyclic "
                                         "factor={0} dim={1}",
-                                        std::min(factor, type.getDimSize(dim)), dim + 1)
+                                        factors[dim], dim + 1)
                               .str()),
           asArray.getResult(0));
+    }
+    array->setAttr(mfc::hls::kPartitionAttrName, b.getDenseI64ArrayAttr(factors));
   }
 
   void runOnOperation() override {

@@ -48,7 +48,28 @@ struct Product {
   std::string name;
   int64_t k, n;
   double cycles;
+  /// Whether this product's lanes are built: the first product of its shape. Layers of
+  /// one shape share one RTL block per loop nest (mfc-hls-share-functions).
+  bool built;
 };
+
+/// What tells a stage's loop nests apart for mfc-hls-share-functions: its kind, its
+/// shapes and, for a generic, its attributes and body (values by position).
+llvm::hash_code stageKey(Operation *op) {
+  llvm::hash_code key = OperationEquivalence::computeHash(
+      op, OperationEquivalence::ignoreHashValue, OperationEquivalence::ignoreHashValue,
+      OperationEquivalence::IgnoreLocations);
+  for (Type type : op->getOperandTypes())
+    key = llvm::hash_combine(key, type.getAsOpaquePointer());
+  for (Region &region : op->getRegions())
+    region.walk([&](Operation *inner) {
+      key = llvm::hash_combine(
+          key, OperationEquivalence::computeHash(inner, OperationEquivalence::ignoreHashValue,
+                                                 OperationEquivalence::ignoreHashValue,
+                                                 OperationEquivalence::IgnoreLocations));
+    });
+  return key;
+}
 
 /// Elements of `shape`, a dynamic dim (batch, sequence) counting 1: one token of a
 /// decode step.
@@ -71,6 +92,7 @@ LogicalResult mfc::hls::printEstimate(ModuleOp ternModule, StringRef partName, u
     return ternModule.emitError() << "no HLS part '" << partName
                                   << "' to estimate for (-mcpu=u280, u55c or kv260)";
   SmallVector<Product> products;
+  llvm::DenseSet<llvm::hash_code> builtProducts;
   ternModule.walk([&](Operation *op) {
     Value input, weights;
     tern::PackedAttr layout;
@@ -95,7 +117,8 @@ LogicalResult mfc::hls::printEstimate(ModuleOp ternModule, StringRef partName, u
     double bytesPerCycle = part->bandwidthGBs * 1e9 / (kClockMHz * 1e6);
     products.push_back({locationName(op->getLoc()), k, n,
                         std::max(std::ceil(double(k) * n / perCycle),
-                                 std::ceil(double(k) * n / 4 / bytesPerCycle))});
+                                 std::ceil(double(k) * n / 4 / bytesPerCycle)),
+                        builtProducts.insert(stageKey(op)).second});
   });
   // The element-wise stages (norms, gates, quantization): float cores, one per op of a
   // loop body (the loops run one after the other), and cycles: a map (independent
@@ -105,10 +128,13 @@ LogicalResult mfc::hls::printEstimate(ModuleOp ternModule, StringRef partName, u
   // of squares; sqrt, 2 div and 3 mul in the maps) and quantization, two reductions over
   // its input (sum of squares, absmax), two maps over it (normalize, quantize) and one
   // over its output. An MLGRU step (2 exp, 2 div, 4 mul, 4 add/sub) and a GLU (exp,
-  // div, 2 mul, an add): maps over their elements.
+  // div, 2 mul, an add): maps over their elements. Cores are built for the first stage of
+  // each shape only: the layers share them (mfc-hls-share-functions).
   struct Cores {
     int64_t muls = 0, adds = 0, exps = 0, divs = 0;
   } cores;
+  llvm::DenseSet<llvm::hash_code> builtStages;
+  bool buildCores = true; // whether the stage being counted is the first of its shape
   double elementCycles = 0;
   auto lanesFor = [&](ArrayRef<int64_t> shape) -> int64_t {
     return !shape.empty() && !ShapedType::isDynamic(shape.back()) &&
@@ -117,6 +143,8 @@ LogicalResult mfc::hls::printEstimate(ModuleOp ternModule, StringRef partName, u
                : 1;
   };
   auto addCores = [&](int64_t copies, int64_t muls, int64_t adds, int64_t exps, int64_t divs) {
+    if (!buildCores)
+      return;
     cores.muls += copies * muls, cores.adds += copies * adds, cores.exps += copies * exps,
         cores.divs += copies * divs;
   };
@@ -140,6 +168,9 @@ LogicalResult mfc::hls::printEstimate(ModuleOp ternModule, StringRef partName, u
     elementCycles += elements(shape) / copies + elements(shape) / shape.back() * kReductionPartials;
   };
   ternModule.walk([&](Operation *op) {
+    if (!isa<linalg::GenericOp, tern::BitLinearOp, tern::MLGRUScanOp, tern::GLUOp>(op))
+      return;
+    buildCores = builtStages.insert(stageKey(op)).second;
     ArrayRef<int64_t> result; // the first result's (an MLGRU's sequence of states)
     if (op->getNumResults() > 0)
       if (auto shaped = dyn_cast<ShapedType>(op->getResult(0).getType()))
@@ -179,8 +210,9 @@ LogicalResult mfc::hls::printEstimate(ModuleOp ternModule, StringRef partName, u
   });
 
   double weightBytes = 0, codes = 0, cycles = elementCycles;
-  int64_t widest = 0;
+  int64_t widest = 0, builtProductCount = 0;
   for (const Product &p : products) {
+    builtProductCount += p.built;
     weightBytes += double(p.k) * p.n / 4;
     codes += double(p.k) * p.n;
     cycles += p.cycles;
@@ -211,6 +243,9 @@ LogicalResult mfc::hls::printEstimate(ModuleOp ternModule, StringRef partName, u
         "in 64 strided partials (mfc-split-reductions), the lanes over the partials (their "
         "pipelines hiding the adder's latency), then the 64 partials one per cycle; other "
         "reductions one element per cycle); "
+        "the loop nests of stages of one shape (the layers') are one RTL block that each "
+        "calls in turn (mfc-hls-share-functions), so cores and lanes count once per distinct "
+        "stage; "
         "weights stream from off-chip memory once per token; a ternary lane is a 2-bit "
         "decode plus an int32 add (~"
      << kLutsPerLane << " LUT + " << kFfsPerLane << " FF, no DSP)\n";
@@ -222,12 +257,15 @@ LogicalResult mfc::hls::printEstimate(ModuleOp ternModule, StringRef partName, u
   os << llvm::format("  per token: %.2f MiB of packed weights, %.3g codes; element-wise loops "
                      "%.3g cycles\n",
                      weightBytes / (1 << 20), codes, elementCycles);
-  os << llvm::format("  generated design (%u lane%s x %u channel%s, %lld LUT + %lld FF): %.3g "
+  int64_t laneCount = int64_t(lanes) * channels * builtProductCount;
+  os << llvm::format("  generated design (%u lane%s x %u channel%s in each of %lld distinct "
+                     "product%s: %lld LUT + %lld FF, %.1f%% of the part's LUTs): %.3g "
                      "cycles = %.3f ms/token = %.2f tokens/s\n",
                      lanes, lanes > 1 ? "s" : "", channels, channels > 1 ? "s" : "",
-                     (long long)(lanes * channels * kLutsPerLane),
-                     (long long)(lanes * channels * kFfsPerLane),
-                     cycles, generatedSeconds * 1e3,
+                     (long long)builtProductCount, builtProductCount == 1 ? "" : "s",
+                     (long long)(laneCount * kLutsPerLane),
+                     (long long)(laneCount * kFfsPerLane),
+                     100.0 * laneCount * kLutsPerLane / part->luts, cycles, generatedSeconds * 1e3,
                      generatedSeconds > 0 ? 1 / generatedSeconds : 0);
   os << llvm::format("  memory bound (%.1f GB/s): %.1f tokens/s; the generated design reaches "
                      "%.2g of it\n",
@@ -251,9 +289,7 @@ LogicalResult mfc::hls::printEstimate(ModuleOp ternModule, StringRef partName, u
                      (long long)cores.muls, (long long)cores.adds, (long long)cores.exps,
                      (long long)cores.divs, (long long)dsps, 100.0 * dsps / part->dsps,
                      (long long)part->dsps,
-                     dsps > part->dsps ? " -- more than the part has: each layer's loops have "
-                                         "cores of their own (layers do not share hardware)"
-                                       : "");
+                     dsps > part->dsps ? " -- more than the part has" : "");
   os << llvm::format("  on chip: activations of the widest product %lld x 4 B; weights %.1f MiB "
                      "%s the part's %.1f MiB of BRAM + URAM\n",
                      (long long)widest, weightBytes / (1 << 20),

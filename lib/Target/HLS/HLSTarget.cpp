@@ -76,6 +76,9 @@ void buildHLSLoweringPipeline(OpPassManager &pm, StringRef entry, unsigned lanes
   pm.addPass(mfc::hls::createHLSSplitChannels({entry.str(), channels}));
   pm.addPass(createCanonicalizerPass());
   pm.addPass(mfc::hls::createHLSDirectives({entry.str(), lanes, elementLanes}));
+  // Layers of one shape share one RTL block per loop nest.
+  pm.addPass(mfc::createOutlineLoopNests());
+  pm.addPass(mfc::hls::createHLSShareFunctions({entry.str()}));
   pm.addPass(mfc::hls::createHLSPrepareEmission());
   // floordivsi and friends as the integer ops C has.
   pm.addPass(arith::createArithExpandOpsPass());

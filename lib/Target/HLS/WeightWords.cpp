@@ -18,8 +18,10 @@ using namespace mlir;
 namespace {
 struct WeightWords : public mfc::hls::impl::HLSWeightWordsBase<WeightWords> {
   /// Rewrites the reads of weight argument `arg` (rows of `rowBytes` bytes) and gives it
-  /// the word array type.
-  LogicalResult toWords(BlockArgument arg, emitc::ArrayType bytes) {
+  /// the word array type; the arguments of the functions it is passed to are pushed on
+  /// `passedOn`.
+  LogicalResult toWords(BlockArgument arg, emitc::ArrayType bytes,
+                        SmallVectorImpl<BlockArgument> &passedOn) {
     int64_t rowBytes = bytes.getShape().back();
     MLIRContext *context = &getContext();
     auto words = emitc::ArrayType::get(
@@ -27,10 +29,21 @@ struct WeightWords : public mfc::hls::impl::HLSWeightWordsBase<WeightWords> {
         emitc::OpaqueType::get(context, "ap_uint<512>"));
     SmallVector<Operation *> users(arg.getUsers());
     for (Operation *user : users) {
+      if (auto call = dyn_cast<emitc::CallOp>(user)) {
+        auto callee = SymbolTable::lookupNearestSymbolFrom<emitc::FuncOp>(
+            call, call.getCalleeAttr());
+        if (!callee || callee.isExternal())
+          return call->emitError("mfc-hls-weight-words: a weight is passed to ")
+                 << call.getCalleeAttr() << ", no function defined here";
+        for (OpOperand &operand : call->getOpOperands())
+          if (operand.get() == arg)
+            passedOn.push_back(callee.getArgument(operand.getOperandNumber()));
+        continue;
+      }
       auto element = dyn_cast<emitc::SubscriptOp>(user);
       if (!element || element.getIndices().size() != 2)
         return user->emitError("mfc-hls-weight-words: weight argument ")
-               << arg.getArgNumber() << " is used other than by a 2-D subscript";
+               << arg.getArgNumber() << " is used other than by a 2-D subscript or a call";
       SmallVector<Operation *> reads(element->getUsers());
       for (Operation *read : reads) {
         auto load = dyn_cast<emitc::LoadOp>(read);
@@ -49,25 +62,32 @@ struct WeightWords : public mfc::hls::impl::HLSWeightWordsBase<WeightWords> {
       element.erase();
     }
     arg.setType(words);
+    auto func = cast<emitc::FuncOp>(arg.getOwner()->getParentOp());
+    SmallVector<Type> inputs(func.getFunctionType().getInputs());
+    inputs[arg.getArgNumber()] = words;
+    func.setFunctionType(
+        FunctionType::get(context, inputs, func.getFunctionType().getResults()));
     return success();
   }
 
   void runOnOperation() override {
+    // The weight ports of the top function, then the arguments they are passed to
+    // (mfc-hls-share-functions' sub-functions), each converted once.
+    SmallVector<BlockArgument> worklist;
     for (auto func : getOperation().getOps<emitc::FuncOp>()) {
       if (func.isExternal())
         continue;
-      SmallVector<Type> inputs(func.getFunctionType().getInputs());
-      for (BlockArgument arg : func.getArguments()) {
-        auto bytes = dyn_cast<emitc::ArrayType>(arg.getType());
-        if (!func.getArgAttr(arg.getArgNumber(), "hls.weight") || !bytes ||
-            !mfc::hls::isPackedWeightType(bytes))
-          continue;
-        if (failed(toWords(arg, bytes)))
-          return signalPassFailure();
-        inputs[arg.getArgNumber()] = arg.getType();
-      }
-      func.setFunctionType(
-          FunctionType::get(&getContext(), inputs, func.getFunctionType().getResults()));
+      for (BlockArgument arg : func.getArguments())
+        if (func.getArgAttr(arg.getArgNumber(), "hls.weight"))
+          worklist.push_back(arg);
+    }
+    while (!worklist.empty()) {
+      BlockArgument arg = worklist.pop_back_val();
+      auto bytes = dyn_cast<emitc::ArrayType>(arg.getType());
+      if (!bytes || !mfc::hls::isPackedWeightType(bytes))
+        continue; // a float weight, or converted already
+      if (failed(toWords(arg, bytes, worklist)))
+        return signalPassFailure();
     }
   }
 };

@@ -7,10 +7,10 @@
 // both: it moves along both); the float ports widened.
 // CHECK-LABEL: func.func @main_graph
 // CHECK: emitc.verbatim "#pragma HLS INTERFACE m_axi port=v1 offset=slave bundle=io depth=8 max_widen_bitwidth=512"
-// CHECK: %[[IN:.+]] = memref.alloca() : memref<1x8xf32>
+// CHECK: %[[IN:.+]] = memref.alloca() {hls.partition = array<i64: 1, 4>} : memref<1x8xf32>
 // CHECK-NEXT: %[[IN_NAMED:.+]] = builtin.unrealized_conversion_cast %[[IN]]
 // CHECK-NEXT: emitc.verbatim "#pragma HLS ARRAY_PARTITION variable={} cyclic factor=4 dim=2" args %[[IN_NAMED]]
-// CHECK-NEXT: %[[OUT:.+]] = memref.alloca() : memref<8xf32>
+// CHECK-NEXT: %[[OUT:.+]] = memref.alloca() {hls.partition = array<i64: 4>} : memref<8xf32>
 // CHECK-NEXT: %[[OUT_NAMED:.+]] = builtin.unrealized_conversion_cast %[[OUT]]
 // CHECK-NEXT: emitc.verbatim "#pragma HLS ARRAY_PARTITION variable={} cyclic factor=4 dim=1" args %[[OUT_NAMED]]
 // CHECK: scf.for

@@ -9,7 +9,7 @@
 // move with the lanes: no partition.
 // CHECK-LABEL: func.func @main_graph
 // CHECK: emitc.verbatim "#pragma HLS INTERFACE m_axi port=v1 offset=slave bundle=weights depth=1"
-// CHECK: %[[ACT:.+]] = memref.alloca() : memref<1x16xi8>
+// CHECK: %[[ACT:.+]] = memref.alloca() {hls.partition = array<i64: 1, 8>} : memref<1x16xi8>
 // CHECK-NEXT: %[[NAMED:.+]] = builtin.unrealized_conversion_cast %[[ACT]] : memref<1x16xi8> to !emitc.array<1x16xi8>
 // CHECK-NEXT: emitc.verbatim "#pragma HLS ARRAY_PARTITION variable={} cyclic factor=8 dim=2" args %[[NAMED]] : !emitc.array<1x16xi8>
 // CHECK: %[[ACC:.+]] = memref.alloca() : memref<4xi32>
@@ -69,7 +69,7 @@ func.func @main_graph(%x: memref<4xf32> {onnx.name = "x"}, %y: memref<4xf32> {on
 // CHECK-LABEL: func.func @main_graph
 // CHECK: emitc.verbatim "#pragma HLS INTERFACE m_axi port=v1 offset=slave bundle=weights0 depth=1"
 // CHECK-NEXT: emitc.verbatim "#pragma HLS INTERFACE m_axi port=v2 offset=slave bundle=weights1 depth=1"
-// CHECK: %[[ACC:.+]] = memref.alloca() : memref<4xi32>
+// CHECK: %[[ACC:.+]] = memref.alloca() {hls.partition = array<i64: 2>} : memref<4xi32>
 // CHECK-NEXT: %[[NAMED:.+]] = builtin.unrealized_conversion_cast %[[ACC]]
 // CHECK-NEXT: emitc.verbatim "#pragma HLS ARRAY_PARTITION variable={} cyclic factor=2 dim=1" args %[[NAMED]]
 // CHECK: scf.for

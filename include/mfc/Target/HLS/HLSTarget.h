@@ -27,6 +27,11 @@ inline bool isPackedWeightType(mlir::ShapedType type) {
   return type.getRank() == 2 && type.getElementType().isInteger(8);
 }
 
+/// On an on-chip array (memref.alloca), and on a function argument that receives one:
+/// the cyclic partition factor of each dim (1: not partitioned), which
+/// mfc-hls-directives chose.
+constexpr const char *kPartitionAttrName = "hls.partition";
+
 /// The words that hold `bytes` packed bytes.
 inline int64_t weightWordCount(int64_t bytes) {
   return (bytes + kWeightWordBytes - 1) / kWeightWordBytes;
