@@ -50,9 +50,24 @@ bool sameMagnitude(double a, double b) {
   return std::fabs(a - b) <= kTolerance * std::max(a, b);
 }
 
+/// The elements of `value` when it is a float32 constant whose data is in memory as
+/// float32 (a resource blob, or a dense attribute that is no splat).
+std::optional<ArrayRef<float>> float32Data(Value value) {
+  ElementsAttr attr;
+  if (!matchPattern(value, m_Constant(&attr)) || !attr.getElementType().isF32())
+    return std::nullopt;
+  if (auto resource = dyn_cast<DenseF32ResourceElementsAttr>(attr))
+    return resource.tryGetAsArrayRef();
+  if (auto dense = dyn_cast<DenseFPElementsAttr>(attr); dense && !dense.isSplat())
+    return ArrayRef<float>(reinterpret_cast<const float *>(dense.getRawData().data()),
+                           dense.getNumElements());
+  return std::nullopt;
+}
+
 /// Why `w` (element (k, n) at `w[k * kStride + n * nStride]`) is no a * T: the first
 /// column, in order, with an infinite or NaN element or a second magnitude.
-Mismatch columnMismatch(ArrayRef<double> w, int64_t K, int64_t N, int64_t kStride,
+template <typename Element>
+Mismatch columnMismatch(ArrayRef<Element> w, int64_t K, int64_t N, int64_t kStride,
                         int64_t nStride) {
   for (int64_t n = 0; n < N; ++n) {
     double magnitude = 0.0;
@@ -81,28 +96,44 @@ Mismatch columnMismatch(ArrayRef<double> w, int64_t K, int64_t N, int64_t kStrid
   return Mismatch{"the weight is not ternary"};
 }
 
-/// Splits `w` (element (k, n) at `w[k * kStride + n * nStride]`) into a * T.
-Matched<TernaryWeight> ternarize(ArrayRef<double> w, int64_t K, int64_t N, int64_t kStride,
+/// Splits `w` (element (k, n) at `w[k * kStride + n * nStride]`) into a * T; `w` holds
+/// float (a constant weight, read in place) or double (evaluated) elements.
+template <typename Element>
+Matched<TernaryWeight> ternarize(ArrayRef<Element> w, int64_t K, int64_t N, int64_t kStride,
                                  int64_t nStride) {
-  // Elements in memory order (k outer for W[k, n], n outer for W[n, k]): walking a large
-  // weight by columns would miss the cache at every element. For each column, k still
-  // ascends, so its first nonzero magnitude is the one a column walk sees first.
+  // Elements in 64 x 64 tiles, in memory order within a tile and from tile to tile: a
+  // column walk of a large weight would miss the cache at every element, and so would
+  // the writes of T[n, k] in a walk by rows of W[k, n]. For each column, k still ascends,
+  // so its first nonzero magnitude is the one a column walk sees first.
   auto forEachElement = [&](auto &&visit) {
+    constexpr int64_t kTile = 64;
+    auto tile = [&](int64_t k0, int64_t n0) {
+      int64_t k1 = std::min(k0 + kTile, K), n1 = std::min(n0 + kTile, N);
+      if (nStride <= kStride) {
+        for (int64_t k = k0; k < k1; ++k)
+          for (int64_t n = n0; n < n1; ++n)
+            visit(k, n, w[k * kStride + n * nStride]);
+      } else {
+        for (int64_t n = n0; n < n1; ++n)
+          for (int64_t k = k0; k < k1; ++k)
+            visit(k, n, w[k * kStride + n * nStride]);
+      }
+    };
     if (nStride <= kStride) {
-      for (int64_t k = 0; k < K; ++k)
-        for (int64_t n = 0; n < N; ++n)
-          visit(k, n, w[k * kStride + n * nStride]);
+      for (int64_t k0 = 0; k0 < K; k0 += kTile)
+        for (int64_t n0 = 0; n0 < N; n0 += kTile)
+          tile(k0, n0);
     } else {
-      for (int64_t n = 0; n < N; ++n)
-        for (int64_t k = 0; k < K; ++k)
-          visit(k, n, w[k * kStride + n * nStride]);
+      for (int64_t n0 = 0; n0 < N; n0 += kTile)
+        for (int64_t k0 = 0; k0 < K; k0 += kTile)
+          tile(k0, n0);
     }
   };
   std::vector<double> magnitude(N, 0.0);
   bool ternary = true;
-  forEachElement([&](int64_t, int64_t n, double value) {
-    double v = std::fabs(value);
-    if (v == 0.0)
+  forEachElement([&](int64_t, int64_t n, Element value) {
+    double v = std::fabs(double(value));
+    if (v == 0.0 || v == magnitude[n])
       return;
     if (!std::isfinite(v) || (magnitude[n] != 0.0 && !sameMagnitude(v, magnitude[n])))
       ternary = false;
@@ -129,7 +160,7 @@ Matched<TernaryWeight> ternarize(ArrayRef<double> w, int64_t K, int64_t N, int64
   // T[n, k], row by row as the packing takes it.
   std::vector<int8_t> signs(N * K);
   result.rowSums.assign(N, 0);
-  forEachElement([&](int64_t k, int64_t n, double v) {
+  forEachElement([&](int64_t k, int64_t n, Element v) {
     int8_t sign = v > 0 ? 1 : v < 0 ? -1 : 0;
     signs[n * K + k] = sign;
     result.nonzeros += sign != 0;
@@ -421,13 +452,20 @@ struct DetectTernaryMatmul
     llvm::DenseMap<Value, Packed> &known = packed[transposed];
     if (auto it = known.find(weight); it != known.end())
       return &it->second;
-    ConstantEvaluator evaluator;
-    Matched<const std::vector<double> *> values = evaluator.evaluate(weight);
-    if (auto *m = std::get_if<Mismatch>(&values))
-      return *m;
-    Matched<TernaryWeight> ternary =
-        ternarize(*std::get<const std::vector<double> *>(values), K, N, transposed ? 1 : N,
-                  transposed ? K : 1);
+    int64_t kStride = transposed ? 1 : N, nStride = transposed ? K : 1;
+    Matched<TernaryWeight> ternary = Mismatch{};
+    // A float32 constant is read where it lies; a weight computed from constants (a
+    // quantization chain, a DequantizeLinear) is evaluated first.
+    if (std::optional<ArrayRef<float>> data = float32Data(weight)) {
+      ternary = ternarize(*data, K, N, kStride, nStride);
+    } else {
+      ConstantEvaluator evaluator;
+      Matched<const std::vector<double> *> values = evaluator.evaluate(weight);
+      if (auto *m = std::get_if<Mismatch>(&values))
+        return *m;
+      ternary = ternarize(ArrayRef<double>(*std::get<const std::vector<double> *>(values)), K, N,
+                          kStride, nStride);
+    }
     if (auto *m = std::get_if<Mismatch>(&ternary))
       return *m;
     TernaryWeight &t = std::get<TernaryWeight>(ternary);
