@@ -24,11 +24,11 @@ from mfc import ModelWeights, preset  # noqa: E402
 from mfc.compiled import _tool  # noqa: E402
 from mfc.export import export_onnx  # noqa: E402
 
-# part:lanes:channels:element-lanes. One lane; one 512-bit port per product; 32
-# ports (an HBM card's pseudo-channels) with element-wise maps 64 wide; the edge part's
-# single DDR channel with maps 16 wide.
-DESIGNS = ("u280:1:1:1", "u280:256:1:1", "u280:256:16:16", "u280:256:32:64",
-           "kv260:256:1:1", "kv260:256:1:16")
+# part:lanes:channels:element-lanes. One lane; one 512-bit port per product; 16 or 32
+# ports (an HBM card's pseudo-channels) with element-wise maps 16 to 64 wide; the edge
+# part's single DDR channel with maps 16 wide.
+DESIGNS = ("u280:1:1:1", "u280:256:1:1", "u280:256:16:16", "u280:256:16:32",
+           "u280:256:32:32", "u280:256:32:64", "kv260:256:1:1", "kv260:256:1:16")
 
 
 def estimate(model: Path, design: str) -> dict:
@@ -52,6 +52,7 @@ def estimate(model: Path, design: str) -> dict:
         "element_cycles": number(r"element-wise loops ([0-9.e+]+) cycles"),
         "cycles": number(r"generated design \(.*\): ([0-9.e+]+) cycles"),
         "dsp": number(r"DSP \(([0-9.]+)% of"),
+        "lut": number(r"([0-9.]+)% of the part's LUTs\)"),
     }
 
 
@@ -76,14 +77,15 @@ def main() -> None:
                       flush=True)
                 rows.append((name, design, estimate(model, design)))
     print("\n| model | part: lanes x channels, element lanes | packed weights per token "
-          "| estimate | element-wise share | float cores' DSPs | memory bound "
+          "| estimate | element-wise share | lanes' LUTs | float cores' DSPs | memory bound "
           "| fraction of the bound |")
-    print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for name, design, e in rows:
         part, lanes, channels, element_lanes = design.split(":")
         print(f"| {name} | {part}: {lanes} x {channels}, {element_lanes} "
               f"| {e['mib']:.1f} MiB | {e['tokens']:,.1f} tokens/s "
-              f"| {e['element_cycles'] / e['cycles']:.0%} | {e['dsp']:,.0f}% of the part "
+              f"| {e['element_cycles'] / e['cycles']:.0%} | {e['lut']:,.1f}% "
+              f"| {e['dsp']:,.0f}% of the part "
               f"| {e['bound']:,.0f} tokens/s | {e['fraction']:.2g} |")
 
 

@@ -14,10 +14,12 @@
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/IR/Matchers.h"
+#include "mlir/IR/Threading.h"
 #include "llvm/ADT/TypeSwitch.h"
 #include "llvm/Support/Format.h"
 
 #include <cmath>
+#include <numeric>
 
 namespace mfc::tern {
 #define GEN_PASS_DEF_TERNDETECTTERNARYMATMUL
@@ -97,50 +99,46 @@ Mismatch columnMismatch(ArrayRef<Element> w, int64_t K, int64_t N, int64_t kStri
 }
 
 /// Splits `w` (element (k, n) at `w[k * kStride + n * nStride]`) into a * T; `w` holds
-/// float (a constant weight, read in place) or double (evaluated) elements.
+/// float (a constant weight, read in place) or double (evaluated) elements. Columns are
+/// independent: tiles of 64 of them are analysed on the context's threads.
 template <typename Element>
-Matched<TernaryWeight> ternarize(ArrayRef<Element> w, int64_t K, int64_t N, int64_t kStride,
-                                 int64_t nStride) {
-  // Elements in 64 x 64 tiles, in memory order within a tile and from tile to tile: a
-  // column walk of a large weight would miss the cache at every element, and so would
-  // the writes of T[n, k] in a walk by rows of W[k, n]. For each column, k still ascends,
+Matched<TernaryWeight> ternarize(MLIRContext *context, ArrayRef<Element> w, int64_t K,
+                                 int64_t N, int64_t kStride, int64_t nStride) {
+  // Each task takes 64 columns, their elements in 64 x 64 tiles, in memory order within a
+  // tile: a column walk of a large weight would miss the cache at every element, and so
+  // would the writes of T[n, k] in a walk by rows of W[k, n]. For each column, k ascends,
   // so its first nonzero magnitude is the one a column walk sees first.
+  constexpr int64_t kTile = 64;
+  int64_t columnTiles = (N + kTile - 1) / kTile;
   auto forEachElement = [&](auto &&visit) {
-    constexpr int64_t kTile = 64;
-    auto tile = [&](int64_t k0, int64_t n0) {
-      int64_t k1 = std::min(k0 + kTile, K), n1 = std::min(n0 + kTile, N);
-      if (nStride <= kStride) {
-        for (int64_t k = k0; k < k1; ++k)
-          for (int64_t n = n0; n < n1; ++n)
-            visit(k, n, w[k * kStride + n * nStride]);
-      } else {
-        for (int64_t n = n0; n < n1; ++n)
+    mlir::parallelFor(context, 0, columnTiles, [&](size_t columnTile) {
+      int64_t n0 = columnTile * kTile, n1 = std::min(n0 + kTile, N);
+      for (int64_t k0 = 0; k0 < K; k0 += kTile) {
+        int64_t k1 = std::min(k0 + kTile, K);
+        if (nStride <= kStride) {
           for (int64_t k = k0; k < k1; ++k)
-            visit(k, n, w[k * kStride + n * nStride]);
+            for (int64_t n = n0; n < n1; ++n)
+              visit(columnTile, k, n, w[k * kStride + n * nStride]);
+        } else {
+          for (int64_t n = n0; n < n1; ++n)
+            for (int64_t k = k0; k < k1; ++k)
+              visit(columnTile, k, n, w[k * kStride + n * nStride]);
+        }
       }
-    };
-    if (nStride <= kStride) {
-      for (int64_t k0 = 0; k0 < K; k0 += kTile)
-        for (int64_t n0 = 0; n0 < N; n0 += kTile)
-          tile(k0, n0);
-    } else {
-      for (int64_t n0 = 0; n0 < N; n0 += kTile)
-        for (int64_t k0 = 0; k0 < K; k0 += kTile)
-          tile(k0, n0);
-    }
+    });
   };
   std::vector<double> magnitude(N, 0.0);
-  bool ternary = true;
-  forEachElement([&](int64_t, int64_t n, Element value) {
+  std::vector<char> ternaryTile(columnTiles, true);
+  forEachElement([&](size_t columnTile, int64_t, int64_t n, Element value) {
     double v = std::fabs(double(value));
     if (v == 0.0 || v == magnitude[n])
       return;
     if (!std::isfinite(v) || (magnitude[n] != 0.0 && !sameMagnitude(v, magnitude[n])))
-      ternary = false;
+      ternaryTile[columnTile] = false;
     else if (magnitude[n] == 0.0)
       magnitude[n] = v;
   });
-  if (!ternary)
+  if (!llvm::all_of(ternaryTile, [](char ternary) { return ternary; }))
     return columnMismatch(w, K, N, kStride, nStride);
   TernaryWeight result;
   double common = 0.0;
@@ -159,18 +157,21 @@ Matched<TernaryWeight> ternarize(ArrayRef<Element> w, int64_t K, int64_t N, int6
       result.scales.push_back(float(m == 0.0 ? 1.0 : m));
   // T[n, k], row by row as the packing takes it.
   std::vector<int8_t> signs(N * K);
+  std::vector<int64_t> nonzerosInTile(columnTiles, 0);
   result.rowSums.assign(N, 0);
-  forEachElement([&](int64_t k, int64_t n, Element v) {
+  forEachElement([&](size_t columnTile, int64_t k, int64_t n, Element v) {
     int8_t sign = v > 0 ? 1 : v < 0 ? -1 : 0;
     signs[n * K + k] = sign;
-    result.nonzeros += sign != 0;
+    nonzerosInTile[columnTile] += sign != 0;
     result.rowSums[n] += sign;
   });
+  result.nonzeros = std::accumulate(nonzerosInTile.begin(), nonzerosInTile.end(), int64_t(0));
   int64_t rowBytes = packedRowBytes(K);
   result.codes.assign(N * rowBytes, 0);
-  for (int64_t n = 0; n < N; ++n)
+  mlir::parallelFor(context, 0, N, [&](size_t n) {
     packTernaryRow(ArrayRef<int8_t>(signs).slice(n * K, K),
                    MutableArrayRef<uint8_t>(result.codes).slice(n * rowBytes, rowBytes));
+  });
   return result;
 }
 
@@ -457,14 +458,14 @@ struct DetectTernaryMatmul
     // A float32 constant is read where it lies; a weight computed from constants (a
     // quantization chain, a DequantizeLinear) is evaluated first.
     if (std::optional<ArrayRef<float>> data = float32Data(weight)) {
-      ternary = ternarize(*data, K, N, kStride, nStride);
+      ternary = ternarize(&getContext(), *data, K, N, kStride, nStride);
     } else {
       ConstantEvaluator evaluator;
       Matched<const std::vector<double> *> values = evaluator.evaluate(weight);
       if (auto *m = std::get_if<Mismatch>(&values))
         return *m;
-      ternary = ternarize(ArrayRef<double>(*std::get<const std::vector<double> *>(values)), K, N,
-                          kStride, nStride);
+      ArrayRef<double> evaluated = *std::get<const std::vector<double> *>(values);
+      ternary = ternarize(&getContext(), evaluated, K, N, kStride, nStride);
     }
     if (auto *m = std::get_if<Mismatch>(&ternary))
       return *m;
