@@ -17,18 +17,12 @@ constexpr auto kIgnoreLocations = OperationEquivalence::IgnoreLocations;
 
 /// A hash of what equivalence compares: the type, the attributes but the name, and each
 /// nested op's name, attributes and types in walk order (values by position only).
-llvm::hash_code structuralHash(func::FuncOp func) {
+llvm::hash_code functionHash(func::FuncOp func) {
   llvm::hash_code hash = llvm::hash_value(func.getFunctionType().getAsOpaquePointer());
   for (NamedAttribute attr : func->getAttrs())
     if (attr.getName() != SymbolTable::getSymbolAttrName())
       hash = llvm::hash_combine(hash, attr.getName(), attr.getValue());
-  func.getBody().walk([&](Operation *op) {
-    hash = llvm::hash_combine(
-        hash, OperationEquivalence::computeHash(op, OperationEquivalence::ignoreHashValue,
-                                                OperationEquivalence::ignoreHashValue,
-                                                kIgnoreLocations));
-  });
-  return hash;
+  return llvm::hash_combine(hash, mfc::structuralHash(func.getBody()));
 }
 
 bool sameAttributesButName(func::FuncOp lhs, func::FuncOp rhs) {
@@ -57,6 +51,17 @@ struct MergeEquivalentFunctions
 };
 } // namespace
 
+llvm::hash_code mfc::structuralHash(Region &region) {
+  llvm::hash_code hash = llvm::hash_value(region.getBlocks().size());
+  region.walk([&](Operation *op) {
+    hash = llvm::hash_combine(
+        hash, OperationEquivalence::computeHash(op, OperationEquivalence::ignoreHashValue,
+                                                OperationEquivalence::ignoreHashValue,
+                                                kIgnoreLocations));
+  });
+  return hash;
+}
+
 unsigned mfc::mergeEquivalentFunctions(ModuleOp module) {
   // Candidates with the same hash, in module order: the first of each equivalence class
   // is kept, so the result does not depend on hash order.
@@ -66,7 +71,7 @@ unsigned mfc::mergeEquivalentFunctions(ModuleOp module) {
   for (func::FuncOp func : module.getOps<func::FuncOp>()) {
     if (!func.isPrivate() || func.isDeclaration())
       continue;
-    SmallVector<func::FuncOp> &bucket = kept[structuralHash(func)];
+    SmallVector<func::FuncOp> &bucket = kept[functionHash(func)];
     auto it = llvm::find_if(bucket, [&](func::FuncOp other) { return equivalent(other, func); });
     if (it == bucket.end()) {
       bucket.push_back(func);

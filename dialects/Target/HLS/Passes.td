@@ -116,8 +116,10 @@ def HLSWeightWords : Pass<"mfc-hls-weight-words", "mlir::ModuleOp"> {
          %b = emitc.call_opaque "mfc_weight_byte"(%arg, %i, %j) {args = [0, 1, 2, B]}
     ```
     so that the port carries whole memory beats and the lanes of a product take their
-    codes out of one word (`.range()` in `mfc_hls_math.h`). Weights are only read; any
-    other use is an error. Runs on EmitC, after convert-to-emitc.
+    codes out of one word (`.range()` in `mfc_hls_math.h`). A weight passed to a function
+    (mfc-hls-share-functions' loop nests) converts that function's argument the same way,
+    once however many calls pass it one. Weights are only read or passed on; any other use
+    is an error. Runs on EmitC, after convert-to-emitc.
   }];
   let dependentDialects = ["mlir::emitc::EmitCDialect"];
 }

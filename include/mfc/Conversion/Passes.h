@@ -27,6 +27,11 @@ inline bool splitsReducedDim(int64_t size, int64_t partials) {
 /// null otherwise.
 mlir::Operation *splittableReduction(mlir::linalg::GenericOp op, int64_t partials);
 
+/// A hash of the ops nested in `region`, in walk order: each op's name, attributes and
+/// types, values by position only, locations ignored (equal for regions that
+/// OperationEquivalence finds equivalent).
+llvm::hash_code structuralHash(mlir::Region &region);
+
 /// What mfc-merge-equivalent-functions does: each private function whose type,
 /// attributes (the name aside) and body equal an earlier one's is erased and its uses name
 /// that one. Returns how many were erased.

@@ -62,12 +62,7 @@ llvm::hash_code stageKey(Operation *op) {
   for (Type type : op->getOperandTypes())
     key = llvm::hash_combine(key, type.getAsOpaquePointer());
   for (Region &region : op->getRegions())
-    region.walk([&](Operation *inner) {
-      key = llvm::hash_combine(
-          key, OperationEquivalence::computeHash(inner, OperationEquivalence::ignoreHashValue,
-                                                 OperationEquivalence::ignoreHashValue,
-                                                 OperationEquivalence::IgnoreLocations));
-    });
+    key = llvm::hash_combine(key, mfc::structuralHash(region));
   return key;
 }
 

@@ -31,8 +31,9 @@ struct ShareFunctions : public mfc::hls::impl::HLSShareFunctionsBase<ShareFuncti
     }
     // Each outlined function has one call yet: its arguments take the partitions of the
     // arrays passed there.
+    SymbolTable outlined(module);
     top.walk([&](func::CallOp call) {
-      auto callee = module.lookupSymbol<func::FuncOp>(call.getCalleeAttr());
+      auto callee = outlined.lookup<func::FuncOp>(call.getCallee());
       if (!callee || !callee.isPrivate())
         return;
       for (auto [index, operand] : llvm::enumerate(call.getOperands()))
@@ -42,9 +43,10 @@ struct ShareFunctions : public mfc::hls::impl::HLSShareFunctionsBase<ShareFuncti
     });
     mfc::mergeEquivalentFunctions(module);
 
+    SymbolTable kept(module);
     llvm::MapVector<func::FuncOp, unsigned> calls;
     top.walk([&](func::CallOp call) {
-      auto callee = module.lookupSymbol<func::FuncOp>(call.getCalleeAttr());
+      auto callee = kept.lookup<func::FuncOp>(call.getCallee());
       if (callee && callee.isPrivate() && !callee.isDeclaration())
         ++calls[callee];
     });
